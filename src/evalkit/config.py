@@ -1,0 +1,163 @@
+"""Configuration: ``[tool.evalkit]`` in pyproject.toml, or ``evalkit.toml``, merged with CLI options
+into one typed :class:`RunConfig`.
+
+    [tool.evalkit]
+    models = ["gpt-4o-mini"]            # the models `evalkit run` uses when --model is not given
+    [tool.evalkit.model."gpt-4o-mini"]
+    model = "gpt-4o-mini"               # the id sent to the API (defaults to the table's name)
+    base_url = "https://api.openai.com/v1"
+    api_key_env = "OPENAI_API_KEY"
+    stream = false
+    legacy_functions = false            # send functions/function_call instead of tools/tool_calls
+    params = {temperature = 0, parallel_tool_calls = true}
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import ConfigError, UnknownNameError
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelSpec(_Spec):
+    model: str | None = None
+    api: Literal["chat", "azure"] = "chat"
+    base_url: str | None = None
+    api_key_env: str | None = None
+    stream: bool = False
+    legacy_functions: bool = False
+    params: dict[str, Any] = Field(default_factory=dict)
+    # Azure OpenAI: the deployment name goes in `model`.
+    azure_endpoint: str | None = None
+    api_version: str | None = None
+
+
+class EvalkitSpec(_Spec):
+    cases: str = "cases"
+    cassettes: str = "cassettes"
+    reports: str = "reports"
+    models: list[str] = Field(default_factory=list)
+    model: dict[str, ModelSpec] = Field(default_factory=dict)
+    record_mode: str = "none"
+    concurrency: int = Field(default=4, ge=1, le=64)
+    scorers: list[str] | None = None
+    bfcl: bool = False
+    gate: dict[str, Any] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str  # the label in reports and the cassette folder
+    model: str  # the id sent to the API
+    api: str = "chat"
+    base_url: str | None = None
+    api_key_env: str | None = None
+    stream: bool = False
+    legacy_functions: bool = False
+    params: dict[str, Any] = field(default_factory=dict)
+    azure_endpoint: str | None = None
+    api_version: str | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """What results.json keeps to reproduce the run (never the key itself)."""
+        return {k: v for k, v in self.__dict__.items() if v not in (None, {}, False) or k in ("stream",)}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    root: Path
+    cases: Path
+    cassettes: Path
+    reports: Path
+    models: tuple[ModelConfig, ...]  # the ones this run uses
+    defined: dict[str, ModelConfig] = field(default_factory=dict)  # every model the file defines
+    record_mode: str = "none"
+    concurrency: int = 4
+    scorers: tuple[str, ...] | None = None
+    bfcl: bool = False
+    gate: dict[str, Any] = field(default_factory=dict)
+
+    def with_options(self, **changes: Any) -> RunConfig:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def find_config_file(start: Path) -> Path | None:
+    """The nearest evalkit.toml, or pyproject.toml holding [tool.evalkit], at or above ``start``."""
+    for folder in [start, *start.parents]:
+        if (folder / "evalkit.toml").is_file():
+            return folder / "evalkit.toml"
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and "[tool.evalkit" in pyproject.read_text(encoding="utf-8"):
+            return pyproject
+    return None
+
+
+def load_config(path: str | Path | None = None, *, start: Path | None = None) -> RunConfig:
+    """Read the configuration file (found from ``start``, default the working directory)."""
+    file = Path(path) if path else find_config_file((start or Path.cwd()).resolve())
+    if file is None:
+        root, raw = (start or Path.cwd()).resolve(), {}
+    else:
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{file}: cannot read the configuration: {exc}") from None
+        raw = data.get("tool", {}).get("evalkit", {}) if file.name == "pyproject.toml" else data
+        root = file.parent.resolve()
+    try:
+        spec = EvalkitSpec.model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"])
+        raise ConfigError(f"{file}: [tool.evalkit] {where}: {error['msg']} (got {error.get('input')!r})") from None
+    defined = {name: _model(name, m) for name, m in spec.model.items()}
+    config = RunConfig(
+        root=root,
+        cases=root / spec.cases,
+        cassettes=root / spec.cassettes,
+        reports=root / spec.reports,
+        models=tuple(defined.values()),
+        defined=defined,
+        record_mode=spec.record_mode,
+        concurrency=spec.concurrency,
+        scorers=tuple(spec.scorers) if spec.scorers else None,
+        bfcl=spec.bfcl,
+        gate=spec.gate,
+    )
+    return select_models(config, spec.models) if spec.models else config
+
+
+def select_models(config: RunConfig, names: list[str]) -> RunConfig:
+    """Narrow ``config`` to the named models (``--model a,b``)."""
+    for name in names:
+        if name not in config.defined:
+            raise UnknownNameError("model", name, config.defined, hint='Define it in [tool.evalkit.model."NAME"] or pass --base-url.')
+    return replace(config, models=tuple(config.defined[n] for n in names))
+
+
+def _model(name: str, spec: ModelSpec) -> ModelConfig:
+    if spec.api == "azure" and not (spec.azure_endpoint and spec.api_version):
+        raise ConfigError(f"model {name!r}: api = \"azure\" needs azure_endpoint and api_version")
+    return ModelConfig(
+        name=name,
+        model=spec.model or name,
+        api=spec.api,
+        base_url=spec.base_url,
+        api_key_env=spec.api_key_env,
+        stream=spec.stream,
+        legacy_functions=spec.legacy_functions,
+        params=dict(spec.params),
+        azure_endpoint=spec.azure_endpoint,
+        api_version=spec.api_version,
+    )

@@ -1,0 +1,49 @@
+"""Every error evalkit raises on purpose derives from :class:`EvalkitError`.
+
+    EvalkitError                 a user can fix it; the CLI prints one line and exits 2
+    ├── CaseFileError            a case file is broken (names file, case id, field path, value)
+    ├── ConfigError              [tool.evalkit] / evalkit.toml / a CLI option is wrong
+    ├── UnknownNameError         an unknown model, scorer, record mode, … (lists the valid ones)
+    ├── CassetteMissError        replay found no recorded response for a request
+    └── ResultsFileError         results.json is missing, unreadable or of another version
+
+Anything else that escapes is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class EvalkitError(Exception):
+    """Base class: the message is one line that names the thing, the value and the fix."""
+
+
+class CaseFileError(EvalkitError):
+    def __init__(self, file: str, message: str, *, case_id: str | None = None, field: str | None = None):
+        where = file
+        if case_id:
+            where += f", case '{case_id}'"
+        if field:
+            where += f", field '{field}'"
+        self.file, self.case_id, self.field = file, case_id, field
+        super().__init__(f"{where}: {message}")
+
+
+class ConfigError(EvalkitError):
+    pass
+
+
+class UnknownNameError(EvalkitError):
+    def __init__(self, what: str, value: object, choices: Iterable[str], *, hint: str = ""):
+        listed = ", ".join(sorted(choices)) or "(none configured)"
+        message = f"{value!r} is not a {what}. Valid {what}s: {listed}."
+        super().__init__(message + (f" {hint}" if hint else ""))
+
+
+class CassetteMissError(EvalkitError):
+    pass
+
+
+class ResultsFileError(EvalkitError):
+    pass

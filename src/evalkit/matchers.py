@@ -1,0 +1,279 @@
+"""Argument expectations: compiled once when a case file loads, applied by the scorers.
+
+The literal rule, used everywhere a plain value is expected:
+
+- numbers compare by value (``5`` equals ``5.0``); booleans are not numbers (``true`` ≠ ``1``);
+- strings compare exactly, unless ``ignore_case: true`` relaxes them;
+- ``null`` equals only ``null``;
+- arrays compare element by element, in order; objects need the same keys, values compared
+  recursively (and may themselves hold matchers).
+
+A mapping is a matcher when all its keys are matcher keys (below); write ``{equals: {...}}`` to
+expect a literal object whose keys look like matcher keys.
+
+    equals: V          the literal rule (the same as writing V)
+    any_of: [V, …]     any one of the values (each may be a matcher)
+    regex: P           a string that fully matches the Python regex P
+    approx: N, tol: T  a number within T of N (T defaults to 1e-6)
+    anything: true     any value, but the argument must be there
+    absent: true       the argument must not be there
+    optional: true     with another matcher: the argument may be left out
+    ignore_case: true  with equals / any_of / regex: compare strings case-insensitively
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+MATCHER_KEYS = frozenset({"equals", "any_of", "regex", "approx", "tol", "anything", "absent", "optional", "ignore_case"})
+_PRIMARY = ("equals", "any_of", "regex", "approx", "anything", "absent")
+
+
+class MatcherError(ValueError):
+    """A matcher that cannot be compiled; ``path`` says where inside the arguments."""
+
+    def __init__(self, path: str, message: str):
+        self.path = path
+        super().__init__(message)
+
+
+def values_equal(expected: Any, got: Any, *, ignore_case: bool = False) -> bool:
+    """The literal rule (see the module docstring)."""
+    if isinstance(expected, bool) or isinstance(got, bool):
+        return type(expected) is type(got) and expected == got
+    if isinstance(expected, int | float) and isinstance(got, int | float):
+        return expected == got
+    if isinstance(expected, str) and isinstance(got, str):
+        return expected.casefold() == got.casefold() if ignore_case else expected == got
+    if isinstance(expected, list) and isinstance(got, list):
+        return len(expected) == len(got) and all(values_equal(e, g, ignore_case=ignore_case) for e, g in zip(expected, got))
+    if isinstance(expected, dict) and isinstance(got, dict):
+        return expected.keys() == got.keys() and all(values_equal(v, got[k], ignore_case=ignore_case) for k, v in expected.items())
+    return expected is None and got is None
+
+
+@dataclass(frozen=True)
+class Matcher:
+    optional: bool = False
+
+    def mismatch(self, got: Any) -> str | None:
+        """``None`` when ``got`` matches, else a short reason (``expected …, got …``)."""
+        raise NotImplementedError
+
+    @property
+    def must_be_absent(self) -> bool:
+        return False
+
+
+@dataclass(frozen=True)
+class Equals(Matcher):
+    value: Any = None
+    ignore_case: bool = False
+
+    def mismatch(self, got: Any) -> str | None:
+        if values_equal(self.value, got, ignore_case=self.ignore_case):
+            return None
+        return f"expected {_show(self.value)}{' (any case)' if self.ignore_case else ''}, got {_show(got)}"
+
+
+@dataclass(frozen=True)
+class AnyOf(Matcher):
+    options: tuple[Matcher, ...] = ()
+
+    def mismatch(self, got: Any) -> str | None:
+        if any(option.mismatch(got) is None for option in self.options):
+            return None
+        return f"expected one of {_show([_describe(o) for o in self.options])}, got {_show(got)}"
+
+
+@dataclass(frozen=True)
+class Regex(Matcher):
+    pattern: str = ""
+    ignore_case: bool = False
+
+    def mismatch(self, got: Any) -> str | None:
+        flags = re.IGNORECASE if self.ignore_case else 0
+        if isinstance(got, str) and re.fullmatch(self.pattern, got, flags):
+            return None
+        return f"expected a string matching /{self.pattern}/, got {_show(got)}"
+
+
+@dataclass(frozen=True)
+class Approx(Matcher):
+    value: float = 0.0
+    tol: float = 1e-6
+
+    def mismatch(self, got: Any) -> str | None:
+        if isinstance(got, int | float) and not isinstance(got, bool) and math.isclose(got, self.value, rel_tol=0, abs_tol=self.tol):
+            return None
+        return f"expected {self.value} ± {self.tol}, got {_show(got)}"
+
+
+@dataclass(frozen=True)
+class Anything(Matcher):
+    def mismatch(self, got: Any) -> str | None:
+        return None
+
+
+@dataclass(frozen=True)
+class Absent(Matcher):
+    optional: bool = True
+
+    def mismatch(self, got: Any) -> str | None:
+        return f"must be absent, got {_show(got)}"
+
+    @property
+    def must_be_absent(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class Fields(Matcher):
+    """An object: each named key checked by its matcher. With ``exact``, other keys fail too."""
+
+    fields: tuple[tuple[str, Matcher], ...] = ()
+    exact: bool = False
+
+    def mismatches(self, got: Any) -> list[str]:
+        """Every reason ``got`` fails, one per argument, e.g. ``location: expected …, got …``."""
+        if not isinstance(got, dict):
+            return [f"expected an object, got {_show(got)}"]
+        reasons = []
+        for key, matcher in self.fields:
+            if key not in got:
+                if not matcher.optional:
+                    reasons.append(f"{key}: missing (expected {_describe(matcher)})")
+            elif (reason := matcher.mismatch(got[key])) is not None:
+                reasons.append(f"{key}: {reason}")
+        if self.exact:
+            named = {key for key, _ in self.fields}
+            reasons += [f"{key}: not expected, got {_show(got[key])}" for key in got if key not in named]
+        return reasons
+
+    def mismatch(self, got: Any) -> str | None:
+        reasons = self.mismatches(got)
+        return "; ".join(reasons) if reasons else None
+
+
+@dataclass(frozen=True)
+class Items(Matcher):
+    items: tuple[Matcher, ...] = ()
+
+    def mismatch(self, got: Any) -> str | None:
+        if not isinstance(got, list) or len(got) != len(self.items):
+            return f"expected a list of {len(self.items)}, got {_show(got)}"
+        for index, (matcher, value) in enumerate(zip(self.items, got)):
+            if (reason := matcher.mismatch(value)) is not None:
+                return f"[{index}]: {reason}"
+        return None
+
+
+def compile_arguments(raw: Mapping[str, Any] | None, *, exact: bool = False, path: str = "arguments") -> Fields:
+    """Compile a call's ``arguments:`` mapping into a :class:`Fields` matcher."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise MatcherError(path, f"expected a mapping of argument name to expected value, got {_show(raw)}")
+    return Fields(fields=tuple((str(k), compile_matcher(v, f"{path}.{k}")) for k, v in raw.items()), exact=exact)
+
+
+def compile_matcher(raw: Any, path: str) -> Matcher:
+    """Compile one expected value (a literal or a matcher mapping); raises :class:`MatcherError`."""
+    if isinstance(raw, Mapping) and raw and set(raw) <= MATCHER_KEYS:
+        return _compile_mapping(raw, path)
+    if isinstance(raw, Mapping):
+        loose = sorted(set(raw) & MATCHER_KEYS)
+        if loose and not set(raw) & set(_PRIMARY):
+            pass  # an ordinary object that happens to have a key like "optional"
+        elif loose:
+            raise MatcherError(path, f"mixes matcher keys {loose} with other keys {sorted(set(raw) - MATCHER_KEYS)}; "
+                               "wrap a literal object in {equals: ...}")
+        return Fields(fields=tuple((str(k), compile_matcher(v, f"{path}.{k}")) for k, v in raw.items()), exact=True)
+    if isinstance(raw, list):
+        return Items(items=tuple(compile_matcher(v, f"{path}[{i}]") for i, v in enumerate(raw)))
+    return Equals(value=raw)
+
+
+def _compile_mapping(raw: Mapping[str, Any], path: str) -> Matcher:
+    primary = [key for key in _PRIMARY if key in raw]
+    optional = _flag(raw, "optional", path)
+    ignore_case = _flag(raw, "ignore_case", path)
+    if len(primary) > 1:
+        raise MatcherError(path, f"has several matchers {primary}; use one of {list(_PRIMARY)} per value")
+    if not primary:
+        raise MatcherError(path, f"has {sorted(raw)} but no matcher; add one of {list(_PRIMARY)}")
+    kind = primary[0]
+    value = raw[kind]
+    if "tol" in raw and kind != "approx":
+        raise MatcherError(path, "'tol' goes with 'approx'")
+    if ignore_case and kind not in ("equals", "any_of", "regex"):
+        raise MatcherError(path, f"'ignore_case' goes with equals, any_of or regex, not {kind}")
+    if kind == "equals":
+        return Equals(optional=optional, value=value, ignore_case=ignore_case)
+    if kind == "any_of":
+        if not isinstance(value, list) or not value:
+            raise MatcherError(path, f"any_of needs a non-empty list, got {_show(value)}")
+        options = tuple(_with_case(compile_matcher(v, f"{path}.any_of[{i}]"), ignore_case) for i, v in enumerate(value))
+        return AnyOf(optional=optional, options=options)
+    if kind == "regex":
+        if not isinstance(value, str):
+            raise MatcherError(path, f"regex needs a string pattern, got {_show(value)}")
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise MatcherError(path, f"regex {value!r} does not compile: {exc}") from None
+        return Regex(optional=optional, pattern=value, ignore_case=ignore_case)
+    if kind == "approx":
+        tol = raw.get("tol", 1e-6)
+        for name, number in (("approx", value), ("tol", tol)):
+            if not isinstance(number, int | float) or isinstance(number, bool):
+                raise MatcherError(path, f"{name} needs a number, got {_show(number)}")
+        return Approx(optional=optional, value=float(value), tol=float(tol))
+    if value is not True:
+        raise MatcherError(path, f"{kind} takes 'true', got {_show(value)}")
+    if kind == "absent":
+        return Absent()
+    return Anything(optional=optional)
+
+
+def _flag(raw: Mapping[str, Any], key: str, path: str) -> bool:
+    value = raw.get(key, False)
+    if not isinstance(value, bool):
+        raise MatcherError(path, f"{key} takes true or false, got {_show(value)}")
+    return value
+
+
+def _with_case(matcher: Matcher, ignore_case: bool) -> Matcher:
+    if ignore_case and isinstance(matcher, Equals | Regex):
+        return type(matcher)(**{**matcher.__dict__, "ignore_case": True})
+    return matcher
+
+
+def _describe(matcher: Matcher) -> Any:
+    if isinstance(matcher, Equals):
+        return matcher.value
+    if isinstance(matcher, Regex):
+        return f"/{matcher.pattern}/"
+    if isinstance(matcher, Approx):
+        return f"{matcher.value}±{matcher.tol}"
+    if isinstance(matcher, AnyOf):
+        return f"one of {[_describe(o) for o in matcher.options]}"
+    return type(matcher).__name__.lower()
+
+
+def _show(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def describe_arguments(fields: Fields) -> str:
+    """``location='Paris', unit=one of ['C', 'F'], days?=3`` (``?``: may be left out), for reports."""
+    parts = []
+    for key, matcher in fields.fields:
+        shown = "<absent>" if isinstance(matcher, Absent) else repr(matcher.value) if isinstance(matcher, Equals) else str(_describe(matcher))
+        parts.append(f"{key}{'?' if matcher.optional and not isinstance(matcher, Absent) else ''}={shown}")
+    return ", ".join(parts)

@@ -1,0 +1,79 @@
+"""Chat Completions: ``tools``/``tool_calls``, legacy ``functions``/``function_call``, streamed or not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..calls import MALFORMED_REPLY, TRUNCATED_STREAM, Turn, turn_from_chat_chunks, turn_from_chat_completion
+from ..tools import tool_to_function
+from . import turn_from_exception
+
+# Options that only make sense with `tools`, and their legacy spelling.
+_TOOLS_ONLY = ("parallel_tool_calls", "tool_choice")
+
+
+def build_request(job: Any) -> dict[str, Any]:
+    """The keyword arguments for ``client.chat.completions.create``."""
+    model = job.model
+    params = dict(model.params)
+    request: dict[str, Any] = {"model": model.model, "messages": [dict(m) for m in job.case.messages]}
+    if model.legacy_functions:
+        request["functions"] = [tool_to_function(t) for t in job.offered_tools]
+        choice = params.pop("tool_choice", None)
+        for name in _TOOLS_ONLY:
+            params.pop(name, None)
+        if choice in ("auto", "none"):
+            request["function_call"] = choice
+        elif isinstance(choice, dict):
+            request["function_call"] = {"name": choice["function"]["name"]}
+    else:
+        request["tools"] = [dict(t) for t in job.offered_tools]
+    if model.stream:
+        request["stream"] = True
+    return {**request, **params}
+
+
+def summary(request: dict[str, Any]) -> dict[str, Any]:
+    """What results.json keeps of a request: enough to see what was asked, not the whole prompt."""
+    tools = request.get("tools") or request.get("functions") or []
+    names = [t["function"]["name"] if "function" in t else t["name"] for t in tools]
+    return {
+        "api": "chat.completions",
+        "model": request["model"],
+        "messages": len(request["messages"]),
+        "tools": names,
+        "legacy_functions": "functions" in request,
+        "stream": bool(request.get("stream")),
+        "params": {k: v for k, v in request.items() if k not in ("model", "messages", "tools", "functions", "stream")},
+    }
+
+
+def run(client: Any, job: Any) -> tuple[dict[str, Any], Turn]:
+    import openai
+
+    request = build_request(job)
+    try:
+        reply = client.chat.completions.create(**request)
+        if not request.get("stream"):
+            return summary(request), turn_from_chat_completion(_as_dict(reply))
+        chunks = []
+        try:
+            for chunk in reply:
+                chunks.append(_as_dict(chunk))
+        except openai.APIError:
+            raise
+        except ValueError as exc:  # a data line that is not JSON
+            return summary(request), Turn.failed(MALFORMED_REPLY, f"stream event is not valid JSON: {exc}")
+        except Exception as exc:  # the connection dropped mid-stream
+            return summary(request), Turn.failed(TRUNCATED_STREAM, f"stream broke after {len(chunks)} chunks: {exc}")
+        return summary(request), turn_from_chat_chunks(chunks)
+    except openai.APIError as exc:
+        return summary(request), turn_from_exception(exc)
+
+
+def _as_dict(obj: Any) -> dict[str, Any]:
+    if isinstance(obj, dict):
+        return obj
+    if isinstance(obj, str):  # a server that answered with text where JSON was due
+        return {"_text": obj}
+    return obj.model_dump(mode="json")

@@ -1,0 +1,145 @@
+"""Orchestration only: expand jobs, run them on a bounded pool with a progress bar, collect results.
+
+Scoring rules live in :mod:`evalkit.scorers`, HTTP and cassettes in :mod:`evalkit.recording`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from .calls import Turn
+from .cases import Suite
+from .config import RunConfig
+from .jobs import Job, expand
+from .results import CaseResult, RunResult, ScoreRecord, new_run_id, now_iso
+from .scorers import failures_of, resolve_scorers, score_job
+
+log = logging.getLogger(__name__)
+INTERNAL_ERROR = "internal_error"
+
+
+def run_suites(
+    config: RunConfig,
+    suites: Sequence[Suite],
+    *,
+    trials: int = 1,
+    progress: bool = True,
+    run_id: str | None = None,
+) -> RunResult:
+    """Run every job of ``suites`` × ``config.models``; nothing here raises for one bad job."""
+    scorers = resolve_scorers(config.scorers)
+    jobs = expand(suites, config.models, trials=trials)
+    started = time.perf_counter()
+    with _progress(len(jobs), enabled=progress) as advance:
+        def work(job: Job) -> CaseResult:
+            result = run_job(job, config, scorers)
+            advance(result)
+            return result
+
+        with ThreadPoolExecutor(max_workers=config.concurrency) as pool:
+            results = tuple(pool.map(work, jobs))
+    return RunResult(
+        run_id=run_id or new_run_id(),
+        created=now_iso(),
+        config=_reproducible(config, suites, scorers, trials),
+        jobs=results,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def run_job(job: Job, config: RunConfig, scorers: Sequence[str]) -> CaseResult:
+    """Send one job (recording or replaying its cassette) and score the reply."""
+    from .providers import make_client, run_job as call_api
+    from .recording import cassette_client
+
+    cassette = job.cassette_path(config.cassettes)
+    started = time.perf_counter()
+    request: dict[str, Any] = {}
+    try:
+        with cassette_client(cassette, record_mode=config.record_mode) as http_client:
+            client = make_client(job.model, http_client, record_mode=config.record_mode)
+            request, turn = call_api(client, job)
+    except Exception as exc:  # a bug in evalkit or the SDK: keep the job, say what broke
+        log.exception("job %s failed inside evalkit", job.key)
+        turn = Turn.failed(INTERNAL_ERROR, f"{type(exc).__name__}: {exc} (a bug: please report it with the traceback above)")
+    status, scores = score_job(job.case, turn, job.offered_tools, scorers=scorers, bfcl=config.bfcl)
+    if turn.error and turn.error.kind == INTERNAL_ERROR:
+        status = "error"
+    return CaseResult(
+        model=job.model.name,
+        suite=job.case.suite,
+        case_id=job.case.id,
+        status=status,
+        tool_count=job.tool_count,
+        trial=job.trial,
+        tags=job.case.tags,
+        scores={s.scorer: ScoreRecord(s.value, s.passed) for s in scores},
+        failures=tuple((f.kind, f.explanation) for f in failures_of(scores)),
+        expected=job.case.expect.describe(),
+        calls=tuple({"name": c.name, "arguments": c.arguments, "id": c.id} for c in turn.calls),
+        content=turn.content[:500] if turn.content else turn.content,
+        finish_reason=turn.finish_reason,
+        prompt_tokens=turn.prompt_tokens,
+        completion_tokens=turn.completion_tokens,
+        n_offered=len(job.offered_tools),
+        request=request,
+        cassette=_relative(cassette, config.root),
+        seconds=round(time.perf_counter() - started, 4),
+    )
+
+
+def _reproducible(config: RunConfig, suites: Sequence[Suite], scorers: Sequence[str], trials: int) -> dict[str, Any]:
+    return {
+        "models": [m.summary() for m in config.models],
+        "record_mode": config.record_mode,
+        "scorers": list(scorers),
+        "bfcl": config.bfcl,
+        "trials": trials,
+        "cases": _relative(config.cases, config.root),
+        "cassettes": _relative(config.cassettes, config.root),
+        "suites": {s.name: {"file": _relative(Path(s.file), config.root), "cases": len(s.cases), "tools": len(s.tools)} for s in suites},
+    }
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+class _progress:
+    """A rich progress bar on stderr (a no-op when disabled)."""
+
+    def __init__(self, total: int, *, enabled: bool):
+        self.total, self.enabled = total, enabled
+        self.failed = 0
+
+    def __enter__(self) -> Callable[[CaseResult], None]:
+        if not self.enabled:
+            return lambda result: None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        self.bar = Progress(
+            TextColumn("[bold]evalkit[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=False,
+        )
+        self.bar.start()
+        self.task = self.bar.add_task("jobs", total=self.total, status="")
+
+        def advance(result: CaseResult) -> None:
+            self.failed += result.status != "passed"
+            self.bar.update(self.task, advance=1, status=f"{self.failed} not passed")
+
+        return advance
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.enabled:
+            self.bar.stop()

@@ -1,0 +1,50 @@
+"""The values scorers return."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Failure kinds (a short machine name; the explanation says the rest in one line).
+WRONG_FUNCTION = "wrong_function"
+MISSING_CALL = "missing_call"
+EXTRA_CALL = "extra_call"
+HALLUCINATED_FUNCTION = "hallucinated_function"
+INVALID_JSON = "invalid_json"
+SCHEMA_VIOLATION = "schema_violation"
+WRONG_VALUE = "wrong_value"
+UNEXPECTED_CALL = "unexpected_call"
+FORBIDDEN_CALL = "forbidden_call"
+WRONG_ORDER = "wrong_order"
+
+
+@dataclass(frozen=True)
+class Failure:
+    kind: str
+    explanation: str
+
+
+@dataclass(frozen=True)
+class Score:
+    """One scorer's verdict on one job.
+
+    ``value`` is in [0, 1]; ``passed`` is the pass/fail reading of it. Both are ``None`` when the
+    scorer does not apply to the case (e.g. argument validity of a reply with no calls)."""
+
+    scorer: str
+    value: float | None
+    passed: bool | None
+    failures: tuple[Failure, ...] = ()
+
+    @property
+    def applies(self) -> bool:
+        return self.passed is not None
+
+    @classmethod
+    def not_applicable(cls, scorer: str) -> Score:
+        return cls(scorer, None, None)
+
+    @classmethod
+    def ratio(cls, scorer: str, good: int, total: int, failures: list[Failure] | tuple[Failure, ...] = ()) -> Score:
+        if total == 0:
+            return cls.not_applicable(scorer)
+        return cls(scorer, good / total, good == total, tuple(failures))

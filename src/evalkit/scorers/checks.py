@@ -1,0 +1,227 @@
+"""The scorers: pure functions ``(case, turn, offered_tools) -> Score``. Definitions in the README.
+
+Every scorer reads the same :class:`Analysis` of a reply (decoded arguments and the optimal
+assignment), built once per job by :func:`analyse`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import cached_property
+from typing import Any
+
+from ..calls import ToolCall, Turn
+from ..cases import Case, ExpectedCall
+from ..matchers import describe_arguments
+from ..tools import arguments_validator, tools_by_name
+from .base import (
+    EXTRA_CALL,
+    FORBIDDEN_CALL,
+    HALLUCINATED_FUNCTION,
+    INVALID_JSON,
+    MISSING_CALL,
+    SCHEMA_VIOLATION,
+    UNEXPECTED_CALL,
+    WRONG_FUNCTION,
+    WRONG_ORDER,
+    WRONG_VALUE,
+    Failure,
+    Score,
+)
+from .matching import FULL, NAME, NONE, Assignment, assign
+
+_NOT_JSON = object()
+
+
+@dataclass(frozen=True)
+class Analysis:
+    case: Case
+    turn: Turn
+    offered: Mapping[str, Mapping[str, Any]]
+    bfcl: bool = False  # every call exact: any argument the case does not name fails
+
+    @cached_property
+    def arguments(self) -> tuple[Any, ...]:
+        """Each produced call's decoded arguments, or ``_NOT_JSON``."""
+        out = []
+        for call in self.turn.calls:
+            try:
+                out.append(call.decoded_arguments())
+            except ValueError:
+                out.append(_NOT_JSON)
+        return tuple(out)
+
+    @property
+    def expected(self) -> tuple[ExpectedCall, ...]:
+        calls = self.case.expect.calls
+        if self.bfcl:
+            return tuple(replace(c, arguments=replace(c.arguments, exact=True)) for c in calls)
+        return calls
+
+    def grade(self, e: int, p: int) -> int:
+        expected, call = self.expected[e], self.turn.calls[p]
+        if expected.name != call.name:
+            return NONE
+        args = self.arguments[p]
+        return FULL if args is not _NOT_JSON and expected.arguments.mismatch(args) is None else NAME
+
+    @cached_property
+    def assignment(self) -> Assignment:
+        return assign(len(self.expected), len(self.turn.calls), self.grade, ordered=self.case.expect.ordered)
+
+    def mismatch(self, e: int, p: int) -> str:
+        args = self.arguments[p]
+        if args is _NOT_JSON:
+            return f"arguments are not valid JSON: {_clip(self.turn.calls[p].arguments)}"
+        return self.expected[e].arguments.mismatch(args) or ""
+
+
+def _failed_turn(name: str, turn: Turn) -> Score:
+    assert turn.error is not None
+    return Score(name, 0.0, False, (Failure(turn.error.kind, turn.error.message),))
+
+
+def selection(a: Analysis) -> Score:
+    """The multiset of produced function names equals the expected one."""
+    if a.case.expect.no_call:
+        return Score.not_applicable("selection")
+    if a.turn.error:
+        return _failed_turn("selection", a.turn)
+    want = Counter(c.name for c in a.expected)
+    got = Counter(c.name for c in a.turn.calls)
+    failures = []
+    for name, n in (got - want).items():
+        if name in want:
+            failures.append(Failure(EXTRA_CALL, f"{name} called {got[name]}×, expected {want[name]}×"))
+        else:
+            failures.append(Failure(WRONG_FUNCTION, f"called {name}, expected {_names(want)}"))
+    for name, n in (want - got).items():
+        failures.append(Failure(MISSING_CALL, f"no call to {name} (expected {want[name]}×, got {got[name]}×)"))
+    return Score("selection", float(not failures), not failures, tuple(failures))
+
+
+def hallucination(a: Analysis) -> Score:
+    """No produced call names a function that was not offered."""
+    if a.turn.error:
+        return Score.not_applicable("hallucination")
+    invented = [c.name for c in a.turn.calls if c.name not in a.offered]
+    failures = [Failure(HALLUCINATED_FUNCTION, f"called {name!r}, which was not offered ({_offered(a)})") for name in invented]
+    return Score("hallucination", float(not invented), not invented, tuple(failures))
+
+
+def validity(a: Analysis) -> Score:
+    """Share of produced calls (to offered functions) whose arguments are a JSON object that
+    validates against that tool's schema (Draft 2020-12; strict tools reject extra keys)."""
+    if a.turn.error:
+        return Score.not_applicable("validity")
+    good, total, failures = 0, 0, []
+    for call, args in zip(a.turn.calls, a.arguments):
+        if call.name not in a.offered:
+            continue  # no schema to check against: counted by `hallucination`
+        total += 1
+        if args is _NOT_JSON or not isinstance(args, dict):
+            what = "not valid JSON" if args is _NOT_JSON else f"a JSON {type(args).__name__}, not an object"
+            reason = f" (finish_reason={a.turn.finish_reason})" if a.turn.finish_reason == "length" else ""
+            failures.append(Failure(INVALID_JSON, f"{call.name} arguments are {what}{reason}: {_clip(call.arguments)}"))
+            continue
+        errors = sorted(arguments_validator(a.offered[call.name]).iter_errors(args), key=lambda e: list(e.path))
+        if errors:
+            failures.append(Failure(SCHEMA_VIOLATION, f"{call.name}: {_schema_error(errors[0])}"))
+        else:
+            good += 1
+    return Score.ratio("validity", good, total, failures)
+
+
+def correctness(a: Analysis) -> Score:
+    """Per matched call (same name, paired by the optimal assignment), every expected argument
+    matches its matcher. Arguments the case does not name are ignored unless ``exact``."""
+    if a.case.expect.no_call:
+        return Score.not_applicable("correctness")
+    if a.turn.error:
+        return _failed_turn("correctness", a.turn)
+    pairs = a.assignment.pairs
+    failures = []
+    for e, p in pairs:
+        if a.grade(e, p) != FULL:
+            kind = INVALID_JSON if a.arguments[p] is _NOT_JSON else WRONG_VALUE
+            failures.append(Failure(kind, f"{a.expected[e].name}: {a.mismatch(e, p)}"))
+    return Score.ratio("correctness", len(pairs) - len(failures), len(pairs), failures)
+
+
+def coverage(a: Analysis) -> Score:
+    """Share of expected calls matched (name and arguments) by a distinct produced call."""
+    if a.case.expect.no_call:
+        return Score.not_applicable("coverage")
+    if a.turn.error:
+        return _failed_turn("coverage", a.turn)
+    matched = {e for e, p in a.assignment.pairs if a.grade(e, p) == FULL}
+    paired = {e for e, _ in a.assignment.pairs}
+    # A call paired by name but with wrong arguments is explained by `correctness`; here only
+    # the expected calls that no produced call even names.
+    failures = [
+        Failure(MISSING_CALL, f"no call matched {a.expected[e].name}({describe_arguments(a.expected[e].arguments)})")
+        for e in range(len(a.expected))
+        if e not in paired
+    ]
+    if failures and a.case.expect.ordered:
+        loose = assign(len(a.expected), len(a.turn.calls), a.grade)
+        if loose.full > a.assignment.full:
+            failures.append(Failure(WRONG_ORDER, f"the calls match only in another order than expected ({_names(a.expected)})"))
+    return Score.ratio("coverage", len(matched), len(a.expected), failures)
+
+
+def no_call(a: Analysis) -> Score:
+    """A case expecting no call passes only on a well-formed reply with no call."""
+    if not a.case.expect.no_call:
+        return Score.not_applicable("no_call")
+    if a.turn.error:
+        return _failed_turn("no_call", a.turn)
+    if a.turn.calls:
+        shown = ", ".join(f"{c.name}({_clip(c.arguments, 40)})" for c in a.turn.calls)
+        return Score("no_call", 0.0, False, (Failure(UNEXPECTED_CALL, f"expected no call, got {shown}"),))
+    return Score("no_call", 1.0, True)
+
+
+def forbidden(a: Analysis) -> Score:
+    """No produced call matches a ``forbid:`` entry (its name, if given, and its arguments)."""
+    if not a.case.forbid:
+        return Score.not_applicable("forbidden")
+    if a.turn.error:
+        return Score.not_applicable("forbidden")
+    failures = []
+    for call, args in zip(a.turn.calls, a.arguments):
+        for rule in a.case.forbid:
+            if (not rule.name or rule.name == call.name) and isinstance(args, dict) and _all_present(rule, args):
+                failures.append(Failure(FORBIDDEN_CALL, f"{call.name}({_clip(call.arguments, 60)}) matches a forbidden call"))
+                break
+    return Score("forbidden", float(not failures), not failures, tuple(failures))
+
+
+def _all_present(rule: ExpectedCall, args: dict[str, Any]) -> bool:
+    fields = rule.arguments.fields
+    return all(key in args and matcher.mismatch(args[key]) is None for key, matcher in fields)
+
+
+def _schema_error(error: Any) -> str:
+    where = "/".join(str(p) for p in error.absolute_path)
+    return f"{where}: {error.message}" if where else error.message
+
+
+def _names(calls: Any) -> str:
+    names = list(calls) if isinstance(calls, Counter) else [c.name for c in calls]
+    return ", ".join(names) or "no call"
+
+
+def _offered(a: Analysis) -> str:
+    names = sorted(a.offered)
+    return "offered: " + ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def analyse(case: Case, turn: Turn, offered_tools: Sequence[Mapping[str, Any]], *, bfcl: bool = False) -> Analysis:
+    return Analysis(case, turn, tools_by_name(offered_tools), bfcl)

@@ -1,0 +1,96 @@
+"""Tool definitions: normalising, legacy ``functions`` ⇄ ``tools``, pydantic models, schemas.
+
+A tool here is always the Chat Completions shape, a plain dict::
+
+    {"type": "function", "function": {"name", "description", "parameters", "strict"?}}
+
+Other shapes (legacy functions, Responses API function tools) are converted at the edges.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def tool_name(tool: Mapping[str, Any]) -> str:
+    return tool["function"]["name"]
+
+
+def tool_parameters(tool: Mapping[str, Any]) -> dict[str, Any]:
+    return tool["function"].get("parameters") or {"type": "object", "properties": {}}
+
+
+def is_strict(tool: Mapping[str, Any]) -> bool:
+    return bool(tool["function"].get("strict"))
+
+
+def function_to_tool(function: Mapping[str, Any]) -> dict[str, Any]:
+    """A legacy ``functions`` entry as a tool."""
+    return {"type": "function", "function": dict(function)}
+
+
+def tool_to_function(tool: Mapping[str, Any]) -> dict[str, Any]:
+    """A tool as a legacy ``functions`` entry (``strict`` has no legacy form, so it is dropped)."""
+    return {k: v for k, v in tool["function"].items() if k != "strict"}
+
+
+def tool_to_responses(tool: Mapping[str, Any]) -> dict[str, Any]:
+    """A tool in the Responses API's flat shape."""
+    return {"type": "function", **tool["function"]}
+
+
+def tool_from_pydantic(model: type, *, name: str | None = None, description: str | None = None) -> dict[str, Any]:
+    """A strict tool from a pydantic model, exactly as ``openai.pydantic_function_tool`` makes it."""
+    import openai  # lazy: keeps `evalkit --help` fast
+
+    return dict(openai.pydantic_function_tool(model, name=name, description=description))
+
+
+def tool_problem(tool: Any) -> str | None:
+    """Why ``tool`` is not a usable tool definition, or ``None`` when it is."""
+    if not isinstance(tool, Mapping) or tool.get("type") != "function" or not isinstance(tool.get("function"), Mapping):
+        return "expected {type: function, function: {name, description, parameters}}"
+    function = tool["function"]
+    name = function.get("name")
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        return f"function name {name!r} must be 1-64 letters, digits, '_', '.' or '-'"
+    parameters = function.get("parameters", {"type": "object"})
+    if not isinstance(parameters, Mapping) or parameters.get("type", "object") != "object":
+        return f"parameters of {name!r} must be a JSON Schema of type object"
+    try:
+        Draft202012Validator.check_schema(parameters)
+    except SchemaError as exc:
+        return f"parameters of {name!r} are not a valid JSON Schema: {exc.message}"
+    return None
+
+
+def arguments_validator(tool: Mapping[str, Any]) -> Draft202012Validator:
+    """A validator for a call's arguments. A ``strict`` tool also rejects keys it does not list,
+    as OpenAI's structured outputs do, even where the schema forgot ``additionalProperties``."""
+    schema = copy.deepcopy(tool_parameters(tool))
+    if is_strict(tool):
+        _close_objects(schema)
+    return Draft202012Validator(schema)
+
+
+def _close_objects(schema: Any) -> None:
+    if isinstance(schema, dict):
+        if schema.get("type") == "object" and "properties" in schema:
+            schema.setdefault("additionalProperties", False)
+        for value in schema.values():
+            _close_objects(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _close_objects(value)
+
+
+def tools_by_name(tools: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    return {tool_name(tool): tool for tool in tools}
