@@ -1,0 +1,187 @@
+"""Compare models side by side: accuracy and score tables, per-case disagreements, the tool-count curve.
+
+Everything is read from a :class:`RunResult`; nothing is re-scored. Accuracy follows
+:func:`evalkit.report.aggregate`: jobs that errored (HTTP, cassette miss) are not the model's
+doing, so they are left out of n and of the pass rate.
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import combinations
+from typing import TYPE_CHECKING, Any
+
+from .report import SCORE_COLUMNS, aggregate, to_frame
+from .results import CaseResult, RunResult
+from .stats import mcnemar_exact
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+ALL_SUITES = "(all)"
+# How score columns read in a comparison table: "hallucination" is 1.0 when nothing was
+# hallucinated, so a bare "hallucination 100%" would read backwards.
+METRIC_LABELS = {
+    "accuracy": "accuracy (95% CI)",
+    "selection": "selection",
+    "validity": "args valid",
+    "correctness": "args correct",
+    "coverage": "coverage",
+    "no_call": "no-call",
+    "hallucination": "no hallucination",
+    "forbidden": "no forbidden",
+}
+_MISSING = "–"
+
+
+def _isnan(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def pct(value: Any) -> str:
+    """83% for 0.83, an en dash for N/A (NaN means no job in the group was scored on it)."""
+    return _MISSING if _isnan(value) else f"{100 * value:.0f}%"
+
+
+def accuracy_cell(row: dict[str, Any]) -> str:
+    """``83% (71–90) n=44``: the rate, its 95% Wilson interval and n, in one readable cell."""
+    if not row.get("n"):
+        return f"{_MISSING} n=0"
+    return f"{pct(row['accuracy'])} ({100 * row['ci_low']:.0f}–{100 * row['ci_high']:.0f}) n={row['n']}"
+
+
+def _suite_order(run: RunResult) -> list[str]:
+    return list(dict.fromkeys(j.suite for j in run.jobs))
+
+
+def compare_models(run: RunResult) -> pd.DataFrame:
+    """One row per (suite, metric), one column per model, cells already formatted for reading.
+
+    Suites come in run order, then ``(all)``; a score row is kept only when some model has a value
+    for it, so a run without no-call cases has no empty "no-call" row."""
+    import pandas as pd
+
+    models = run.models
+    frame = to_frame(run)
+    if frame.empty:
+        return pd.DataFrame(columns=["suite", "metric"])
+    per_suite = aggregate(frame, ["suite", "model"])
+    overall = aggregate(frame, ["model"]).assign(suite=ALL_SUITES)
+    table = pd.concat([per_suite, overall], ignore_index=True)
+    suites = _suite_order(run)
+    rows = []
+    for suite in [*suites, ALL_SUITES]:  # (all) even for one suite, so callers can always find it
+        cells = {r["model"]: r for r in table[table["suite"] == suite].to_dict("records")}
+        rows.append({"suite": suite, "metric": METRIC_LABELS["accuracy"], **{m: accuracy_cell(cells[m]) if m in cells else _MISSING for m in models}})
+        for name in SCORE_COLUMNS:
+            values = {m: cells[m][name] if m in cells else math.nan for m in models}
+            if all(_isnan(v) for v in values.values()):
+                continue
+            rows.append({"suite": suite, "metric": METRIC_LABELS.get(name, name), **{m: pct(v) for m, v in values.items()}})
+        errors = {m: int(cells[m]["errors"]) if m in cells else 0 for m in models}
+        if any(errors.values()):  # only worth a row when something broke
+            rows.append({"suite": suite, "metric": "errors (not scored)", **{m: str(e) for m, e in errors.items()}})
+    return pd.DataFrame(rows, columns=["suite", "metric", *models])
+
+
+def _tool_count(job: CaseResult) -> int:
+    # Same convention as report.to_frame: a run without a sweep still offered n tools.
+    return job.tool_count if job.tool_count is not None else job.n_offered
+
+
+def _verdict(job: CaseResult | None) -> str:
+    if job is None:
+        return _MISSING
+    if job.passed:
+        return "passed"
+    kind = job.failures[0][0] if job.failures else "no explanation"
+    return f"{job.status}: {kind}"
+
+
+def _paired_jobs(run: RunResult) -> dict[tuple[str, str, int, int], dict[str, CaseResult]]:
+    """Jobs grouped by what makes them comparable across models: (suite, case, tool count, trial)."""
+    groups: dict[tuple[str, str, int, int], dict[str, CaseResult]] = {}
+    for job in run.jobs:
+        groups.setdefault((job.suite, job.case_id, _tool_count(job), job.trial), {})[job.model] = job
+    return groups
+
+
+def case_differences(run: RunResult) -> pd.DataFrame:
+    """Cases where one model passed and another failed, with each model's status and first failure kind.
+
+    An ``error`` (infrastructure) is shown but does not make a disagreement on its own: it says
+    nothing about the model."""
+    import pandas as pd
+
+    models = run.models
+    rows = []
+    for (suite, case_id, tools, trial), by_model in _paired_jobs(run).items():
+        statuses = {j.status for j in by_model.values()}
+        if not {"passed", "failed"} <= statuses:
+            continue
+        row: dict[str, Any] = {"suite": suite, "case": case_id, "tool_count": tools, "trial": trial}
+        row.update({m: _verdict(by_model.get(m)) for m in models})
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["suite", "case", "tool_count", "trial", *models])
+
+
+def paired_tests(run: RunResult) -> pd.DataFrame:
+    """For each pair of models: jobs both scored, how many only one passed, exact McNemar p-value.
+
+    Pairs rather than two independent accuracies because both models saw the same cases: the
+    discordant pairs carry the evidence, and a 4-point gap on 40 cases is often noise."""
+    import pandas as pd
+
+    groups = _paired_jobs(run)
+    rows = []
+    for a, b in combinations(run.models, 2):
+        pairs = [(g[a], g[b]) for g in groups.values() if a in g and b in g and "error" not in (g[a].status, g[b].status)]
+        a_only = sum(x.passed and not y.passed for x, y in pairs)
+        b_only = sum(y.passed and not x.passed for x, y in pairs)
+        rows.append({"model_a": a, "model_b": b, "pairs": len(pairs), "a_only": a_only, "b_only": b_only, "p_value": mcnemar_exact(a_only, b_only)})
+    return pd.DataFrame(rows, columns=["model_a", "model_b", "pairs", "a_only", "b_only", "p_value"])
+
+
+def accuracy_by_tool_count(run: RunResult) -> pd.DataFrame:
+    """The curve data: per model and tool count, n, accuracy, its 95% Wilson interval, errors and
+    the mean prompt tokens (which grow with every offered schema, the cost side of the curve)."""
+    import pandas as pd
+
+    columns = ["model", "tool_count", "n", "accuracy", "ci_low", "ci_high", "errors", "prompt_tokens"]
+    frame = to_frame(run)
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    table = aggregate(frame, ["model", "tool_count"])
+    tokens = frame.groupby(["model", "tool_count"])["prompt_tokens"].mean().rename("prompt_tokens")
+    table = table.join(tokens, on=["model", "tool_count"])
+    order = {m: i for i, m in enumerate(run.models)}
+    table = table.sort_values(["model", "tool_count"], key=lambda s: s.map(order) if s.name == "model" else s)
+    return table[columns].reset_index(drop=True)
+
+
+def paired_sentence(row: dict[str, Any]) -> str:
+    """One paired-test row as a sentence a reviewer can quote."""
+    a, b = row["model_a"], row["model_b"]
+    return f"{a} vs {b}: {row['pairs']} paired jobs, {row['a_only']} passed only by {a}, {row['b_only']} only by {b} (exact McNemar p={row['p_value']:.3g})"
+
+
+def render_comparison(run: RunResult, *, tablefmt: str = "simple", max_differences: int = 20) -> str:
+    """The terminal view after ``evalkit run`` with two or more models: the side-by-side table,
+    the paired tests, and the first cases the models disagree on."""
+    from tabulate import tabulate
+
+    table = compare_models(run)
+    parts = [tabulate(table.values.tolist(), headers=list(table.columns), tablefmt=tablefmt, colalign=("left", "left") + ("right",) * (len(table.columns) - 2))]
+    tests = [paired_sentence(r) for r in paired_tests(run).to_dict("records")]
+    if tests:
+        parts.append("\n".join(tests))
+    diffs = case_differences(run)
+    if len(diffs):
+        shown = diffs.head(max_differences)
+        parts.append(f"Cases where the models disagree ({len(diffs)}):")
+        parts.append(tabulate(shown.values.tolist(), headers=list(shown.columns), tablefmt=tablefmt))
+        if len(diffs) > len(shown):
+            parts.append(f"… and {len(diffs) - len(shown)} more: see report.html")
+    elif len(run.models) > 1:
+        parts.append("The models agree on every case.")
+    return "\n\n".join(parts)

@@ -1,0 +1,171 @@
+"""PNG plots of a run: accuracy as the number of offered tools grows, and each score per model.
+
+matplotlib is imported inside the functions (``import evalkit`` must stay fast), and figures are
+built with :class:`matplotlib.figure.Figure` and the Agg canvas rather than ``pyplot``: no global
+figure registry to leak from, no GUI backend picked from the environment, safe from threads.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .compare import accuracy_by_tool_count
+from .report import SCORE_COLUMNS, aggregate, to_frame
+from .results import RunResult
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+DPI = 144  # sharp on a laptop screen and in a PR, ~100 kB per plot
+SCORE_LABELS = {
+    "selection": "selection",
+    "validity": "args valid",
+    "correctness": "args correct",
+    "coverage": "coverage",
+    "no_call": "no-call",
+    "hallucination": "no hallucination",
+    "forbidden": "no forbidden",
+}
+# A sweep spanning 8× or more (4 → 64) is read on a log axis, where each doubling is one step.
+LOG_SPAN = 8
+
+
+def model_colors(models: list[str]) -> dict[str, str]:
+    """One color per model, the same in every plot of a report."""
+    palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
+    return {m: palette[i % len(palette)] for i, m in enumerate(models)}
+
+
+def _new_figure(width: float = 8.0, height: float = 4.8) -> Figure:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(figure)  # attaches itself: savefig renders through Agg whatever MPLBACKEND says
+    return figure
+
+
+def png_bytes(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+def _save(figure: Figure, path: str | Path) -> Path:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(png_bytes(figure))
+    return target
+
+
+def _note(ax: Axes, text: str) -> None:
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=11, color="#555", wrap=True)
+
+
+def _n_label(ns: list[int]) -> str:
+    low, high = min(ns), max(ns)
+    return f"n={low}" if low == high else f"n={low}–{high}"
+
+
+def _percent_axis(ax: Axes) -> None:
+    from matplotlib.ticker import PercentFormatter
+
+    ax.set_ylim(-2, 102)  # a little room so 0% and 100% markers are not cut in half
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=100))
+    ax.grid(True, axis="y", alpha=0.3)
+
+
+def _tool_axis(ax: Axes, counts: list[int]) -> None:
+    from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
+
+    positive = [c for c in counts if c > 0]
+    if positive and len(positive) == len(counts) and max(counts) / min(counts) >= LOG_SPAN:
+        ax.set_xscale("log", base=2)
+        ax.xaxis.set_minor_locator(NullLocator())
+    # Ticks at the counts actually run: 1, 4, 16, 64 reads better than 2^0, 2^2…
+    ax.xaxis.set_major_locator(FixedLocator(counts))
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.set_xlabel("tools offered to the model")
+
+
+def figure_accuracy_vs_tools(run: RunResult) -> Figure:
+    """One line per model, with its 95% Wilson band; points alone when the run has no sweep."""
+    figure = _new_figure()
+    ax = figure.add_subplot()
+    data = accuracy_by_tool_count(run)
+    data = data[data["n"] > 0]  # a tool count where every job errored has no accuracy to draw
+    ax.set_title("Accuracy by number of tools offered (shaded: 95% Wilson interval)", fontsize=11)
+    ax.set_ylabel("jobs passing every check")
+    _percent_axis(ax)
+    if data.empty:
+        _note(ax, "No scored jobs in this run.")
+        return figure
+    counts = sorted(int(c) for c in data["tool_count"].unique())
+    colors = model_colors(run.models)
+    sweep = len(counts) > 1
+    for model, rows in data.groupby("model", sort=False):
+        x = rows["tool_count"].astype(float).to_numpy()
+        y, low, high = (100 * rows[c].to_numpy(dtype=float) for c in ("accuracy", "ci_low", "ci_high"))
+        label = f"{model} ({_n_label(rows['n'].astype(int).tolist())} per point)"
+        if sweep:
+            ax.fill_between(x, low, high, color=colors[model], alpha=0.15, linewidth=0)
+            ax.plot(x, y, marker="o", color=colors[model], label=label, linewidth=2, markersize=6)
+        else:  # one x value: a line would be a dot and a band invisible, so draw the interval as an error bar
+            ax.errorbar(x, y, yerr=[y - low, high - y], fmt="o", color=colors[model], capsize=5, markersize=7, label=label)
+    _tool_axis(ax, counts)
+    if not sweep:
+        ax.set_title(f"Accuracy with {counts[0]} tools offered (bars: 95% Wilson interval)", fontsize=11)
+        ax.text(0.5, 0.02, "single tool count: run with --tool-counts 4,16,64 for a curve", transform=ax.transAxes, ha="center", fontsize=8, color="#666")
+    ax.legend(loc="best", fontsize=8, frameon=False)
+    return figure
+
+
+def plot_accuracy_vs_tools(run: RunResult, path: str | Path) -> Path:
+    """Save :func:`figure_accuracy_vs_tools` as a PNG at ``path``; return the path."""
+    return _save(figure_accuracy_vs_tools(run), path)
+
+
+def _score_means(run: RunResult) -> tuple[list[str], dict[str, list[float]]]:
+    """Scores that some model has a value for, and each model's means (NaN where none applied)."""
+    frame = to_frame(run)
+    if frame.empty:
+        return [], {}
+    table = aggregate(frame, ["model"]).set_index("model")
+    names = [c for c in SCORE_COLUMNS if c in table and table[c].notna().any()]
+    return names, {m: [float(table.at[m, c]) for c in names] for m in run.models if m in table.index}
+
+
+def figure_score_breakdown(run: RunResult) -> Figure:
+    """Grouped bars: each score's mean per model; scores no job applied to are left out, and a
+    model with no value for a score gets an "n/a" mark instead of a misleading zero bar."""
+    names, means = _score_means(run)
+    figure = _new_figure(width=min(14.0, max(8.0, 0.45 * len(names) * len(means) + 2)))  # room for every bar
+    ax = figure.add_subplot()
+    ax.set_title("Mean score per model (over the jobs each score applies to)", fontsize=11)
+    _percent_axis(ax)
+    if not names:
+        _note(ax, "No scores in this run.")
+        return figure
+    colors = model_colors(run.models)
+    width = 0.8 / len(means)
+    for i, (model, values) in enumerate(means.items()):
+        offsets = [k + (i - (len(means) - 1) / 2) * width for k in range(len(names))]
+        heights = [0.0 if math.isnan(v) else 100 * v for v in values]
+        bars = ax.bar(offsets, heights, width * 0.92, color=colors[model], label=model)
+        for bar, value in zip(bars, values):
+            text = "n/a" if math.isnan(value) else f"{100 * value:.0f}"
+            if len(means) <= 4 or math.isnan(value):  # labels crowd out the bars past four models
+                ax.annotate(text, (bar.get_x() + bar.get_width() / 2, bar.get_height()), xytext=(0, 2), textcoords="offset points", ha="center", fontsize=7)
+    ax.set_xticks(range(len(names)), [SCORE_LABELS.get(n, n) for n in names])
+    ax.set_ylim(0, 110)  # headroom for the value labels above 100% bars
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=min(4, len(means)), fontsize=8, frameon=False)
+    return figure
+
+
+def plot_score_breakdown(run: RunResult, path: str | Path) -> Path:
+    """Save :func:`figure_score_breakdown` as a PNG at ``path``; return the path."""
+    return _save(figure_score_breakdown(run), path)
