@@ -1,4 +1,4 @@
-"""Small statistics, exact and dependency-free: Wilson intervals and exact McNemar."""
+"""Small statistics, exact and dependency-free: Wilson intervals and exact McNemar (two- and one-sided)."""
 
 from __future__ import annotations
 
@@ -27,3 +27,19 @@ def mcnemar_exact(b: int, c: int) -> float:
     k = min(b, c)
     tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
     return min(1.0, 2 * tail)
+
+
+def mcnemar_one_sided(b: int, c: int) -> float:
+    """One-sided exact McNemar p-value that the ``b`` side is more likely: P(X ≥ b | X ~ Bin(b + c, 0.5)).
+
+    A regression gate asks one question, "is the current run worse?", so the alternative is one-sided:
+    b = pairs that went pass→fail, c = fail→pass. Under "no change" each discordant pair is a fair coin,
+    so the p-value is the chance of at least ``b`` heads in ``b + c`` tosses. Improvements (c > b) give
+    p ≥ 0.5 and never fail the gate. Exact integer arithmetic: no scipy, no normal approximation, which
+    would be wrong for the handful of discordant pairs a small suite produces."""
+    n = b + c
+    if b < 0 or c < 0:
+        raise ValueError(f"discordant counts must be ≥ 0, got b={b}, c={c}")
+    if n == 0:
+        return 1.0
+    return min(1.0, sum(math.comb(n, i) for i in range(b, n + 1)) / 2**n)

@@ -1,0 +1,124 @@
+"""JUnit XML for CI test reporters (GitHub test-reporter actions, GitLab, Jenkins, Azure Pipelines).
+
+Layout: one ``<testsuite>`` per model × suite, one ``<testcase>`` per job, named like its cassette
+(``<case_id>[--tools-N][--trial-K]``) so a failure leads straight to the recording. A failed job is a
+``<failure>`` (the model called tools wrongly); a job that errored (HTTP error, cassette miss) is an
+``<error>``, because it measured nothing. With a gate verdict, one more suite, ``evalkit.gate``, holds a
+single test case that fails when the gate does, so the regression shows up in the same report.
+
+Only the attributes every common reader accepts are written, in the order of the Ant/Surefire schema
+(properties before testcases); counts on each ``<testsuite>`` and on the ``<testsuites>`` root.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .results import CaseResult, RunResult
+
+if TYPE_CHECKING:
+    from .gate import Verdict
+
+
+def case_name(job: CaseResult) -> str:
+    """The cassette's stem: ``<case_id>[--tools-N][--trial-K]`` (trial 1 has no suffix, as on disk)."""
+    name = job.case_id
+    if job.tool_count is not None:
+        name += f"--tools-{job.tool_count}"
+    if job.trial > 1:
+        name += f"--trial-{job.trial}"
+    return name
+
+
+# XML 1.0 forbids most control characters, and UTF-8 cannot encode a lone surrogate; model output can
+# hold either (an ANSI escape, a NUL, a half of a surrogate pair), and one of them would make the whole
+# report unreadable to the CI reader. They are replaced with U+FFFD, so a reader sees something was there.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _clean(text: str) -> str:
+    return _XML_INVALID.sub("\ufffd", text)
+
+
+def _timestamp(created: str) -> dict[str, str]:
+    # The Ant schema wants an ISO date-time without a zone; results.json carries "+00:00" (always UTC).
+    try:
+        return {"timestamp": datetime.fromisoformat(created).strftime("%Y-%m-%dT%H:%M:%S")}
+    except ValueError:
+        return {}
+
+
+def _testcase(parent: ET.Element, job: CaseResult) -> None:
+    case = ET.SubElement(parent, "testcase", name=_clean(case_name(job)), classname=_clean(f"evalkit.{job.model}.{job.suite}"),
+                         time=f"{job.seconds:.3f}")
+    if job.status == "passed":
+        return
+    failures = job.failures or (("failed", "no scorer explained it"),)
+    kind, explanation = failures[0]
+    element = ET.SubElement(case, "error" if job.status == "error" else "failure", message=_clean(f"{kind}: {explanation}"), type=_clean(kind))
+    body = [f"{k}: {e}" for k, e in failures]
+    if job.expected:
+        body.append(f"expected: {job.expected}")
+    body += [f"called: {c.get('name')}({c.get('arguments')})" for c in job.calls]
+    if job.cassette:
+        body.append(f"cassette: {job.cassette}")
+    element.text = _clean("\n".join(body))
+
+
+def _properties(parent: ET.Element, values: dict[str, str]) -> None:
+    properties = ET.SubElement(parent, "properties")
+    for name, value in values.items():
+        ET.SubElement(properties, "property", name=_clean(name), value=_clean(value))
+
+
+def _suite(root: ET.Element, name: str, jobs: list[CaseResult], run: RunResult, extra: dict[str, str]) -> ET.Element:
+    suite = ET.SubElement(root, "testsuite", name=_clean(name), tests=str(len(jobs)),
+                          failures=str(sum(j.status == "failed" for j in jobs)),
+                          errors=str(sum(j.status == "error" for j in jobs)), skipped="0",
+                          time=f"{sum(j.seconds for j in jobs):.3f}", **_timestamp(run.created))
+    _properties(suite, {"run_id": run.run_id, **extra})
+    for job in jobs:
+        _testcase(suite, job)
+    return suite
+
+
+def _gate_suite(root: ET.Element, run: RunResult, verdict: Verdict) -> None:
+    suite = ET.SubElement(root, "testsuite", name="evalkit.gate", tests="1", failures=str(int(not verdict.passed)),
+                          errors="0", skipped="0", time="0.000", **_timestamp(run.created))
+    _properties(suite, {"run_id": verdict.current_run, "baseline_run_id": verdict.baseline_run})
+    case = ET.SubElement(suite, "testcase", name="regression-gate", classname="evalkit.gate", time="0.000")
+    if not verdict.passed:
+        message = verdict.reasons[0] if verdict.reasons else "regression"
+        failure = ET.SubElement(case, "failure", message=_clean(message), type="regression")
+        failure.text = _clean("\n".join(verdict.reasons))
+
+
+def build_junit(run: RunResult, verdict: Verdict | None = None) -> ET.ElementTree:
+    """The JUnit tree for a run (and, optionally, the gate's verdict on it)."""
+    groups: dict[tuple[str, str], list[CaseResult]] = {}
+    for job in run.jobs:
+        groups.setdefault((job.model, job.suite), []).append(job)
+    root = ET.Element("testsuites", name=f"evalkit {run.run_id}")
+    for (model, suite), jobs in groups.items():
+        _suite(root, f"evalkit.{model}.{suite}", jobs, run, {"model": model, "suite": suite})
+    if verdict is not None:
+        _gate_suite(root, run, verdict)
+    suites = list(root)
+    for attribute in ("tests", "failures", "errors", "skipped"):
+        root.set(attribute, str(sum(int(s.get(attribute, "0")) for s in suites)))
+    root.set("time", f"{sum(float(s.get('time', '0')) for s in suites):.3f}")
+    return ET.ElementTree(root)
+
+
+def write_junit(run: RunResult, path: str | Path, verdict: Verdict | None = None) -> Path:
+    """Write the JUnit XML file (parent folders created) and return its path."""
+    tree = build_junit(run, verdict)
+    ET.indent(tree)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tree.write(target, encoding="utf-8", xml_declaration=True)
+    return target

@@ -1,0 +1,99 @@
+"""JUnit XML: parses with xml.etree, counts add up, names follow the cassette convention."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from evalkit.gate import gate
+from evalkit.junit import build_junit, case_name, write_junit
+from evalkit.results import CaseResult, RunResult
+
+
+def job(case: str, status: str = "passed", *, model: str = "m", suite: str = "s", tool_count: int | None = None,
+        trial: int = 1, failures: tuple = (), seconds: float = 0.5) -> CaseResult:
+    return CaseResult(model, suite, case, status, tool_count=tool_count, trial=trial, failures=failures, seconds=seconds,
+                      expected="get_weather(location='Paris')", calls=({"name": "get_time", "arguments": "{}", "id": "1"},))
+
+
+def make_run(jobs: list[CaseResult], run_id: str = "20240501-120000") -> RunResult:
+    return RunResult(run_id, "2024-05-01T12:00:00+00:00", {}, tuple(jobs))
+
+
+JOBS = [
+    job("ok"),
+    job("wrong", "failed", failures=(("wrong_function", "called get_time, expected get_weather"), ("missing_call", "no get_weather"))),
+    job("boom", "error", failures=(("http_error", "HTTP 500"),)),
+    job("ok", model="m2", suite="other", tool_count=16, trial=2),
+]
+
+
+def test_testcase_name_follows_the_cassette_stem() -> None:
+    assert case_name(job("a")) == "a"
+    assert case_name(job("a", tool_count=64)) == "a--tools-64"
+    assert case_name(job("a", tool_count=64, trial=3)) == "a--tools-64--trial-3"
+    assert case_name(job("a", trial=2)) == "a--trial-2"
+
+
+def test_written_file_parses_and_counts_add_up(tmp_path: Path) -> None:
+    path = write_junit(make_run(JOBS), tmp_path / "reports" / "junit.xml")
+    root = ET.parse(path).getroot()
+    assert path.read_bytes().startswith(b"<?xml version='1.0' encoding='utf-8'?>")
+    assert root.tag == "testsuites"
+    assert (root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")) == ("4", "1", "1", "0")
+    first, second = root.findall("testsuite")
+    assert first.get("name") == "evalkit.m.s"
+    assert (first.get("tests"), first.get("failures"), first.get("errors"), first.get("skipped")) == ("3", "1", "1", "0")
+    assert first.get("time") == "1.500" and first.get("timestamp") == "2024-05-01T12:00:00"
+    assert second.get("name") == "evalkit.m2.other" and second.get("tests") == "1"
+    # properties come first, as the Ant/Surefire schema orders them
+    assert first[0].tag == "properties"
+    assert {p.get("name"): p.get("value") for p in first[0]} == {"run_id": "20240501-120000", "model": "m", "suite": "s"}
+
+
+def test_testcases_carry_failures_and_errors() -> None:
+    root = build_junit(make_run(JOBS)).getroot()
+    cases = root.findall("testsuite/testcase")
+    assert [(c.get("classname"), c.get("name"), c.get("time")) for c in cases] == [
+        ("evalkit.m.s", "ok", "0.500"),
+        ("evalkit.m.s", "wrong", "0.500"),
+        ("evalkit.m.s", "boom", "0.500"),
+        ("evalkit.m2.other", "ok--tools-16--trial-2", "0.500"),
+    ]
+    assert list(cases[0]) == []
+    failure = cases[1].find("failure")
+    assert failure.get("message") == "wrong_function: called get_time, expected get_weather"
+    assert failure.get("type") == "wrong_function"
+    assert failure.text.splitlines() == [
+        "wrong_function: called get_time, expected get_weather",
+        "missing_call: no get_weather",
+        "expected: get_weather(location='Paris')",
+        "called: get_time({})",
+    ]
+    assert cases[2].find("failure") is None
+    assert cases[2].find("error").get("message") == "http_error: HTTP 500"
+
+
+def test_control_characters_in_model_output_are_replaced(tmp_path: Path) -> None:
+    bad = job("bad", "failed", failures=(("wrong_value", "got '\x1b[31mred\x00'"),))
+    root = ET.parse(write_junit(make_run([bad]), tmp_path / "j.xml")).getroot()
+    assert root.find("testsuite/testcase/failure").get("message") == "wrong_value: got '\ufffd[31mred\ufffd'"
+
+
+def test_a_verdict_adds_a_gate_suite(tmp_path: Path) -> None:
+    baseline = make_run([job(f"c{i}") for i in range(10)], "base")
+    current = make_run([job(f"c{i}", "failed", failures=(("x", "y"),)) for i in range(6)] + [job(f"c{i}") for i in range(6, 10)])
+    verdict = gate(current, baseline)
+    root = ET.parse(write_junit(current, tmp_path / "j.xml", verdict)).getroot()
+    suite = root.find("testsuite[@name='evalkit.gate']")
+    assert (suite.get("tests"), suite.get("failures")) == ("1", "1")
+    failure = suite.find("testcase[@name='regression-gate']/failure")
+    assert failure.get("message") == verdict.reasons[0]
+    assert root.get("tests") == "11" and root.get("failures") == "7"
+    passing = build_junit(baseline, gate(baseline, baseline)).getroot()
+    assert passing.find("testsuite[@name='evalkit.gate']/testcase").find("failure") is None
+
+
+def test_an_empty_run_is_still_valid(tmp_path: Path) -> None:
+    root = ET.parse(write_junit(make_run([]), tmp_path / "j.xml")).getroot()
+    assert (root.tag, root.get("tests"), list(root)) == ("testsuites", "0", [])
