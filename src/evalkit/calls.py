@@ -9,9 +9,11 @@ raises and never turns into "the model made no call".
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 # Failure kinds a Turn can carry instead of a reply. Infrastructure errors are not the model's
 # fault: reports count them apart and accuracy leaves them out (see scorers.INFRA_ERRORS).
@@ -62,26 +64,34 @@ class Turn:
 # --- Chat Completions ---------------------------------------------------------------------------
 
 
-def turn_from_chat_completion(body: Mapping[str, Any]) -> Turn:
-    """A non-streamed Chat Completions reply (``tool_calls`` or legacy ``function_call``)."""
+def turn_from_chat_completion(body: Mapping[str, Any], *, choice: int = 0) -> Turn:
+    """A non-streamed Chat Completions reply (``tool_calls`` or legacy ``function_call``).
+    A Turn is one choice: with ``n`` > 1 the others are separate answers, not parallel calls."""
     choices = body.get("choices")
     if not isinstance(choices, list) or not choices:
         return Turn.failed(MALFORMED_REPLY, f"reply has no choices: {_short(body)}")
-    choice = choices[0]
-    message = choice.get("message") if isinstance(choice, Mapping) else None
+    picked = next((c for i, c in enumerate(choices) if isinstance(c, Mapping) and c.get("index", i) == choice), None)
+    if picked is None:
+        return Turn.failed(MALFORMED_REPLY, f"reply has no choice {choice}: {_short(body)}")
+    message = picked.get("message")
     if not isinstance(message, Mapping):
-        return Turn.failed(MALFORMED_REPLY, f"choice has no message: {_short(choice)}")
-    calls: list[ToolCall] = []
-    for raw in message.get("tool_calls") or ():
-        function = raw.get("function") or {}
-        calls.append(ToolCall(function.get("name") or "", _arguments_text(function.get("arguments")), raw.get("id")))
+        return Turn.failed(MALFORMED_REPLY, f"choice has no message: {_short(picked)}")
+    calls = [_tool_call(raw) for raw in message.get("tool_calls") or () if isinstance(raw, Mapping)]
     legacy = message.get("function_call")
     if legacy:
         calls.append(ToolCall(legacy.get("name") or "", _arguments_text(legacy.get("arguments"))))
-    return Turn(tuple(calls), message.get("content"), choice.get("finish_reason"), None, *_usage(body))
+    return Turn(tuple(calls), message.get("content"), picked.get("finish_reason"), None, *_usage(body))
 
 
-def turn_from_chat_chunks(chunks: Iterable[Mapping[str, Any]]) -> Turn:
+def _tool_call(raw: Mapping[str, Any]) -> ToolCall:
+    if raw.get("type") == "custom":  # GPT-5 custom tools: free-form text input, not JSON arguments
+        custom = raw.get("custom") or {}
+        return ToolCall(custom.get("name") or "", _arguments_text(custom.get("input")), raw.get("id"))
+    function = raw.get("function") or {}
+    return ToolCall(function.get("name") or "", _arguments_text(function.get("arguments")), raw.get("id"))
+
+
+def turn_from_chat_chunks(chunks: Iterable[Mapping[str, Any]], *, choice: int = 0) -> Turn:
     """Streamed Chat Completions chunks: tool_call deltas joined by ``index``, function_call
     deltas joined in order. A stream that ends before any ``finish_reason`` is truncated."""
     parts: dict[int, dict[str, Any]] = {}
@@ -94,23 +104,20 @@ def turn_from_chat_chunks(chunks: Iterable[Mapping[str, Any]]) -> Turn:
             usage = _usage(chunk)
         if chunk.get("error"):
             return Turn.failed(HTTP_ERROR, f"error event in stream: {_short(chunk['error'])}")
-        for choice in chunk.get("choices") or ():
-            if choice.get("index", 0) != 0:
+        for position, streamed in enumerate(chunk.get("choices") or ()):
+            if streamed.get("index", position) != choice:
                 continue
-            delta = choice.get("delta") or {}
+            delta = streamed.get("delta") or {}
             if delta.get("content"):
                 content.append(delta["content"])
             for piece in delta.get("tool_calls") or ():
+                # Mistral sends each call whole in one delta, without an index: a new slot each time.
                 slot = parts.setdefault(piece.get("index", len(parts)), {"id": None, "name": "", "arguments": ""})
-                slot["id"] = slot["id"] or piece.get("id")
-                function = piece.get("function") or {}
-                slot["name"] += function.get("name") or ""
-                slot["arguments"] += function.get("arguments") or ""
+                _add_delta(slot, piece)
             if delta.get("function_call"):
-                legacy = legacy or {"name": "", "arguments": ""}
-                legacy["name"] += delta["function_call"].get("name") or ""
-                legacy["arguments"] += delta["function_call"].get("arguments") or ""
-            finish_reason = choice.get("finish_reason") or finish_reason
+                legacy = legacy or {"id": None, "name": "", "arguments": ""}
+                _add_delta(legacy, {"function": delta["function_call"]})
+            finish_reason = streamed.get("finish_reason") or finish_reason
     calls = [ToolCall(p["name"], p["arguments"], p["id"]) for _, p in sorted(parts.items())]
     if legacy:
         calls.append(ToolCall(legacy["name"], legacy["arguments"]))
@@ -119,6 +126,28 @@ def turn_from_chat_chunks(chunks: Iterable[Mapping[str, Any]]) -> Turn:
         got = f"{len(calls)} partial call(s)" if calls else f"{len(text or '')} characters of text"
         return Turn(tuple(calls), text, None, TurnError(TRUNCATED_STREAM, f"stream ended without a finish_reason after {got}"), *usage)
     return Turn(tuple(calls), text, finish_reason, None, *usage)
+
+
+def _add_delta(slot: dict[str, Any], piece: Mapping[str, Any]) -> None:
+    """Join one streamed piece of a call into ``slot``. Some OpenAI-compatible servers (kimi-k2
+    via OpenRouter) repeat the whole name, or the whole arguments, in a later delta: a piece equal
+    to what is already there is a repeat, not a continuation."""
+    slot["id"] = slot["id"] or piece.get("id")
+    function = piece.get("function") or {}
+    name = function.get("name") or ""
+    if name != slot["name"]:
+        slot["name"] += name
+    arguments = _arguments_text(function.get("arguments"))
+    if arguments != slot["arguments"] or not _is_json(arguments):
+        slot["arguments"] += arguments
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 # --- SSE ----------------------------------------------------------------------------------------
@@ -163,3 +192,75 @@ def _arguments_text(value: Any) -> str:
 def _short(value: Any, limit: int = 160) -> str:
     text = json.dumps(value, default=str) if not isinstance(value, str) else value
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- Any recorded HTTP exchange -----------------------------------------------------------------
+
+_CHAT_PATH = re.compile(r"/chat/completions/?$")
+_RESPONSES_PATH = re.compile(r"/responses(?:/[^/]+(?:/cancel)?)?/?$")
+_RUN_PATH = re.compile(r"/threads/(?:[^/]+/)?runs(?:/[^/]+(?:/submit_tool_outputs|/cancel)?)?/?$")
+
+
+def turn_from_http(
+    method: str, uri: str, request_body: str, status: int, headers: Mapping[str, str], body_text: str, *, choice: int = 0
+) -> Turn | None:
+    """The model turn in one HTTP exchange, or ``None`` when the exchange is not a model reply
+    (creating a thread or an assistant, uploading a file, listing messages, an unfinished run).
+
+    The API is chosen by the URL path, which every client and proxy keeps; SSE is recognised by
+    the body, because recorded Content-Type headers are often wrong or missing.
+    ``request_body`` and ``headers`` are not needed to read the reply; they are accepted so a
+    recorded exchange can be passed as is."""
+    from . import calls_responses as other  # it builds on this module's types
+
+    path = urlsplit(uri).path
+    if _CHAT_PATH.search(path):
+        api = "chat"
+    elif _RESPONSES_PATH.search(path):
+        api = "responses"
+    elif _RUN_PATH.search(path):
+        api = "assistants"
+    else:
+        return None
+    if status == 429:
+        return Turn.failed(RATE_LIMITED, f"HTTP 429: {error_message(body_text)}")
+    if status >= 400:
+        return Turn.failed(HTTP_ERROR, f"HTTP {status}: {error_message(body_text)}")
+    if not body_text.strip():
+        return Turn.failed(MALFORMED_REPLY, f"HTTP {status} with an empty body")
+    try:
+        if is_sse(body_text):
+            if api == "chat":
+                return turn_from_chat_chunks(sse_json(body_text), choice=choice)
+            if api == "responses":
+                return other.turn_from_responses_events(sse_json(body_text))
+            return other.turn_from_assistants_events([(e, json.loads(d)) for e, d in sse_events(body_text)])
+        body = json.loads(body_text)
+    except ValueError as exc:
+        return Turn.failed(MALFORMED_REPLY, f"reply is not valid JSON ({exc}): {_short(body_text)}")
+    if not isinstance(body, Mapping):
+        return Turn.failed(MALFORMED_REPLY, f"reply is not a JSON object: {_short(body_text)}")
+    if api == "chat":
+        return turn_from_chat_completion(body, choice=choice)
+    if api == "responses":
+        return other.turn_from_responses(body)
+    if body.get("object") == "list" or body.get("status") in other.PENDING_RUN_STATUSES:
+        return None  # a listing, or a poll that found the run still working: no reply yet
+    return other.turn_from_assistants_run(body)
+
+
+def is_sse(text: str) -> bool:
+    """Whether a body is a server-sent event stream. JSON cannot have a line starting with ``data:``."""
+    return re.search(r"^data:", text, re.MULTILINE) is not None
+
+
+def error_message(body_text: str) -> str:
+    """The human part of an error body (``{"error": {"message": ...}}`` and its variants)."""
+    try:
+        body = json.loads(body_text)
+    except ValueError:
+        return _short(body_text.strip() or "(empty body)")
+    detail = body.get("error", body) if isinstance(body, Mapping) else body
+    if isinstance(detail, Mapping):
+        detail = detail.get("message") or detail.get("detail") or detail
+    return _short(detail)

@@ -44,7 +44,8 @@ class ExpectSpec(_Spec):
     @model_validator(mode="after")
     def _one_kind(self) -> ExpectSpec:
         if self.no_call == bool(self.calls):
-            raise ValueError("give either 'calls: [...]' (one or more) or 'no_call: true'")
+            both = ", not both" if self.no_call else ""
+            raise ValueError(f"give either 'calls: [...]' (one or more) or 'no_call: true'{both}")
         return self
 
 
@@ -65,7 +66,8 @@ class CaseSpec(_Spec):
     @model_validator(mode="after")
     def _one_input(self) -> CaseSpec:
         if (self.prompt is None) == (self.messages is None):
-            raise ValueError("give either 'prompt: ...' or 'messages: [...]'")
+            both = ", not both" if self.prompt is not None else ""  # say which way it is wrong
+            raise ValueError(f"give either 'prompt: ...' or 'messages: [...]'{both}")
         return self
 
 

@@ -41,14 +41,17 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.option("--api-key-env", default=None, help="Environment variable holding the API key (with --base-url).")
 @click.option("--stream/--no-stream", default=None, help="Stream replies (with --base-url).")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=None, help="Jobs in flight at once.")
-@click.option("--trials", type=click.IntRange(1, 100), default=1, show_default=True, help="Send each job K times.")
+@click.option("--trials", type=click.IntRange(1, 100), default=None, help="Send each job K times (default 1).")
+@click.option("--tool-counts", default=None, help="Offer each suite's tools plus distractors up to N, for each N: e.g. 1,4,16,64.")
+@click.option("--seed", type=int, default=None, help="Seed for choosing and ordering distractors (default 0).")
 @click.option("--config", "config_path", type=click.Path(exists=True, path_type=Path), default=None, help="evalkit.toml or pyproject.toml.")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Reports folder (default from config: reports/).")
 @click.option("--failures", "failure_limit", type=int, default=30, show_default=True, help="Failures to print (0: none, -1: all).")
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar on stderr.")
+@click.option("--html/--no-html", default=True, help="Write report.html (plots, comparison, failures) beside results.json.")
 def run(cases: Path | None, models: tuple[str, ...], record_mode: str | None, base_url: str | None, api_key_env: str | None,
-        stream: bool | None, concurrency: int | None, trials: int, config_path: Path | None, out: Path | None,
-        failure_limit: int, progress: bool) -> None:
+        stream: bool | None, concurrency: int | None, trials: int | None, tool_counts: str | None, seed: int | None, config_path: Path | None, out: Path | None,
+        failure_limit: int, progress: bool, html: bool) -> None:
     """Run the cases (default: the config's `cases` folder) and print scores per model and suite."""
     from .cases import load_cases
     from .config import load_config
@@ -64,24 +67,40 @@ def run(cases: Path | None, models: tuple[str, ...], record_mode: str | None, ba
         concurrency=concurrency,
         reports=out,
         cases=cases,
+        trials=trials,
+        seed=seed,
+        tool_counts=_tool_counts(tool_counts),
     )
     suites = load_cases(config.cases)  # every file validated before the first model call
-    n_jobs = sum(len(s.cases) for s in suites) * len(config.models) * trials
-    click.echo(f"evalkit: {n_jobs} jobs: {sum(len(s.cases) for s in suites)} cases in {len(suites)} suites × "
-               f"{len(config.models)} models ({', '.join(m.name for m in config.models)}), record mode {config.record_mode}", err=True)
-    result = run_suites(config, suites, trials=trials, progress=progress and sys.stderr.isatty())
+    counts = f" × tool counts {','.join(map(str, config.tool_counts))}" if config.tool_counts else ""
+    click.echo(f"evalkit: {sum(len(s.cases) for s in suites)} cases in {len(suites)} suites × {len(config.models)} models "
+               f"({', '.join(m.name for m in config.models)}){counts}, record mode {config.record_mode}", err=True)
+    result = run_suites(config, suites, progress=progress and sys.stderr.isatty())
+    for note in result.config.get("skipped", ()):
+        click.echo(f"evalkit: skipped {note}", err=True)
     path = save_results(result, config.reports)
     write_summary(result, path.parent)
-    click.echo(render_table(result))
-    if failure_limit:
-        click.echo("\nFailures:\n" + render_failures(result, limit=None if failure_limit < 0 else failure_limit))
-    click.echo(f"\nResults: {path}  (summary.md beside it; `evalkit report {path}` re-renders)")
+    if html:
+        from .html_report import write_html
+
+        write_html(result, path.parent)
+    _print_run(result, failure_limit)
+    extra = "summary.md and report.html" if html else "summary.md"
+    click.echo(f"\nResults: {path}  ({extra} beside it; `evalkit report {path.parent}` re-renders)")
     errors = [j for j in result.jobs if j.status == "error"]
     if errors:
         first = errors[0]
         click.echo(f"evalkit: {len(errors)} job(s) errored, e.g. {first.model} {first.suite}/{first.case_id}: "
                    f"{first.failures[0][1] if first.failures else '?'}", err=True)
         sys.exit(1)
+
+
+def _tool_counts(text: str | None) -> tuple[int, ...] | None:
+    if not text:
+        return None
+    from .distractors import parse_tool_counts
+
+    return parse_tool_counts(text)
 
 
 def _choose_models(config: Any, names: list[str], *, base_url: str | None, api_key_env: str | None, stream: bool | None) -> Any:
@@ -104,22 +123,54 @@ def _choose_models(config: Any, names: list[str], *, base_url: str | None, api_k
     return config
 
 
+def _print_run(result: Any, failure_limit: int) -> None:
+    """The terminal report: scores per model × suite, the curve and comparison when there is one, failures."""
+    from .report import render_failures, render_table
+
+    click.echo(render_table(result))
+    if any(j.tool_count is not None for j in result.jobs):
+        from .compare import accuracy_by_tool_count
+        from tabulate import tabulate
+
+        curve = accuracy_by_tool_count(result)
+        rows = [[r["model"], r["tool_count"], r["n"], f"{100 * r['accuracy']:.0f}%", f"{100 * r['ci_low']:.0f}–{100 * r['ci_high']:.0f}%",
+                 "" if r["prompt_tokens"] != r["prompt_tokens"] else f"{r['prompt_tokens']:.0f}"] for r in curve.to_dict("records")]
+        click.echo("\nAccuracy vs offered tools:\n" + tabulate(rows, headers=["model", "tools", "n", "pass", "95% CI", "prompt tokens"]))
+    if len(result.models) > 1:
+        from .compare import render_comparison
+
+        click.echo("\n" + render_comparison(result))
+    if result.config.get("trials", 1) > 1:
+        from .trials import render_trials
+
+        click.echo("\n" + render_trials(result))
+    if failure_limit:
+        click.echo("\nFailures:\n" + render_failures(result, limit=None if failure_limit < 0 else failure_limit))
+
+
 @cli.command()
 @click.argument("results", required=False, default="reports/latest")
-@click.option("--format", "fmt", type=click.Choice(["table", "md"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "md", "html", "csv", "json"]), default="table", show_default=True,
+              help="table: terminal; md: summary.md; html: report.html beside results.json; csv/json: one row per job.")
 @click.option("--failures", "failure_limit", type=int, default=30, show_default=True, help="Failures to print (-1: all).")
 def report(results: str, fmt: str, failure_limit: int) -> None:
     """Re-render a results.json (or a report folder) without calling any model."""
-    from .report import render_failures, render_markdown, render_table
-    from .results import read_results
+    from .report import render_markdown, to_frame
+    from .results import read_results, resolve_results_path
 
     run_result = read_results(results)
     if fmt == "md":
         click.echo(render_markdown(run_result), nl=False)
-        return
-    click.echo(render_table(run_result))
-    if failure_limit:
-        click.echo("\nFailures:\n" + render_failures(run_result, limit=None if failure_limit < 0 else failure_limit))
+    elif fmt == "html":
+        from .html_report import write_html
+
+        click.echo(write_html(run_result, resolve_results_path(results).parent))
+    elif fmt == "csv":
+        click.echo(to_frame(run_result).to_csv(index=False), nl=False)
+    elif fmt == "json":
+        click.echo(to_frame(run_result).to_json(orient="records", indent=1))
+    else:
+        _print_run(run_result, failure_limit)
 
 
 @cli.command()
@@ -130,6 +181,16 @@ def validate(cases: Path) -> None:
 
     suites = load_cases(cases)
     click.echo(f"ok: {sum(len(s.cases) for s in suites)} cases in {len(suites)} suites")
+
+
+def _register_gate_commands() -> None:
+    from .gate_cli import baseline_group, gate_command  # click and errors only: keeps --help fast
+
+    cli.add_command(gate_command)
+    cli.add_command(baseline_group)
+
+
+_register_gate_commands()
 
 
 def main() -> None:

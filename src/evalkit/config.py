@@ -32,7 +32,7 @@ class _Spec(BaseModel):
 
 class ModelSpec(_Spec):
     model: str | None = None
-    api: Literal["chat", "azure"] = "chat"
+    api: Literal["chat", "responses", "azure"] = "chat"
     base_url: str | None = None
     api_key_env: str | None = None
     stream: bool = False
@@ -51,6 +51,10 @@ class EvalkitSpec(_Spec):
     model: dict[str, ModelSpec] = Field(default_factory=dict)
     record_mode: str = "none"
     concurrency: int = Field(default=4, ge=1, le=64)
+    tool_counts: list[int] | None = None
+    seed: int = 0
+    trials: int = Field(default=1, ge=1, le=100)
+    distractors: str | None = None  # pool file; default cases/tools/distractors-v1.json
     scorers: list[str] | None = None
     bfcl: bool = False
     gate: dict[str, Any] = Field(default_factory=dict)
@@ -84,6 +88,10 @@ class RunConfig:
     defined: dict[str, ModelConfig] = field(default_factory=dict)  # every model the file defines
     record_mode: str = "none"
     concurrency: int = 4
+    tool_counts: tuple[int, ...] | None = None
+    seed: int = 0
+    trials: int = 1
+    distractors: Path | None = None
     scorers: tuple[str, ...] | None = None
     bfcl: bool = False
     gate: dict[str, Any] = field(default_factory=dict)
@@ -131,6 +139,10 @@ def load_config(path: str | Path | None = None, *, start: Path | None = None) ->
         defined=defined,
         record_mode=spec.record_mode,
         concurrency=spec.concurrency,
+        tool_counts=tuple(spec.tool_counts) if spec.tool_counts else None,
+        seed=spec.seed,
+        trials=spec.trials,
+        distractors=root / spec.distractors if spec.distractors else None,
         scorers=tuple(spec.scorers) if spec.scorers else None,
         bfcl=spec.bfcl,
         gate=spec.gate,

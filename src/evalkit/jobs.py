@@ -34,17 +34,49 @@ class Job:
         return root / self.model.name / self.case.suite / f"{name}.yaml"
 
 
+@dataclass(frozen=True)
+class Plan:
+    """The jobs of a run, and the (suite, tool count) pairs left out, with why."""
+
+    jobs: tuple[Job, ...]
+    skipped: tuple[str, ...] = ()
+
+
 def expand(
     suites: Sequence[Suite],
     models: Sequence[ModelConfig],
     *,
     trials: int = 1,
-) -> list[Job]:
-    """Every job of a run, in a stable order: model, suite, case, trial."""
-    return [
-        Job(case, model, suite.tools, None, trial)
+    tool_counts: Sequence[int] | None = None,
+    pool: Any = None,
+    seed: int = 0,
+) -> Plan:
+    """Every job of a run, in a stable order: model, suite, tool count, case, trial.
+
+    With ``tool_counts``, each suite is offered its own tools plus distractors up to N; the set
+    and its order depend only on (seed, suite, N), so every model and every case of a suite sees
+    the same tools at one N (a fair comparison, and one the server's prefix cache can reuse)."""
+    offers: dict[tuple[str, int | None], tuple[Mapping[str, Any], ...]] = {}
+    skipped: list[str] = []
+    for suite in suites:
+        if not tool_counts:
+            offers[(suite.name, None)] = suite.tools
+            continue
+        from .distractors import offered_tools
+
+        for n in tool_counts:
+            offer = offered_tools(suite.name, suite.tools, n, pool=pool, seed=seed)
+            if offer.problem:
+                skipped.append(offer.problem)
+            else:
+                offers[(suite.name, n)] = offer.tools
+    jobs = tuple(
+        Job(case, model, offers[(suite.name, n)], n, trial)
         for model in models
         for suite in suites
+        for n in (tool_counts or (None,))
+        if (suite.name, n) in offers
         for case in suite.cases
         for trial in range(1, trials + 1)
-    ]
+    )
+    return Plan(jobs, tuple(skipped))

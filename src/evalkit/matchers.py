@@ -146,7 +146,7 @@ class Fields(Matcher):
         for key, matcher in self.fields:
             if key not in got:
                 if not matcher.optional:
-                    reasons.append(f"{key}: missing (expected {_describe(matcher)})")
+                    reasons.append(f"{key}: missing (expected {_brief(matcher)})")
             elif (reason := matcher.mismatch(got[key])) is not None:
                 reasons.append(f"{key}: {reason}")
         if self.exact:
@@ -232,6 +232,8 @@ def _compile_mapping(raw: Mapping[str, Any], path: str) -> Matcher:
         for name, number in (("approx", value), ("tol", tol)):
             if not isinstance(number, int | float) or isinstance(number, bool):
                 raise MatcherError(path, f"{name} needs a number, got {_show(number)}")
+        if not tol >= 0:  # a negative (or NaN) tolerance would silently fail every value
+            raise MatcherError(path, f"tol must be zero or more, got {_show(tol)}")
         return Approx(optional=optional, value=float(value), tol=float(tol))
     if value is not True:
         raise MatcherError(path, f"{kind} takes 'true', got {_show(value)}")
@@ -262,7 +264,17 @@ def _describe(matcher: Matcher) -> Any:
         return f"{matcher.value}±{matcher.tol}"
     if isinstance(matcher, AnyOf):
         return f"one of {[_describe(o) for o in matcher.options]}"
+    # Literal objects and arrays compile to Fields / Items: show their shape, not the class name.
+    if isinstance(matcher, Fields):
+        return {key: _describe(m) for key, m in matcher.fields}
+    if isinstance(matcher, Items):
+        return [_describe(m) for m in matcher.items]
     return type(matcher).__name__.lower()
+
+
+def _brief(matcher: Matcher) -> str:
+    # Literals as repr, so an expected "5" (a string) never reads like the number 5.
+    return repr(matcher.value) if isinstance(matcher, Equals) else str(_describe(matcher))
 
 
 def _show(value: Any, limit: int = 80) -> str:
@@ -274,6 +286,6 @@ def describe_arguments(fields: Fields) -> str:
     """``location='Paris', unit=one of ['C', 'F'], days?=3`` (``?``: may be left out), for reports."""
     parts = []
     for key, matcher in fields.fields:
-        shown = "<absent>" if isinstance(matcher, Absent) else repr(matcher.value) if isinstance(matcher, Equals) else str(_describe(matcher))
+        shown = "<absent>" if isinstance(matcher, Absent) else _brief(matcher)
         parts.append(f"{key}{'?' if matcher.optional and not isinstance(matcher, Absent) else ''}={shown}")
     return ", ".join(parts)

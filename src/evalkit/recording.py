@@ -9,15 +9,19 @@ vcrpy and pytest-recording read what evalkit writes and the other way round.
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Iterator
 
 import httpx2
+import yaml
 from vcr.cassette import Cassette
 from vcr.errors import CannotOverwriteExistingCassetteException
 from vcr.filters import decode_response
@@ -25,9 +29,10 @@ from vcr.matchers import host, method, path, port, query, scheme
 from vcr.record_mode import RecordMode
 from vcr.stubs.httpx_stubs import vcr_handle_request
 
-from .errors import UnknownNameError
+from .errors import CassetteMissError, EvalkitError, UnknownNameError
 
-RECORD_MODES = tuple(mode.value for mode in RecordMode)  # none, once, new_episodes, all
+# vcrpy's RecordMode also has an undocumented ``any`` ("?" in its docstring): not offered here.
+RECORD_MODES = ("none", "once", "new_episodes", "all")
 
 # Headers that identify an account or a session. Never written to a cassette.
 SECRET_REQUEST_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "openai-organization", "openai-project", "cookie"})
@@ -81,8 +86,9 @@ def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
 
 
 @dataclass
-class CassetteMiss(Exception):
-    """Raised inside the transport; the provider turns it into a ``cassette_miss`` turn."""
+class CassetteMiss(CassetteMissError):
+    """Raised inside the transport; the provider turns it into a ``cassette_miss`` turn.
+    openai 3.x does not wrap it (it wraps only httpx errors), so providers catch it directly."""
 
     path: str
     differences: str
@@ -92,14 +98,31 @@ class CassetteMiss(Exception):
 
 
 def open_cassette(path: str | Path, *, record_mode: str = "none") -> Cassette:
-    """Load the cassette at ``path`` (empty if the file does not exist yet)."""
-    return Cassette.load(
+    """Load the cassette at ``path`` (empty if the file does not exist yet). A file that is not
+    a readable cassette raises :class:`CassetteMiss`, except in mode ``all``, which replaces it."""
+    options: dict[str, Any] = dict(
         path=str(path),
         record_mode=RecordMode(check_record_mode(record_mode)),
         match_on=MATCHERS,
         before_record_request=_scrub_request,
         before_record_response=_scrub_response,
     )
+    try:
+        return Cassette.load(**options)
+    except (yaml.YAMLError, ValueError, KeyError, TypeError) as exc:  # vcrpy lets a YAML error through
+        if record_mode == "all":
+            return Cassette(**options)
+        raise CassetteMiss(str(path), f"the cassette cannot be read ({_first_line(exc)}); fix it or re-record it with --record-mode all") from None
+
+
+class _Refusing(httpx2.BaseTransport):
+    """Stands in for a cassette that could not be opened, so each request fails as a miss."""
+
+    def __init__(self, miss: CassetteMiss):
+        self.miss = miss
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        raise self.miss
 
 
 class CassetteTransport(httpx2.BaseTransport):
@@ -125,7 +148,12 @@ def cassette_client(
     path: str | Path, *, record_mode: str = "none", inner: httpx2.BaseTransport | None = None, timeout: float = 600.0
 ) -> Iterator[httpx2.Client]:
     """An httpx2 client bound to one cassette; the cassette is saved on exit when it changed."""
-    cassette = open_cassette(path, record_mode=record_mode)
+    try:
+        cassette = open_cassette(path, record_mode=record_mode)
+    except CassetteMiss as miss:  # reported per request, like any miss, so the job fails alone
+        with httpx2.Client(transport=_Refusing(miss), timeout=timeout) as client:
+            yield client
+        return
     client = httpx2.Client(transport=CassetteTransport(cassette, inner), timeout=timeout)
     try:
         yield client
@@ -138,6 +166,9 @@ def cassette_client(
 
 def _differences(cassette: Cassette, request: Any) -> str:
     if not len(cassette):
+        if Path(cassette.path).is_file() and Path(cassette.path).read_text(encoding="utf-8", errors="replace").strip():
+            # vcrpy treats a file it cannot decode as empty (and "once" would overwrite it)
+            return "the cassette holds no interaction vcrpy could load; fix the YAML or re-record it with --record-mode all"
         return "the cassette is missing or empty; record it with --record-mode once"
     best = cassette.find_requests_with_most_matches(request)
     if not best:
@@ -170,3 +201,111 @@ def _body_difference(recorded: Any, sent: Any) -> str:
 def _clip(value: Any, limit: int = 60) -> str:
     text = json.dumps(value, sort_keys=True) if value is not None else "(absent)"
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- Reading cassettes recorded by other tools -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """One recorded request and its response, whatever tool wrote the cassette."""
+
+    method: str
+    uri: str
+    request_body: str  # "" when the request had none
+    status: int
+    headers: Mapping[str, str]  # response headers, keys lower-cased, repeated values joined by ", "
+    body: str  # response body as text, gzip/deflate already undone
+
+
+class _CorpusLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """A safe loader that also reads the multidict ``istr`` header keys aiohttp-recorded cassettes
+    carry. vcrpy's own loader refuses every ``!!python/object`` tag, and these must not be
+    executed either, so the tag's string argument is kept and nothing is imported."""
+
+
+def _istr(loader: Any, suffix: str, node: yaml.Node) -> str:
+    if not suffix.startswith("multidict.") or not isinstance(node, yaml.SequenceNode) or not node.value:
+        raise yaml.constructor.ConstructorError(None, None, f"unsupported python tag {node.tag!r}", node.start_mark)
+    return str(loader.construct_object(node.value[0]))
+
+
+_CorpusLoader.add_multi_constructor("tag:yaml.org,2002:python/object/apply:", _istr)
+_CorpusLoader.add_multi_constructor("tag:yaml.org,2002:python/object/new:", _istr)
+_CorpusLoader.add_constructor("tag:yaml.org,2002:python/str", yaml.SafeLoader.construct_yaml_str)
+_CorpusLoader.add_constructor("tag:yaml.org,2002:python/unicode", yaml.SafeLoader.construct_yaml_str)
+
+
+def read_interactions(path: str | Path) -> list[Interaction]:
+    """Every interaction of a vcrpy cassette, in order. Reads standard vcrpy files and the
+    variants found in the wild: gzip ``!!binary`` bodies, old vcrpy httpx stubs
+    (``response.content`` + ``status_code``), pydantic-ai's ``parsed_body``, multidict header keys."""
+    try:
+        data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_CorpusLoader)  # noqa: S506 - safe loader subclass
+    except (OSError, yaml.YAMLError) as exc:
+        raise EvalkitError(f"{path}: cannot read the cassette: {_first_line(exc)}") from None
+    if not isinstance(data, Mapping) or not isinstance(data.get("interactions"), list):
+        raise EvalkitError(f"{path}: not a vcrpy cassette (no 'interactions' list at the top level)")
+    interactions = []
+    for number, raw in enumerate(data["interactions"]):
+        try:
+            interactions.append(_interaction(raw["request"], raw["response"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise EvalkitError(f"{path}: interaction {number}: cannot read it: {type(exc).__name__}: {exc}") from None
+    return interactions
+
+
+def _interaction(request: Mapping[str, Any], response: Mapping[str, Any]) -> Interaction:
+    headers = _headers(response.get("headers"))
+    if "parsed_body" in response:  # pydantic-ai stores JSON bodies as YAML structure
+        body = json.dumps(response["parsed_body"])
+    elif "content" in response and "body" not in response:  # vcrpy's old httpx stub
+        body = _text(response["content"], headers.get("content-encoding"))
+    else:
+        body = _text((response.get("body") or {}).get("string"), headers.get("content-encoding"))
+    status = response["status"]["code"] if "status" in response else response["status_code"]
+    return Interaction(
+        method=str(request["method"]).upper(),
+        uri=str(request["uri"]),
+        request_body=_request_body(request),
+        status=int(status),
+        headers=MappingProxyType(headers),
+        body=body,
+    )
+
+
+def _request_body(request: Mapping[str, Any]) -> str:
+    body = request.get("parsed_body", request.get("body"))
+    if isinstance(body, (Mapping, list)):  # parsed_body, or a body some tools store as a mapping
+        return json.dumps(body)
+    return _text(body, None)
+
+
+def _headers(raw: Any) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in (raw or {}).items():
+        values = value if isinstance(value, list) else [value]
+        headers[str(name).lower()] = ", ".join(str(v) for v in values)
+    return headers
+
+
+def _text(body: Any, encoding: str | None) -> str:
+    """A body as text. Compression is detected from the bytes, not the header: several recorders
+    decode the body but keep a stale ``Content-Encoding: gzip``."""
+    if body is None:
+        return ""
+    if isinstance(body, str):
+        return body
+    data = bytes(body)
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    elif encoding and "deflate" in encoding.lower():
+        try:
+            data = zlib.decompress(data)
+        except zlib.error:
+            pass  # already inflated, like the stale gzip headers above
+    return data.decode("utf-8")
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

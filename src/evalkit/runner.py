@@ -28,13 +28,20 @@ def run_suites(
     config: RunConfig,
     suites: Sequence[Suite],
     *,
-    trials: int = 1,
     progress: bool = True,
     run_id: str | None = None,
 ) -> RunResult:
     """Run every job of ``suites`` × ``config.models``; nothing here raises for one bad job."""
     scorers = resolve_scorers(config.scorers)
-    jobs = expand(suites, config.models, trials=trials)
+    pool = None
+    if config.tool_counts:
+        from .distractors import load_pool
+
+        pool = load_pool(config.distractors, cases_dir=config.cases if config.cases.is_dir() else config.cases.parent)
+    plan = expand(suites, config.models, trials=config.trials, tool_counts=config.tool_counts, pool=pool, seed=config.seed)
+    for note in plan.skipped:
+        log.warning("skipped: %s", note)
+    jobs = plan.jobs
     started = time.perf_counter()
     with _progress(len(jobs), enabled=progress) as advance:
         def work(job: Job) -> CaseResult:
@@ -47,7 +54,7 @@ def run_suites(
     return RunResult(
         run_id=run_id or new_run_id(),
         created=now_iso(),
-        config=_reproducible(config, suites, scorers, trials),
+        config={**_reproducible(config, suites, scorers), "skipped": list(plan.skipped)},
         jobs=results,
         seconds=round(time.perf_counter() - started, 3),
     )
@@ -94,13 +101,16 @@ def run_job(job: Job, config: RunConfig, scorers: Sequence[str]) -> CaseResult:
     )
 
 
-def _reproducible(config: RunConfig, suites: Sequence[Suite], scorers: Sequence[str], trials: int) -> dict[str, Any]:
+def _reproducible(config: RunConfig, suites: Sequence[Suite], scorers: Sequence[str]) -> dict[str, Any]:
     return {
         "models": [m.summary() for m in config.models],
         "record_mode": config.record_mode,
         "scorers": list(scorers),
         "bfcl": config.bfcl,
-        "trials": trials,
+        "trials": config.trials,
+        "tool_counts": list(config.tool_counts) if config.tool_counts else None,
+        "seed": config.seed,
+        "distractors": _relative(config.distractors, config.root) if config.distractors else None,
         "cases": _relative(config.cases, config.root),
         "cassettes": _relative(config.cassettes, config.root),
         "suites": {s.name: {"file": _relative(Path(s.file), config.root), "cases": len(s.cases), "tools": len(s.tools)} for s in suites},

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..calls import MALFORMED_REPLY, TRUNCATED_STREAM, Turn, turn_from_chat_chunks, turn_from_chat_completion
+from ..calls import Turn, turn_from_chat_chunks, turn_from_chat_completion
 from ..tools import tool_to_function
-from . import turn_from_exception
+from . import call_api
 
 # Options that only make sense with `tools`, and their legacy spelling.
 _TOOLS_ONLY = ("parallel_tool_calls", "tool_choice")
@@ -49,31 +49,11 @@ def summary(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def run(client: Any, job: Any) -> tuple[dict[str, Any], Turn]:
-    import openai
-
     request = build_request(job)
-    try:
-        reply = client.chat.completions.create(**request)
-        if not request.get("stream"):
-            return summary(request), turn_from_chat_completion(_as_dict(reply))
-        chunks = []
-        try:
-            for chunk in reply:
-                chunks.append(_as_dict(chunk))
-        except openai.APIError:
-            raise
-        except ValueError as exc:  # a data line that is not JSON
-            return summary(request), Turn.failed(MALFORMED_REPLY, f"stream event is not valid JSON: {exc}")
-        except Exception as exc:  # the connection dropped mid-stream
-            return summary(request), Turn.failed(TRUNCATED_STREAM, f"stream broke after {len(chunks)} chunks: {exc}")
-        return summary(request), turn_from_chat_chunks(chunks)
-    except openai.APIError as exc:
-        return summary(request), turn_from_exception(exc)
-
-
-def _as_dict(obj: Any) -> dict[str, Any]:
-    if isinstance(obj, dict):
-        return obj
-    if isinstance(obj, str):  # a server that answered with text where JSON was due
-        return {"_text": obj}
-    return obj.model_dump(mode="json")
+    turn = call_api(
+        lambda: client.chat.completions.create(**request),
+        turn_from_chat_completion,
+        turn_from_chat_chunks,
+        stream=bool(request.get("stream")),
+    )
+    return summary(request), turn

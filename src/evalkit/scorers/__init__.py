@@ -51,8 +51,9 @@ def score_job(
     return ("passed" if passed else "failed"), scores
 
 
-# The order failures are explained in: the most specific first.
-_EXPLAIN_ORDER = ("no_call", "hallucination", "forbidden", "coverage", "correctness", "validity", "selection")
+# The order failures are explained in: the most specific first. `validity` precedes `correctness`:
+# both report invalid_json, and only validity's explanation says the reply hit finish_reason=length.
+_EXPLAIN_ORDER = ("no_call", "hallucination", "forbidden", "coverage", "validity", "correctness", "selection")
 
 
 def failures_of(scores: Iterable[Score]) -> tuple[Failure, ...]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
-from ..calls import ToolCall, Turn
+from ..calls import MALFORMED_REPLY, ToolCall, Turn
 from ..cases import Case, ExpectedCall
 from ..matchers import describe_arguments
 from ..tools import arguments_validator, tools_by_name
@@ -158,18 +158,22 @@ def coverage(a: Analysis) -> Score:
         return _failed_turn("coverage", a.turn)
     matched = {e for e, p in a.assignment.pairs if a.grade(e, p) == FULL}
     paired = {e for e, _ in a.assignment.pairs}
+    out_of_order = []
+    if a.case.expect.ordered and len(matched) < len(a.expected):
+        # Asked even when every call got paired: in order, A(x=2), B, A(x=1) pairs with A(x=1), B,
+        # A(x=2) by name only. And a call that is there, only out of order, is not "missing".
+        loose = assign(len(a.expected), len(a.turn.calls), a.grade)
+        if loose.full > a.assignment.full:
+            out_of_order.append(Failure(WRONG_ORDER, f"the calls match only in another order than expected ({_names(a.expected)})"))
+        paired |= {e for e, _ in loose.pairs}
     # A call paired by name but with wrong arguments is explained by `correctness`; here only
     # the expected calls that no produced call even names.
-    failures = [
+    missing = [
         Failure(MISSING_CALL, f"no call matched {a.expected[e].name}({describe_arguments(a.expected[e].arguments)})")
         for e in range(len(a.expected))
         if e not in paired
     ]
-    if failures and a.case.expect.ordered:
-        loose = assign(len(a.expected), len(a.turn.calls), a.grade)
-        if loose.full > a.assignment.full:
-            failures.append(Failure(WRONG_ORDER, f"the calls match only in another order than expected ({_names(a.expected)})"))
-    return Score.ratio("coverage", len(matched), len(a.expected), failures)
+    return Score.ratio("coverage", len(matched), len(a.expected), missing + out_of_order)
 
 
 def no_call(a: Analysis) -> Score:
@@ -181,6 +185,10 @@ def no_call(a: Analysis) -> Score:
     if a.turn.calls:
         shown = ", ".join(f"{c.name}({_clip(c.arguments, 40)})" for c in a.turn.calls)
         return Score("no_call", 0.0, False, (Failure(UNEXPECTED_CALL, f"expected no call, got {shown}"),))
+    if a.turn.finish_reason in ("tool_calls", "function_call"):
+        # The reply says it called a function, yet none could be read: malformed, not a refusal.
+        reason = f"finish_reason is {a.turn.finish_reason!r} but the reply holds no readable call"
+        return Score("no_call", 0.0, False, (Failure(MALFORMED_REPLY, reason),))
     return Score("no_call", 1.0, True)
 
 

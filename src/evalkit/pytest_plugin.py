@@ -1,0 +1,193 @@
+"""pytest plugin (entry point ``pytest11``): ``pytest cases/`` runs each case as a test item.
+
+One item per case × model × tool count × trial, replayed from cassettes by default. Items carry
+their suite, model and tags as keywords, so ``-k "weather and not parallel"`` works. For your own
+Python tests there is the ``evalkit_cassette`` fixture (an OpenAI client bound to a cassette)
+and :func:`evalkit.pytest_plugin.assert_tool_calls`.
+
+Only pytest is imported at load: everything else is imported when a case file is collected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_CONFIG_KEY = pytest.StashKey[Any]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("evalkit", "evalkit: tool-calling evaluations")
+    group.addoption("--evalkit-record-mode", default=None, help="none (default: replay only), once, new_episodes, all")
+    group.addoption("--evalkit-model", action="append", default=[], help="model(s) from [tool.evalkit] to run (repeat or comma-separate)")
+    group.addoption("--evalkit-tool-counts", default=None, help="offer distractors up to each N, e.g. 4,16,64")
+    group.addoption("--evalkit-config", default=None, help="evalkit.toml or pyproject.toml (default: found from the rootdir)")
+    parser.addini("evalkit_collect", type="bool", default=True, help="collect evalkit case files (*.yaml with suite: and cases:)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "evalkit: an evalkit tool-calling case (collected from a case file)")
+
+
+def _run_config(config: pytest.Config) -> Any:
+    """The evalkit RunConfig for this session, built once from the config file and the options."""
+    if _CONFIG_KEY not in config.stash:
+        from .config import load_config, select_models
+        from .recording import check_record_mode
+
+        run_config = load_config(config.getoption("evalkit_config"), start=Path(str(config.rootpath)))
+        models = [m.strip() for value in config.getoption("evalkit_model") for m in value.split(",") if m.strip()]
+        if models:
+            run_config = select_models(run_config, models)
+        mode = config.getoption("evalkit_record_mode")
+        counts = config.getoption("evalkit_tool_counts")
+        if counts:
+            from .distractors import parse_tool_counts
+
+            counts = parse_tool_counts(counts)
+        run_config = run_config.with_options(record_mode=check_record_mode(mode) if mode else None, tool_counts=counts)
+        config.stash[_CONFIG_KEY] = run_config
+    return config.stash[_CONFIG_KEY]
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.suffix not in (".yaml", ".yml") or not parent.config.getini("evalkit_collect"):
+        return None
+    if not _looks_like_case_file(file_path):
+        return None
+    cases_dir = _run_config(parent.config).cases.resolve()
+    if cases_dir != file_path.resolve() and cases_dir not in file_path.resolve().parents:
+        return None  # only the configured cases folder: test data elsewhere is not a suite
+    return CaseFile.from_parent(parent, path=file_path)
+
+
+def _looks_like_case_file(path: Path) -> bool:
+    # A cheap text check, so cassettes and CI workflows are never parsed as case files.
+    try:
+        head = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return "\nsuite:" in f"\n{head}" and "\ncases:" in f"\n{head}"
+
+
+class CaseFile(pytest.File):
+    def collect(self) -> Iterator[pytest.Item]:
+        from .cases import load_suite_file
+        from .errors import EvalkitError
+        from .jobs import expand
+
+        run_config = _run_config(self.config)
+        try:
+            suite = load_suite_file(self.path)
+            pool = None
+            if run_config.tool_counts:
+                from .distractors import load_pool
+
+                pool = load_pool(run_config.distractors, cases_dir=self.path.parent)
+            plan = expand([suite], run_config.models, trials=run_config.trials, tool_counts=run_config.tool_counts, pool=pool, seed=run_config.seed)
+        except EvalkitError as exc:
+            raise self.CollectError(f"evalkit: {exc}") from None
+        for job in plan.jobs:
+            name = f"{job.case.id}[{job.model.name}" + (f"-tools{job.tool_count}" if job.tool_count is not None else "")
+            name += (f"-trial{job.trial}" if job.trial > 1 else "") + "]"
+            item = CaseItem.from_parent(self, name=name, job=job)
+            item.add_marker(pytest.mark.evalkit)
+            for keyword in (job.case.suite, job.model.name, *job.case.tags):
+                item.keywords[keyword] = True
+            yield item
+
+
+class CaseFailed(Exception):
+    def __init__(self, result: Any):
+        self.result = result
+
+
+class CaseItem(pytest.Item):
+    def __init__(self, *, job: Any, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.job = job
+
+    def runtest(self) -> None:
+        from .runner import run_job
+        from .scorers import resolve_scorers
+
+        run_config = _run_config(self.config)
+        result = run_job(self.job, run_config, resolve_scorers(run_config.scorers))
+        self.user_properties.append(("evalkit_status", result.status))
+        if result.status != "passed":
+            raise CaseFailed(result)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
+        if isinstance(excinfo.value, CaseFailed):
+            return _explain(excinfo.value.result)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"evalkit {self.job.model.name} {self.job.case.key}"
+
+
+def _explain(result: Any) -> str:
+    lines = [f"{result.model} {result.suite}/{result.case_id}: {result.status}"]
+    lines += [f"  {kind}: {why}" for kind, why in result.failures]
+    lines.append(f"  expected: {result.expected}")
+    produced = ", ".join(f"{c['name']}({c['arguments']})" for c in result.calls) or "no call"
+    lines.append(f"  produced: {produced}" + (f"  [finish_reason={result.finish_reason}]" if result.finish_reason else ""))
+    if result.cassette:
+        lines.append(f"  cassette: {result.cassette}")
+    return "\n".join(lines)
+
+
+# --- for users' own tests -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def evalkit_cassette(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A factory: ``client = evalkit_cassette("name", base_url=...)`` gives an ``openai.OpenAI``
+    client whose HTTP goes through ``cassettes/<test module>/<name>.yaml`` in the session's
+    record mode (replay-only unless ``--evalkit-record-mode`` says otherwise)."""
+    from contextlib import ExitStack
+
+    import openai
+
+    from .providers import REPLAY_KEY
+    from .recording import cassette_client
+
+    run_config = _run_config(request.config)
+    stack = ExitStack()
+
+    def make(name: str, *, base_url: str | None = None, api_key: str | None = None) -> Any:
+        path = run_config.cassettes / Path(str(request.node.path)).stem / f"{name}.yaml"
+        http_client = stack.enter_context(cassette_client(path, record_mode=run_config.record_mode))
+        return openai.OpenAI(base_url=base_url, api_key=api_key or REPLAY_KEY, http_client=http_client, max_retries=0)
+
+    with stack:
+        yield make
+
+
+def assert_tool_calls(
+    reply: Any,
+    expected: Sequence[Mapping[str, Any]] | None,
+    *,
+    offered_tools: Sequence[Mapping[str, Any]] = (),
+    ordered: bool = False,
+) -> None:
+    """Assert that a Chat Completions reply (SDK object or dict) makes the expected calls.
+
+    ``expected`` is a list of ``{"name": ..., "arguments": {...matchers...}}`` (the case-file
+    syntax), or ``None``/``[]`` for "no call". Raises AssertionError listing every failure."""
+    from .calls import Turn, turn_from_chat_completion
+    from .cases import Case, ExpectedCall, Expectation
+    from .matchers import compile_arguments
+    from .scorers import failures_of, score_job
+
+    turn = reply if isinstance(reply, Turn) else turn_from_chat_completion(reply if isinstance(reply, dict) else reply.model_dump(mode="json"))
+    calls = tuple(ExpectedCall(c["name"], compile_arguments(c.get("arguments"), exact=bool(c.get("exact")))) for c in expected or ())
+    case = Case("adhoc", "assert_tool_calls", (), Expectation(calls, ordered))
+    offered = offered_tools or [{"type": "function", "function": {"name": c.name}} for c in turn.calls]
+    status, scores = score_job(case, turn, offered)
+    if status != "passed":
+        reasons = "\n".join(f"  {f.kind}: {f.explanation}" for f in failures_of(scores))
+        raise AssertionError(f"tool calls do not match ({status}):\n{reasons}")

@@ -1,0 +1,101 @@
+"""The `evalkit` command end to end, offline: replaying the shipped cassettes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from evalkit.cli import cli
+
+
+@pytest.fixture
+def project(tmp_path: Path, repo_root: Path) -> Path:
+    """A copy of the repo's config, cases and cassettes, so tests may break them."""
+    for name in ("cases", "cassettes"):
+        shutil.copytree(repo_root / name, tmp_path / name)
+    shutil.copy(repo_root / "pyproject.toml", tmp_path / "pyproject.toml")
+    return tmp_path
+
+
+
+def run_cli(project: Path, *args: str, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, str]:
+    monkeypatch.chdir(project)
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_run_replays_shipped_cassettes_for_both_models(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, err = run_cli(project, "run", "cases/", "--no-progress", monkeypatch=monkeypatch)
+    assert code == 0, err
+    assert "qwen2.5-coder-0.5b" in out and "qwen2.5-coder-1.5b" in out
+    assert "(all)" in out and "95% CI" in out
+    results = json.loads((project / "reports" / "latest" / "results.json").read_text())
+    assert results["version"] == 1
+    assert {j["status"] for j in results["jobs"]} <= {"passed", "failed"}  # no cassette miss, no error
+    assert (project / "reports" / "latest" / "summary.md").is_file()
+
+
+def test_report_rerenders_without_a_model(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run_cli(project, "run", "cases/weather.yaml", "-m", "qwen2.5-coder-0.5b", "--no-progress", monkeypatch=monkeypatch)[0] == 0
+    code, out, _ = run_cli(project, "report", "reports/latest", "--format", "md", monkeypatch=monkeypatch)
+    assert code == 0
+    assert out.startswith("# evalkit run ")
+    assert "| qwen2.5-coder-0.5b | weather |" in out
+
+
+def test_broken_case_file_is_one_line_and_exit_2(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bad = project / "cases" / "weather.yaml"
+    bad.write_text(bad.read_text().replace("expect: {no_call: true}", "expect: {no_call: yes please}", 1))
+    code, out, err = run_cli(project, "run", "cases/", "--no-progress", monkeypatch=monkeypatch)
+    assert code == 2
+    assert out == ""
+    assert err == (
+        "evalkit: error: cases/weather.yaml, case 'umbrella-advice-no-location', field 'cases[7].expect.no_call': "
+        "Input should be a valid boolean, unable to interpret input (got 'yes please')\n"
+    )
+
+
+def test_unknown_model_is_one_line_and_exit_2(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, _, err = run_cli(project, "run", "cases/", "-m", "gpt-9", monkeypatch=monkeypatch)
+    assert code == 2
+    assert err == (
+        "evalkit: error: 'gpt-9' is not a model. Valid models: qwen2.5-coder-0.5b, qwen2.5-coder-0.5b-stream, "
+        "qwen2.5-coder-1.5b, qwen2.5-coder-1.5b-stream. Define it in [tool.evalkit.model.\"NAME\"] or pass --base-url.\n"
+    )
+
+
+def test_unknown_record_mode_is_one_line_and_exit_2(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, _, err = run_cli(project, "run", "cases/", "--record-mode", "onse", monkeypatch=monkeypatch)
+    assert code == 2
+    assert err == "evalkit: error: 'onse' is not a record mode. Valid record modes: all, new_episodes, none, once. The default, none, only replays.\n"
+
+
+def test_cassette_miss_names_case_and_path_and_exits_1(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    suite = project / "cases" / "ecommerce.yaml"
+    suite.write_text(suite.read_text().replace("status of my order ORD-48213", "status of my order ORD-48214"))
+    code, out, err = run_cli(project, "run", "cases/ecommerce.yaml", "-m", "qwen2.5-coder-0.5b", "--no-progress", monkeypatch=monkeypatch)
+    assert code == 1
+    assert "ecommerce/where-is-my-order" in out and "cassette_miss" in out
+    assert "job(s) errored" in err
+    results = json.loads((project / "reports" / "latest" / "results.json").read_text())
+    miss = next(j for j in results["jobs"] if j["case_id"] == "where-is-my-order")
+    assert miss["status"] == "error"
+    kind, why = miss["failures"][0]
+    assert kind == "cassette_miss"
+    assert "cassettes/qwen2.5-coder-0.5b/ecommerce/where-is-my-order.yaml" in why
+    assert "body field(s) differ: messages" in why
+    others = [j for j in results["jobs"] if j["case_id"] != "where-is-my-order"]
+    assert others and all(j["status"] != "error" for j in others)  # the run went on
+
+
+def test_help_is_fast_and_imports_nothing_heavy() -> None:
+    code = "import sys, evalkit.cli; evalkit.cli.cli(['--help'], standalone_mode=False); " \
+           "print(sorted(m for m in ('pandas', 'openai', 'vcr', 'matplotlib', 'httpx2') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("[]")
