@@ -54,11 +54,12 @@ def _suite_order(run: RunResult) -> list[str]:
     return list(dict.fromkeys(j.suite for j in run.jobs))
 
 
-def compare_models(run: RunResult) -> pd.DataFrame:
+def compare_models(run: RunResult, *, scores: bool = True) -> pd.DataFrame:
     """One row per (suite, metric), one column per model, cells already formatted for reading.
 
     Suites come in run order, then ``(all)``; a score row is kept only when some model has a value
-    for it, so a run without no-call cases has no empty "no-call" row."""
+    for it, so a run without no-call cases has no empty "no-call" row. ``scores=False`` keeps
+    only the accuracy rows (the terminal already shows every score per model × suite)."""
     import pandas as pd
 
     models = run.models
@@ -73,7 +74,7 @@ def compare_models(run: RunResult) -> pd.DataFrame:
     for suite in [*suites, ALL_SUITES]:  # (all) even for one suite, so callers can always find it
         cells = {r["model"]: r for r in table[table["suite"] == suite].to_dict("records")}
         rows.append({"suite": suite, "metric": METRIC_LABELS["accuracy"], **{m: accuracy_cell(cells[m]) if m in cells else _MISSING for m in models}})
-        for name in SCORE_COLUMNS:
+        for name in SCORE_COLUMNS if scores else ():
             values = {m: cells[m][name] if m in cells else math.nan for m in models}
             if all(_isnan(v) for v in values.values()):
                 continue
@@ -170,7 +171,7 @@ def render_comparison(run: RunResult, *, tablefmt: str = "simple", max_differenc
     the paired tests, and the first cases the models disagree on."""
     from tabulate import tabulate
 
-    table = compare_models(run)
+    table = compare_models(run, scores=False)
     parts = [tabulate(table.values.tolist(), headers=list(table.columns), tablefmt=tablefmt, colalign=("left", "left") + ("right",) * (len(table.columns) - 2))]
     tests = [paired_sentence(r) for r in paired_tests(run).to_dict("records")]
     if tests:

@@ -7,6 +7,7 @@ scripts/check_html_report.py, the same one CI and people run by hand.
 from __future__ import annotations
 
 import importlib.util
+import os
 import struct
 import sys
 from pathlib import Path
@@ -31,6 +32,8 @@ def load_checker() -> ModuleType:
 
 
 checker = load_checker()
+if checker.find_chromium() is None and os.environ.get("EVALKIT_REQUIRE_BROWSER") == "1":
+    raise RuntimeError("EVALKIT_REQUIRE_BROWSER=1 but no chromium on PATH (apt-get install chromium)")  # CI must not skip it
 pytestmark = pytest.mark.skipif(checker.find_chromium() is None, reason="no chromium on PATH (apt-get install chromium); set $CHROMIUM to point at one")
 
 
