@@ -6,7 +6,9 @@ id, the field path and the bad value, and list the valid choices (see ``docs/cas
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import importlib.util
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -275,19 +277,33 @@ def _suite_tools(file: Path, spec: SuiteSpec) -> list[dict[str, Any]]:
 
 
 def _pydantic_tool(file: Path, ref: Any, path: str) -> dict[str, Any]:
-    """``{pydantic: "module:Model"}``: a tool built by ``openai.pydantic_function_tool``; the module
-    is imported from beside the case file."""
+    """``{pydantic: "module:Model"}``: a tool built by ``openai.pydantic_function_tool``. The module
+    is ``module.py`` beside the case file if there is one, else an importable module."""
     if not isinstance(ref, str) or ":" not in ref:
         raise CaseFileError(str(file), f"expected 'module:ModelClass', got {ref!r}", field=path)
     module_name, _, attr = ref.partition(":")
-    sys.path.insert(0, str(file.parent.resolve()))
+    beside = file.parent / (module_name.replace(".", "/") + ".py")
     try:
-        model = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
+        module = _module_from_file(beside) if beside.is_file() else importlib.import_module(module_name)
+        model = getattr(module, attr)
+    except (ImportError, AttributeError, SyntaxError) as exc:
         raise CaseFileError(str(file), f"cannot import {ref!r}: {exc}", field=path) from None
-    finally:
-        sys.path.pop(0)
     return tool_from_pydantic(model)
+
+
+def _module_from_file(path: Path) -> Any:
+    # Loaded under a name made from its path, so two case folders with a tools.py each never
+    # get each other's module from sys.modules, and a stdlib module cannot shadow it.
+    name = "evalkit_case_module_" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # pydantic resolves annotations through the module
+    spec.loader.exec_module(module)
+    return module
 
 
 def _explain(file: str, raw: dict[str, Any], exc: ValidationError) -> CaseFileError:

@@ -159,6 +159,8 @@ def select_models(config: RunConfig, names: list[str]) -> RunConfig:
 
 
 def _model(name: str, spec: ModelSpec) -> ModelConfig:
+    if spec.api == "responses" and spec.legacy_functions:
+        raise ConfigError(f"model {name!r}: the Responses API has no legacy functions; drop legacy_functions or use api = \"chat\"")
     if spec.api == "azure" and not (spec.azure_endpoint and spec.api_version):
         raise ConfigError(f"model {name!r}: api = \"azure\" needs azure_endpoint and api_version")
     return ModelConfig(

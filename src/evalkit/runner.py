@@ -16,12 +16,14 @@ from typing import Any
 from .calls import Turn
 from .cases import Suite
 from .config import RunConfig
+from .errors import EvalkitError
 from .jobs import Job, expand
 from .results import CaseResult, RunResult, ScoreRecord, new_run_id, now_iso
 from .scorers import failures_of, resolve_scorers, score_job
 
 log = logging.getLogger(__name__)
 INTERNAL_ERROR = "internal_error"
+CONFIG_ERROR = "config_error"
 
 
 def run_suites(
@@ -72,11 +74,13 @@ def run_job(job: Job, config: RunConfig, scorers: Sequence[str]) -> CaseResult:
         with cassette_client(cassette, record_mode=config.record_mode) as http_client:
             client = make_client(job.model, http_client, record_mode=config.record_mode)
             request, turn = call_api(client, job)
+    except EvalkitError as exc:  # e.g. recording with no API key: the user can fix it
+        turn = Turn.failed(CONFIG_ERROR, str(exc))
     except Exception as exc:  # a bug in evalkit or the SDK: keep the job, say what broke
         log.exception("job %s failed inside evalkit", job.key)
         turn = Turn.failed(INTERNAL_ERROR, f"{type(exc).__name__}: {exc} (a bug: please report it with the traceback above)")
     status, scores = score_job(job.case, turn, job.offered_tools, scorers=scorers, bfcl=config.bfcl)
-    if turn.error and turn.error.kind == INTERNAL_ERROR:
+    if turn.error and turn.error.kind in (INTERNAL_ERROR, CONFIG_ERROR):
         status = "error"
     return CaseResult(
         model=job.model.name,
