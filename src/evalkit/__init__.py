@@ -1,63 +1,67 @@
 """evalkit: measure how accurately LLMs call tools.
 
     from evalkit import load_cases, load_config, run_suites, load_results
+
+Every name is imported on first use, so `import evalkit` (and so the pytest plugin and
+`evalkit --help`) loads no pandas, openai, pydantic or yaml until something needs them.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
-
-from .calls import ToolCall, Turn, TurnError
-from .cases import Case, Expectation, ExpectedCall, Suite, load_cases
-from .config import ModelConfig, RunConfig, load_config
-from .errors import CaseFileError, CassetteMissError, ConfigError, EvalkitError, ResultsFileError, UnknownNameError
-from .jobs import Job
-from .results import CaseResult, RunResult, read_results
-from .tools import tool_from_pydantic
 
 __version__ = "0.1.0"
 
+_WHERE = {
+    "ToolCall": "calls",
+    "Turn": "calls",
+    "TurnError": "calls",
+    "Case": "cases",
+    "Expectation": "cases",
+    "ExpectedCall": "cases",
+    "Suite": "cases",
+    "load_cases": "cases",
+    "ModelConfig": "config",
+    "RunConfig": "config",
+    "load_config": "config",
+    "CaseFileError": "errors",
+    "CassetteMissError": "errors",
+    "ConfigError": "errors",
+    "EvalkitError": "errors",
+    "ResultsFileError": "errors",
+    "UnknownNameError": "errors",
+    "Job": "jobs",
+    "CaseResult": "results",
+    "RunResult": "results",
+    "read_results": "results",
+    "load_results": "report",
+    "run_suites": "runner",
+    "tool_from_pydantic": "tools",
+}
+
 if TYPE_CHECKING:
+    from .calls import ToolCall, Turn, TurnError
+    from .cases import Case, Expectation, ExpectedCall, Suite, load_cases
+    from .config import ModelConfig, RunConfig, load_config
+    from .errors import CaseFileError, CassetteMissError, ConfigError, EvalkitError, ResultsFileError, UnknownNameError
+    from .jobs import Job
     from .report import load_results
+    from .results import CaseResult, RunResult, read_results
     from .runner import run_suites
+    from .tools import tool_from_pydantic
 
 
 def __getattr__(name: str) -> Any:
-    # pandas and the openai SDK load only when these are used, so `evalkit --help` stays fast.
-    if name == "load_results":
-        from .report import load_results
-
-        return load_results
-    if name == "run_suites":
-        from .runner import run_suites
-
-        return run_suites
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+        globals()[name] = value  # the next lookup is a plain attribute
+        return value
     raise AttributeError(f"module 'evalkit' has no attribute {name!r}")
 
 
-__all__ = [
-    "Case",
-    "CaseFileError",
-    "CaseResult",
-    "CassetteMissError",
-    "ConfigError",
-    "EvalkitError",
-    "Expectation",
-    "ExpectedCall",
-    "Job",
-    "ModelConfig",
-    "ResultsFileError",
-    "RunConfig",
-    "RunResult",
-    "Suite",
-    "ToolCall",
-    "Turn",
-    "TurnError",
-    "UnknownNameError",
-    "load_cases",
-    "load_config",
-    "load_results",
-    "read_results",
-    "run_suites",
-    "tool_from_pydantic",
-]
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])
+
+
+__all__ = sorted(_WHERE)

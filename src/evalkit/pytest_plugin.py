@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 
 _CONFIG_KEY = pytest.StashKey[Any]()
+_POOL_KEY = pytest.StashKey[Any]()
+_OPTIONS = ("evalkit_record_mode", "evalkit_model", "evalkit_tool_counts", "evalkit_config")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -30,37 +32,61 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "evalkit: an evalkit tool-calling case (collected from a case file)")
+    # An evalkit option on the command line is checked now: a typo ('onse', an unknown model) is
+    # then a one-line usage error (exit 4). Raised later, during collection, pytest would show it
+    # as a collection error with a traceback. Without such options nothing is imported here.
+    if any(config.getoption(name) for name in _OPTIONS):
+        _run_config(config)
 
 
 def _run_config(config: pytest.Config) -> Any:
     """The evalkit RunConfig for this session, built once from the config file and the options."""
     if _CONFIG_KEY not in config.stash:
-        from .config import load_config, select_models
-        from .recording import check_record_mode
+        from .errors import EvalkitError
 
-        run_config = load_config(config.getoption("evalkit_config"), start=Path(str(config.rootpath)))
-        models = [m.strip() for value in config.getoption("evalkit_model") for m in value.split(",") if m.strip()]
-        if models:
-            run_config = select_models(run_config, models)
-        mode = config.getoption("evalkit_record_mode")
-        counts = config.getoption("evalkit_tool_counts")
-        if counts:
-            from .distractors import parse_tool_counts
-
-            counts = parse_tool_counts(counts)
-        run_config = run_config.with_options(record_mode=check_record_mode(mode) if mode else None, tool_counts=counts)
-        config.stash[_CONFIG_KEY] = run_config
+        try:
+            config.stash[_CONFIG_KEY] = _build_run_config(config)
+        except EvalkitError as exc:  # the user's to fix: no traceback
+            raise pytest.UsageError(f"evalkit: {exc}") from None
     return config.stash[_CONFIG_KEY]
+
+
+def _build_run_config(config: pytest.Config) -> Any:
+    from .config import load_config, select_models
+    from .errors import UnknownNameError
+    from .recording import check_record_mode
+
+    run_config = load_config(config.getoption("evalkit_config"), start=Path(str(config.rootpath)))
+    # dict.fromkeys: a model named twice would give items with the same node id (xdist refuses those)
+    models = list(dict.fromkeys(m.strip() for value in config.getoption("evalkit_model") for m in value.split(",") if m.strip()))
+    unknown = [m for m in models if m not in run_config.defined]
+    if unknown:  # select_models would suggest --base-url, which only the CLI has
+        raise UnknownNameError("model", unknown[0], run_config.defined, hint='Define it in [tool.evalkit.model."NAME"].')
+    if models:
+        run_config = select_models(run_config, models)
+    mode = config.getoption("evalkit_record_mode")
+    counts = config.getoption("evalkit_tool_counts")
+    if counts:
+        from .distractors import parse_tool_counts
+
+        counts = parse_tool_counts(counts)
+    return run_config.with_options(record_mode=check_record_mode(mode) if mode else None, tool_counts=counts)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if file_path.suffix not in (".yaml", ".yml") or not parent.config.getini("evalkit_collect"):
         return None
-    if not _looks_like_case_file(file_path):
+    if not _looks_like_case_file(file_path):  # first, so projects without evalkit cases import nothing
         return None
-    cases_dir = _run_config(parent.config).cases.resolve()
-    if cases_dir != file_path.resolve() and cases_dir not in file_path.resolve().parents:
+    try:
+        cases_dir = _run_config(parent.config).cases.resolve()
+    except pytest.UsageError as exc:  # a broken [tool.evalkit]: one clean line, not a traceback
+        raise parent.CollectError(str(exc)) from None
+    path = file_path.resolve()
+    if cases_dir != path and cases_dir not in path.parents:
         return None  # only the configured cases folder: test data elsewhere is not a suite
+    if cases_dir.is_dir() and "tools" in path.relative_to(cases_dir).parts[:-1]:
+        return None  # shared tools, not suites: skipped like `evalkit run` (cases.load_cases) does
     return CaseFile.from_parent(parent, path=file_path)
 
 
@@ -82,22 +108,34 @@ class CaseFile(pytest.File):
         run_config = _run_config(self.config)
         try:
             suite = load_suite_file(self.path)
-            pool = None
-            if run_config.tool_counts:
-                from .distractors import load_pool
-
-                pool = load_pool(run_config.distractors, cases_dir=self.path.parent)
-            plan = expand([suite], run_config.models, trials=run_config.trials, tool_counts=run_config.tool_counts, pool=pool, seed=run_config.seed)
-        except EvalkitError as exc:
+            plan = expand([suite], run_config.models, trials=run_config.trials, tool_counts=run_config.tool_counts,
+                          pool=_pool(self.config, run_config), seed=run_config.seed)
+        except EvalkitError as exc:  # CollectError: pytest shows the message alone, no traceback
             raise self.CollectError(f"evalkit: {exc}") from None
+        for note in plan.skipped:  # a suite bigger than N: say so, as `evalkit run` does, not silently
+            self.warn(pytest.PytestWarning(f"evalkit: skipped {note}"))
         for job in plan.jobs:
             name = f"{job.case.id}[{job.model.name}" + (f"-tools{job.tool_count}" if job.tool_count is not None else "")
             name += (f"-trial{job.trial}" if job.trial > 1 else "") + "]"
             item = CaseItem.from_parent(self, name=name, job=job)
             item.add_marker(pytest.mark.evalkit)
-            for keyword in (job.case.suite, job.model.name, *job.case.tags):
-                item.keywords[keyword] = True
+            # -k matches node names and extra_keyword_matches; item.keywords[...] = True is not
+            # seen by -k. No marker per tag: tags are not registered, so --strict-markers would refuse them.
+            item.extra_keyword_matches.update((job.case.suite, job.model.name, *job.case.tags))
             yield item
+
+
+def _pool(config: pytest.Config, run_config: Any) -> Any:
+    """The distractor pool, loaded once per session, from where `evalkit run` loads it (the cases
+    folder's tools/, not each case file's folder)."""
+    if not run_config.tool_counts:
+        return None
+    if _POOL_KEY not in config.stash:
+        from .distractors import load_pool
+
+        cases = run_config.cases
+        config.stash[_POOL_KEY] = load_pool(run_config.distractors, cases_dir=cases if cases.is_dir() else cases.parent)
+    return config.stash[_POOL_KEY]
 
 
 class CaseFailed(Exception):
@@ -123,7 +161,7 @@ class CaseItem(pytest.Item):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
         if isinstance(excinfo.value, CaseFailed):
             return _explain(excinfo.value.result)
-        return super().repr_failure(excinfo)
+        return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, f"evalkit {self.job.model.name} {self.job.case.key}"
@@ -148,6 +186,7 @@ def evalkit_cassette(request: pytest.FixtureRequest) -> Iterator[Any]:
     """A factory: ``client = evalkit_cassette("name", base_url=...)`` gives an ``openai.OpenAI``
     client whose HTTP goes through ``cassettes/<test module>/<name>.yaml`` in the session's
     record mode (replay-only unless ``--evalkit-record-mode`` says otherwise)."""
+    import os
     from contextlib import ExitStack
 
     import openai
@@ -161,7 +200,11 @@ def evalkit_cassette(request: pytest.FixtureRequest) -> Iterator[Any]:
     def make(name: str, *, base_url: str | None = None, api_key: str | None = None) -> Any:
         path = run_config.cassettes / Path(str(request.node.path)).stem / f"{name}.yaml"
         http_client = stack.enter_context(cassette_client(path, record_mode=run_config.record_mode))
-        return openai.OpenAI(base_url=base_url, api_key=api_key or REPLAY_KEY, http_client=http_client, max_retries=0)
+        # Replay needs no key (a placeholder keeps the SDK quiet); recording needs the real one,
+        # as providers.make_client does, or the cassette would record a 401.
+        if api_key is None:
+            api_key = os.environ.get("OPENAI_API_KEY", REPLAY_KEY) if run_config.record_mode != "none" else REPLAY_KEY
+        return openai.OpenAI(base_url=base_url, api_key=api_key, http_client=http_client, max_retries=0)
 
     with stack:
         yield make
