@@ -11,7 +11,7 @@ import math
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
-from .report import SCORE_COLUMNS, aggregate, to_frame
+from .report import SCORE_COLUMNS, SCORE_LABELS, aggregate, to_frame
 from .results import CaseResult, RunResult
 from .stats import mcnemar_exact
 
@@ -19,18 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 ALL_SUITES = "(all)"
-# How score columns read in a comparison table: "hallucination" is 1.0 when nothing was
-# hallucinated, so a bare "hallucination 100%" would read backwards.
-METRIC_LABELS = {
-    "accuracy": "accuracy (95% CI)",
-    "selection": "selection",
-    "validity": "args valid",
-    "correctness": "args correct",
-    "coverage": "coverage",
-    "no_call": "no-call",
-    "hallucination": "no hallucination",
-    "forbidden": "no forbidden",
-}
+METRIC_LABELS = {"accuracy": "accuracy (95% CI)", **SCORE_LABELS}
 _MISSING = "–"
 
 

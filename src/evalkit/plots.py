@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .compare import accuracy_by_tool_count
-from .report import SCORE_COLUMNS, aggregate, to_frame
+from .report import SCORE_COLUMNS, SCORE_LABELS, aggregate, to_frame
 from .results import RunResult
 
 if TYPE_CHECKING:
@@ -21,15 +21,6 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 DPI = 144  # sharp on a laptop screen and in a PR, ~100 kB per plot
-SCORE_LABELS = {
-    "selection": "selection",
-    "validity": "args valid",
-    "correctness": "args correct",
-    "coverage": "coverage",
-    "no_call": "no-call",
-    "hallucination": "no hallucination",
-    "forbidden": "no forbidden",
-}
 # A sweep spanning 8× or more (4 → 64) is read on a log axis, where each doubling is one step.
 LOG_SPAN = 8
 

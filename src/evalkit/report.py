@@ -17,7 +17,17 @@ if TYPE_CHECKING:
     import pandas as pd
 
 SCORE_COLUMNS = ("selection", "validity", "correctness", "coverage", "no_call", "hallucination", "forbidden")
-_SHORT = {"hallucination": "no halluc.", "no_call": "no-call", "correctness": "args ok", "validity": "args valid"}
+# How each score reads as a column. "hallucination" is 1.0 when nothing was hallucinated, so a
+# bare "hallucination 100%" would read backwards.
+SCORE_LABELS = {
+    "selection": "selection",
+    "validity": "args valid",
+    "correctness": "args correct",
+    "coverage": "coverage",
+    "no_call": "no-call",
+    "hallucination": "no hallucination",
+    "forbidden": "no forbidden",
+}
 
 
 def to_frame(run: RunResult) -> pd.DataFrame:
@@ -98,7 +108,7 @@ def _pct(value: float) -> str:
 
 def _display_rows(table: pd.DataFrame) -> tuple[list[str], list[list[Any]]]:
     present = [c for c in SCORE_COLUMNS if c in table and table[c].notna().any()]
-    headers = ["model", "suite", "n", "pass", "95% CI", *[_SHORT.get(c, c) for c in present], "errors"]
+    headers = ["model", "suite", "n", "pass", "95% CI", *[SCORE_LABELS.get(c, c) for c in present], "errors"]
     rows = []
     for r in table.to_dict("records"):
         ci = "–" if math.isnan(r["ci_low"]) else f"{100 * r['ci_low']:.0f}–{100 * r['ci_high']:.0f}%"
