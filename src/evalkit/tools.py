@@ -9,9 +9,10 @@ Other shapes (legacy functions, Responses API function tools) are converted at t
 
 from __future__ import annotations
 
-import copy
+import json
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -75,8 +76,14 @@ def tool_problem(tool: Any) -> str | None:
 def arguments_validator(tool: Mapping[str, Any]) -> Draft202012Validator:
     """A validator for a call's arguments. A ``strict`` tool also rejects keys it does not list,
     as OpenAI's structured outputs do, even where the schema forgot ``additionalProperties``."""
-    schema = copy.deepcopy(tool_parameters(tool))
-    if is_strict(tool):
+    return _validator(json.dumps(tool_parameters(tool), sort_keys=True), is_strict(tool))
+
+
+@lru_cache(maxsize=4096)
+def _validator(schema_json: str, strict: bool) -> Draft202012Validator:
+    # Keyed on the canonical schema text: the same tool is validated for every job of a run.
+    schema = json.loads(schema_json)
+    if strict:
         _close_objects(schema)
     return Draft202012Validator(schema)
 
