@@ -10,7 +10,7 @@ import hashlib
 import importlib
 import importlib.util
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -163,6 +163,19 @@ def load_cases(path: str | Path) -> list[Suite]:
         suites.append(suite)
     if not suites:
         raise CaseFileError(str(root), "holds no case files (*.yaml); see the README for the format")
+    return suites
+
+
+def load_all(paths: Sequence[str | Path]) -> list[Suite]:
+    """:func:`load_cases` for several files or folders; suite names must stay unique across them."""
+    suites: list[Suite] = []
+    for path in paths:
+        for suite in load_cases(path):
+            clash = next((s for s in suites if s.name == suite.name), None)
+            if clash is not None:
+                raise CaseFileError(suite.file, f"suite name '{suite.name}' is already used by {clash.file}; "
+                                    "suite names must be unique", field="suite")
+            suites.append(suite)
     return suites
 
 

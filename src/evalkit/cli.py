@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ def _split(values: tuple[str, ...]) -> list[str]:
 
 
 @cli.command()
-@click.argument("cases", required=False, type=click.Path(path_type=Path))
+@click.argument("cases", nargs=-1, type=click.Path(path_type=Path))
 @click.option("-m", "--model", "models", multiple=True, help="Model(s) from the config to run; repeat or comma-separate.")
 @click.option("--record-mode", default=None, help="none (default: replay only), once, new_episodes or all.")
 @click.option("--base-url", default=None, help="An OpenAI-compatible server; with --model NAME, defines NAME ad hoc.")
@@ -49,11 +50,12 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.option("--failures", "failure_limit", type=int, default=30, show_default=True, help="Failures to print (0: none, -1: all).")
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar on stderr.")
 @click.option("--html/--no-html", default=True, help="Write report.html (plots, comparison, failures) beside results.json.")
-def run(cases: Path | None, models: tuple[str, ...], record_mode: str | None, base_url: str | None, api_key_env: str | None,
+@click.option("--run-id", default=None, help="Name of the report folder (default: a UTC timestamp).")
+def run(cases: tuple[Path, ...], models: tuple[str, ...], record_mode: str | None, base_url: str | None, api_key_env: str | None,
         stream: bool | None, concurrency: int | None, trials: int | None, tool_counts: str | None, seed: int | None, config_path: Path | None, out: Path | None,
-        failure_limit: int, progress: bool, html: bool) -> None:
-    """Run the cases (default: the config's `cases` folder) and print scores per model and suite."""
-    from .cases import load_cases
+        failure_limit: int, progress: bool, html: bool, run_id: str | None) -> None:
+    """Run case files or folders (default: the config's `cases` folder); print scores per model and suite."""
+    from .cases import load_all
     from .config import load_config
     from .recording import check_record_mode
     from .report import render_failures, render_table, write_summary
@@ -66,16 +68,18 @@ def run(cases: Path | None, models: tuple[str, ...], record_mode: str | None, ba
         record_mode=check_record_mode(record_mode) if record_mode else None,
         concurrency=concurrency,
         reports=out,
-        cases=cases,
+        cases=cases[0] if cases else None,
         trials=trials,
         seed=seed,
         tool_counts=_tool_counts(tool_counts),
     )
-    suites = load_cases(config.cases)  # every file validated before the first model call
+    suites = load_all(cases or (config.cases,))  # every file validated before the first model call
     counts = f" × tool counts {','.join(map(str, config.tool_counts))}" if config.tool_counts else ""
     click.echo(f"evalkit: {sum(len(s.cases) for s in suites)} cases in {len(suites)} suites × {len(config.models)} models "
                f"({', '.join(m.name for m in config.models)}){counts}, record mode {config.record_mode}", err=True)
-    result = run_suites(config, suites, progress=progress and sys.stderr.isatty())
+    if run_id is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", run_id):
+        raise click.BadParameter(f"{run_id!r}: use letters, digits, '.', '_' or '-'", param_hint="--run-id")
+    result = run_suites(config, suites, progress=progress and sys.stderr.isatty(), run_id=run_id)
     for note in result.config.get("skipped", ()):
         click.echo(f"evalkit: skipped {note}", err=True)
     path = save_results(result, config.reports)
