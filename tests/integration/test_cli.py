@@ -66,7 +66,7 @@ def test_unknown_model_is_one_line_and_exit_2(project: Path, monkeypatch: pytest
     assert code == 2
     assert err == (
         "evalkit: error: 'gpt-9' is not a model. Valid models: qwen2.5-coder-0.5b, qwen2.5-coder-0.5b-stream, "
-        "qwen2.5-coder-1.5b, qwen2.5-coder-1.5b-stream. Define it in [tool.evalkit.model.\"NAME\"] or pass --base-url.\n"
+        "qwen2.5-coder-0.5b-t07, qwen2.5-coder-1.5b, qwen2.5-coder-1.5b-stream. Define it in [tool.evalkit.model.\"NAME\"] or pass --base-url.\n"
     )
 
 
