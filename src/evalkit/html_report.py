@@ -152,9 +152,9 @@ def _image(png: bytes, alt: str) -> Html:
 
 
 def _plots_section(run: RunResult) -> Html:
-    from .plots import figure_accuracy_vs_tools, figure_score_breakdown, png_bytes
+    from .plots import figure_accuracy_vs_tools, figure_score_breakdown, has_sweep, png_bytes
 
-    curve = accuracy_by_tool_count(run)
+    curve = accuracy_by_tool_count(run) if has_sweep(run) else accuracy_by_tool_count(run).iloc[0:0]
     rows = [[r["model"], r["tool_count"], r["n"], accuracy_cell(r), r["errors"], "–" if math.isnan(r["prompt_tokens"]) else f"{r['prompt_tokens']:.0f}"] for r in curve.to_dict("records")]
     data = _table(["model", "tools", "n", "accuracy (95% CI)", "errors", "mean prompt tokens"], rows, numeric=range(1, 6))
     return Html(

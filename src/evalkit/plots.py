@@ -83,8 +83,38 @@ def _tool_axis(ax: Axes, counts: list[int]) -> None:
     ax.set_xlabel("tools offered to the model")
 
 
+def has_sweep(run: RunResult) -> bool:
+    """Whether the run offered distractors (``--tool-counts``); without, each suite had its own tools."""
+    return any(job.tool_count is not None for job in run.jobs)
+
+
+def figure_overall_accuracy(run: RunResult) -> Figure:
+    """Without a sweep there is no tool-count axis (suites differ in size): accuracy per model."""
+    figure = _new_figure(height=3.6)
+    ax = figure.add_subplot()
+    frame = to_frame(run)
+    data = aggregate(frame, ["model"]) if not frame.empty else frame
+    data = data[data["n"] > 0] if not data.empty else data
+    ax.set_title("Accuracy per model, suites' own tools (bars: 95% Wilson interval)", fontsize=11)
+    ax.set_ylabel("jobs passing every check")
+    _percent_axis(ax)
+    if data.empty:
+        _note(ax, "No scored jobs in this run.")
+        return figure
+    colors = model_colors(run.models)
+    for i, row in enumerate(data.to_dict("records")):
+        y, low, high = (100 * float(row[c]) for c in ("accuracy", "ci_low", "ci_high"))
+        ax.errorbar([i], [y], yerr=[[y - low], [high - y]], fmt="o", color=colors[row["model"]], capsize=6, markersize=8)
+    ax.set_xticks(range(len(data)), [f"{m}\n(n={n})" for m, n in zip(data["model"], data["n"])], fontsize=8)
+    ax.set_xlim(-0.6, len(data) - 0.4)
+    ax.text(0.5, 0.02, "no tool-count sweep: run with --tool-counts 4,16,64 for a curve", transform=ax.transAxes, ha="center", fontsize=8, color="#666")
+    return figure
+
+
 def figure_accuracy_vs_tools(run: RunResult) -> Figure:
-    """One line per model, with its 95% Wilson band; points alone when the run has no sweep."""
+    """One line per model, with its 95% Wilson band; points alone when the run has one count."""
+    if not has_sweep(run):
+        return figure_overall_accuracy(run)
     figure = _new_figure()
     ax = figure.add_subplot()
     data = accuracy_by_tool_count(run)
