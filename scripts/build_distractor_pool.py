@@ -17,7 +17,7 @@ class docs (stateful APIs with BFCL-specific preambles) are left out.
 
 Conversion (BFCL's Python-flavoured schema → JSON Schema Draft 2020-12, OpenAI tool dicts):
 
-- types: dict→object, float→number, tuple→array, any→no ``type``; integer, boolean, string, array
+- types: dict→object, float→number, tuple→array, any→no ``type`` (such tools are then left out); integer, boolean, string, array
   kept; ``items`` and nested ``properties`` converted recursively;
 - keys: only standard JSON Schema keywords are kept (KEPT_KEYS); BFCL's ``optional`` is dropped;
   ``pattern`` is removed (see _convert); ``required`` keeps only names that are properties;
@@ -162,9 +162,19 @@ def convert_tool(function: dict[str, Any]) -> dict[str, Any]:
     return {"type": "function", "function": {"name": name, "description": description, "parameters": params}}
 
 
+def _untyped(schema: dict[str, Any]) -> bool:
+    """Whether a property (at any depth) has neither a type nor an enum: valid JSON Schema, but
+    llama.cpp's grammar converter answers HTTP 500 "Unrecognized schema" for the whole request."""
+    subs = list((schema.get("properties") or {}).values())
+    if isinstance(schema.get("items"), dict):
+        subs.append(schema["items"])
+    return any(("type" not in sub and "enum" not in sub) or _untyped(sub) for sub in subs)
+
+
 def build(source: Path) -> dict[str, Any]:
     data = read_sources(source)
     tools: dict[str, dict[str, Any]] = {}
+    untyped: set[str] = set()
     files = []
     for path in BFCL_FILES:
         raw = data[path]
@@ -175,6 +185,9 @@ def build(source: Path) -> dict[str, Any]:
             for function in json.loads(line).get("function") or []:
                 read += 1
                 tool = convert_tool(function)
+                if _untyped(tool["function"]["parameters"]):
+                    untyped.add(tool["function"]["name"])  # a distractor that breaks a server measures nothing
+                    continue
                 tools.setdefault(tool["function"]["name"], tool)  # first of a name wins
         files.append({"path": path, "sha256": hashlib.sha256(raw).hexdigest(), "functions_read": read})
     for name, tool in tools.items():
@@ -194,6 +207,7 @@ def build(source: Path) -> dict[str, Any]:
             "files": files,
             "converted_by": "scripts/build_distractor_pool.py (modified: types converted, names sanitised, "
                             "non-standard keys and `pattern` removed; see DISTRACTORS-NOTICE.md)",
+            "left_out_untyped": sorted(untyped - set(tools)),
         },
         "tools": [tools[name] for name in sorted(tools)],
     }
