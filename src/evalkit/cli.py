@@ -62,6 +62,8 @@ def run(cases: tuple[Path, ...], models: tuple[str, ...], record_mode: str | Non
     from .results import save_results
     from .runner import run_suites
 
+    if run_id is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", run_id):
+        raise click.BadParameter(f"{run_id!r}: use letters, digits, '.', '_' or '-'", param_hint="--run-id")
     config = load_config(config_path)
     config = _choose_models(config, _split(models), base_url=base_url, api_key_env=api_key_env, stream=stream)
     config = config.with_options(
@@ -77,8 +79,6 @@ def run(cases: tuple[Path, ...], models: tuple[str, ...], record_mode: str | Non
     counts = f" × tool counts {','.join(map(str, config.tool_counts))}" if config.tool_counts else ""
     click.echo(f"evalkit: {sum(len(s.cases) for s in suites)} cases in {len(suites)} suites × {len(config.models)} models "
                f"({', '.join(m.name for m in config.models)}){counts}, record mode {config.record_mode}", err=True)
-    if run_id is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", run_id):
-        raise click.BadParameter(f"{run_id!r}: use letters, digits, '.', '_' or '-'", param_hint="--run-id")
     result = run_suites(config, suites, progress=progress and sys.stderr.isatty(), run_id=run_id)
     for note in result.config.get("skipped", ()):
         click.echo(f"evalkit: skipped {note}", err=True)
@@ -115,10 +115,11 @@ def _choose_models(config: Any, names: list[str], *, base_url: str | None, api_k
     if base_url:
         if not names:
             raise click.UsageError("--base-url needs --model NAME (the model id to send)")
-        adhoc = {n: replace(config.defined.get(n) or ModelConfig(name=n, model=n), base_url=base_url,
-                            api_key_env=api_key_env or (config.defined[n].api_key_env if n in config.defined else None),
-                            stream=bool(stream) if stream is not None else (config.defined[n].stream if n in config.defined else False))
-                 for n in names}
+        adhoc = {}
+        for name in names:
+            base = config.defined.get(name) or ModelConfig(name=name, model=name)
+            adhoc[name] = replace(base, base_url=base_url, api_key_env=api_key_env or base.api_key_env,
+                                  stream=base.stream if stream is None else stream)
         config = replace(config, defined={**config.defined, **adhoc})
     if names:
         return select_models(config, names)
