@@ -248,7 +248,7 @@ def profile_replay(jobs: list[Any], config: Any, scorers: tuple[str, ...], *, br
         ("↳ evalkit parse: `calls.turn_from_chat_chunks`", _key_of(calls.turn_from_chat_chunks), 2),
         ("↳ evalkit parse: `calls.turn_from_chat_completion`", _key_of(calls.turn_from_chat_completion), 2),
         ("scoring: `scorers.score_job`", _key_of(score_job), 1),
-        ("↳ `tools.arguments_validator` (deepcopy schema + new Draft202012Validator per call)", _key_of(tools.arguments_validator), 2),
+        ("↳ `tools.arguments_validator` (cached per tool schema since commit 6a2bea4)", _key_of(tools.arguments_validator), 2),
         ("`httpx2.Client.close` (via cassette_client exit)", _key_of(httpx2.Client.close), 1),
     ]
     rows = []
