@@ -83,6 +83,18 @@ def _tool_axis(ax: Axes, counts: list[int]) -> None:
     ax.set_xlabel("tools offered to the model")
 
 
+def _accuracy_axes(title: str, *, empty: bool, height: float = 4.8) -> tuple[Figure, Axes]:
+    """A figure with one 0–100% accuracy axis; with a note instead of data when ``empty``."""
+    figure = _new_figure(height=height)
+    ax = figure.add_subplot()
+    ax.set_title(title, fontsize=11)
+    ax.set_ylabel("jobs passing every check")
+    _percent_axis(ax)
+    if empty:
+        _note(ax, "No scored jobs in this run.")
+    return figure, ax
+
+
 def has_sweep(run: RunResult) -> bool:
     """Whether the run offered distractors (``--tool-counts``); without, each suite had its own tools."""
     return any(job.tool_count is not None for job in run.jobs)
@@ -90,16 +102,11 @@ def has_sweep(run: RunResult) -> bool:
 
 def figure_overall_accuracy(run: RunResult) -> Figure:
     """Without a sweep there is no tool-count axis (suites differ in size): accuracy per model."""
-    figure = _new_figure(height=3.6)
-    ax = figure.add_subplot()
     frame = to_frame(run)
     data = aggregate(frame, ["model"]) if not frame.empty else frame
     data = data[data["n"] > 0] if not data.empty else data
-    ax.set_title("Accuracy per model, suites' own tools (bars: 95% Wilson interval)", fontsize=11)
-    ax.set_ylabel("jobs passing every check")
-    _percent_axis(ax)
+    figure, ax = _accuracy_axes("Accuracy per model, suites' own tools (bars: 95% Wilson interval)", empty=data.empty, height=3.6)
     if data.empty:
-        _note(ax, "No scored jobs in this run.")
         return figure
     colors = model_colors(run.models)
     for i, row in enumerate(data.to_dict("records")):
@@ -115,15 +122,10 @@ def figure_accuracy_vs_tools(run: RunResult) -> Figure:
     """One line per model, with its 95% Wilson band; points alone when the run has one count."""
     if not has_sweep(run):
         return figure_overall_accuracy(run)
-    figure = _new_figure()
-    ax = figure.add_subplot()
     data = accuracy_by_tool_count(run)
     data = data[data["n"] > 0]  # a tool count where every job errored has no accuracy to draw
-    ax.set_title("Accuracy by number of tools offered (shaded: 95% Wilson interval)", fontsize=11)
-    ax.set_ylabel("jobs passing every check")
-    _percent_axis(ax)
+    figure, ax = _accuracy_axes("Accuracy by number of tools offered (shaded: 95% Wilson interval)", empty=data.empty)
     if data.empty:
-        _note(ax, "No scored jobs in this run.")
         return figure
     counts = sorted(int(c) for c in data["tool_count"].unique())
     colors = model_colors(run.models)
