@@ -235,3 +235,29 @@ def test_recorded_then_replayed_through_the_sdk(tmp_path: Path, stream: bool):
     assert replayed == recorded and replayed.error is None
     assert replayed.calls == (ToolCall("get_weather", '{"city": "Paris"}', "a" if stream else "call_1"),)
     assert "sk-evalkit-replay" not in path.read_text()
+
+
+# --- Azure OpenAI ---------------------------------------------------------------------------------
+
+
+def test_azure_goes_through_azure_openai_to_the_deployment_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AZURE_KEY_FOR_TEST", "azure-secret")
+    model = ModelConfig(name="azure-4o", model="my-deployment", api="azure", api_key_env="AZURE_KEY_FOR_TEST",
+                        azure_endpoint="https://example-resource.openai.azure.com", api_version="2024-10-21")
+    the_job = Job(job().case, model, (WEATHER,))
+    server = Server(json_reply(completion(weather_call())))
+    # Recording is when a real key is sent; in replay a placeholder is.
+    summary, turn = run_job(make_client(model, httpx2.Client(transport=server.transport), record_mode="once"), the_job)
+    request = server.requests[0]
+    assert str(request.url) == "https://example-resource.openai.azure.com/openai/deployments/my-deployment/chat/completions?api-version=2024-10-21"
+    assert request.headers["api-key"] == "azure-secret"  # Azure's header, not a bearer token
+    assert turn.calls == (ToolCall("get_weather", '{"city": "Paris"}', "call_1"),)
+    assert summary["model"] == "my-deployment"
+
+
+def test_azure_recording_without_a_key_is_a_config_error() -> None:
+    from evalkit.errors import ConfigError
+
+    model = ModelConfig(name="azure-4o", model="d", api="azure", azure_endpoint="https://x.openai.azure.com", api_version="2024-10-21")
+    with pytest.raises(ConfigError, match="recording needs an API key; set AZURE_OPENAI_API_KEY"):
+        make_client(model, httpx2.Client(), record_mode="once")

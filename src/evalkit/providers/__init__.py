@@ -21,12 +21,15 @@ def make_client(model: ModelConfig, http_client: Any, *, record_mode: str) -> An
     would hide a cassette miss or a rate limit."""
     import openai
 
-    key = os.environ.get(model.api_key_env) if model.api_key_env else None
-    if key is None:
-        if record_mode != "none" and (model.api == "azure" or model.base_url in (None, OPENAI_BASE_URL)):
-            env = model.api_key_env or "OPENAI_API_KEY"
+    # The SDKs' own default variables when the config names none.
+    env = model.api_key_env or ("AZURE_OPENAI_API_KEY" if model.api == "azure" else "OPENAI_API_KEY")
+    key = os.environ.get(env)
+    if record_mode == "none":
+        key = REPLAY_KEY  # replay sends nothing anywhere; never hand a real key to it
+    elif key is None:
+        if model.api == "azure" or model.base_url in (None, OPENAI_BASE_URL):
             raise ConfigError(f"model {model.name!r}: recording needs an API key; set {env} (or api_key_env in its config)")
-        key = os.environ.get("OPENAI_API_KEY", REPLAY_KEY) if record_mode != "none" else REPLAY_KEY
+        key = REPLAY_KEY  # a local server that takes no key (llama.cpp, vLLM without --api-key)
     if model.api == "azure":
         return openai.AzureOpenAI(
             azure_endpoint=model.azure_endpoint, api_version=model.api_version, api_key=key, http_client=http_client, max_retries=0
