@@ -119,8 +119,10 @@ class CaseFile(pytest.File):
             name += (f"-trial{job.trial}" if job.trial > 1 else "") + "]"
             item = CaseItem.from_parent(self, name=name, job=job)
             item.add_marker(pytest.mark.evalkit)
-            # -k matches node names and extra_keyword_matches; item.keywords[...] = True is not
-            # seen by -k. No marker per tag: tags are not registered, so --strict-markers would refuse them.
+            for tag in job.case.tags:  # `-m parallel`; registered first, so --strict-markers accepts them
+                self.config.addinivalue_line("markers", f"{tag}: evalkit case tag")
+                item.add_marker(getattr(pytest.mark, tag))
+            # -k matches node names and extra_keyword_matches; item.keywords[...] = True is not seen by -k.
             item.extra_keyword_matches.update((job.case.suite, job.model.name, *job.case.tags))
             yield item
 

@@ -137,6 +137,14 @@ def test_k_selects_by_tag_suite_and_model(project: pytest.Pytester) -> None:
     assert _collected(result) == {_item(case.id) for case in cases} - {_item(c) for c in tagged}
 
 
+def test_m_selects_by_tag_marker_under_strict_markers(project: pytest.Pytester) -> None:
+    cases = load_suite_file(project.path / "cases" / f"{SUITE}.yaml").cases
+    tagged = {case.id for case in cases if "parallel" in case.tags}
+    result = project.runpytest_inprocess("cases/", "--co", "-q", "-p", "no:cacheprovider", "--strict-markers", "-m", "parallel")
+    assert result.ret == 0
+    assert _collected(result) == {_item(c) for c in tagged}
+
+
 def test_a_failure_names_its_kinds_the_calls_and_the_cassette(project: pytest.Pytester, runner_results: dict) -> None:
     case_id, failed = next((c, r) for c, r in runner_results.items() if r.status == "failed")
     result = project.runpytest_inprocess(_item(case_id), "-p", "no:cacheprovider")  # a node id selects one item
