@@ -153,14 +153,8 @@ def load_cases(path: str | Path) -> list[Suite]:
     files = sorted(p for p in root.rglob("*.y*ml") if p.suffix in (".yaml", ".yml")) if root.is_dir() else [root]
     files = [f for f in files if "tools" not in f.relative_to(root).parts[:-1]] if root.is_dir() else files
     suites: list[Suite] = []
-    seen: dict[str, str] = {}
     for file in files:
-        suite = load_suite_file(file)
-        if suite.name in seen:
-            raise CaseFileError(str(file), f"suite name '{suite.name}' is already used by {seen[suite.name]}; "
-                                "suite names must be unique", field="suite")
-        seen[suite.name] = str(file)
-        suites.append(suite)
+        _add_unique(suites, load_suite_file(file))
     if not suites:
         raise CaseFileError(str(root), "holds no case files (*.yaml); see the README for the format")
     return suites
@@ -171,12 +165,17 @@ def load_all(paths: Sequence[str | Path]) -> list[Suite]:
     suites: list[Suite] = []
     for path in paths:
         for suite in load_cases(path):
-            clash = next((s for s in suites if s.name == suite.name), None)
-            if clash is not None:
-                raise CaseFileError(suite.file, f"suite name '{suite.name}' is already used by {clash.file}; "
-                                    "suite names must be unique", field="suite")
-            suites.append(suite)
+            _add_unique(suites, suite)
     return suites
+
+
+def _add_unique(suites: list[Suite], suite: Suite) -> None:
+    # Suite names key cassette folders and results: two suites of one name would share them.
+    clash = next((s for s in suites if s.name == suite.name), None)
+    if clash is not None:
+        raise CaseFileError(suite.file, f"suite name '{suite.name}' is already used by {clash.file}; "
+                            "suite names must be unique", field="suite")
+    suites.append(suite)
 
 
 def load_suite_file(file: Path) -> Suite:

@@ -11,7 +11,7 @@ import math
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
-from .report import SCORE_COLUMNS, SCORE_LABELS, aggregate, to_frame
+from .report import MISSING, SCORE_COLUMNS, SCORE_LABELS, aggregate, is_missing, pct, to_frame
 from .results import CaseResult, RunResult
 from .stats import mcnemar_exact
 
@@ -20,22 +20,12 @@ if TYPE_CHECKING:
 
 ALL_SUITES = "(all)"
 METRIC_LABELS = {"accuracy": "accuracy (95% CI)", **SCORE_LABELS}
-_MISSING = "–"
-
-
-def _isnan(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def pct(value: Any) -> str:
-    """83% for 0.83, an en dash for N/A (NaN means no job in the group was scored on it)."""
-    return _MISSING if _isnan(value) else f"{100 * value:.0f}%"
 
 
 def accuracy_cell(row: dict[str, Any]) -> str:
     """``83% (71–90) n=44``: the rate, its 95% Wilson interval and n, in one readable cell."""
     if not row.get("n"):
-        return f"{_MISSING} n=0"
+        return f"{MISSING} n=0"
     return f"{pct(row['accuracy'])} ({100 * row['ci_low']:.0f}–{100 * row['ci_high']:.0f}) n={row['n']}"
 
 
@@ -62,10 +52,10 @@ def compare_models(run: RunResult, *, scores: bool = True) -> pd.DataFrame:
     rows = []
     for suite in [*suites, ALL_SUITES]:  # (all) even for one suite, so callers can always find it
         cells = {r["model"]: r for r in table[table["suite"] == suite].to_dict("records")}
-        rows.append({"suite": suite, "metric": METRIC_LABELS["accuracy"], **{m: accuracy_cell(cells[m]) if m in cells else _MISSING for m in models}})
+        rows.append({"suite": suite, "metric": METRIC_LABELS["accuracy"], **{m: accuracy_cell(cells[m]) if m in cells else MISSING for m in models}})
         for name in SCORE_COLUMNS if scores else ():
             values = {m: cells[m][name] if m in cells else math.nan for m in models}
-            if all(_isnan(v) for v in values.values()):
+            if all(is_missing(v) for v in values.values()):
                 continue
             rows.append({"suite": suite, "metric": METRIC_LABELS.get(name, name), **{m: pct(v) for m, v in values.items()}})
         errors = {m: int(cells[m]["errors"]) if m in cells else 0 for m in models}
@@ -81,7 +71,7 @@ def _tool_count(job: CaseResult) -> int:
 
 def _verdict(job: CaseResult | None) -> str:
     if job is None:
-        return _MISSING
+        return MISSING
     if job.passed:
         return "passed"
     kind = job.failures[0][0] if job.failures else "no explanation"

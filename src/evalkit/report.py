@@ -102,8 +102,17 @@ def summary_table(run: RunResult) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def _pct(value: float) -> str:
-    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.0f}%"
+MISSING = "–"
+
+
+def is_missing(value: Any) -> bool:
+    """None or NaN: no job in the group was scored on it."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def pct(value: Any, *, digits: int = 0) -> str:
+    """83% for 0.83, an en dash for N/A."""
+    return MISSING if is_missing(value) else f"{100 * value:.{digits}f}%"
 
 
 def _display_rows(table: pd.DataFrame) -> tuple[list[str], list[list[Any]]]:
@@ -112,7 +121,7 @@ def _display_rows(table: pd.DataFrame) -> tuple[list[str], list[list[Any]]]:
     rows = []
     for r in table.to_dict("records"):
         ci = "–" if math.isnan(r["ci_low"]) else f"{100 * r['ci_low']:.0f}–{100 * r['ci_high']:.0f}%"
-        rows.append([r["model"], r["suite"], r["n"], _pct(r["accuracy"]), ci, *[_pct(r[c]) for c in present], r["errors"] or ""])
+        rows.append([r["model"], r["suite"], r["n"], pct(r["accuracy"]), ci, *[pct(r[c]) for c in present], r["errors"] or ""])
     return headers, rows
 
 

@@ -22,6 +22,7 @@ import math
 from typing import TYPE_CHECKING
 
 from .errors import ConfigError
+from .report import pct
 from .results import RunResult
 
 if TYPE_CHECKING:
@@ -117,18 +118,14 @@ def _summary_row(model: str, suite: str, group: pd.DataFrame, k: int | None) -> 
     }
 
 
-def _pct(value: float) -> str:
-    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.1f}%"
-
-
 def render_trials(run: RunResult, tablefmt: str = "simple", *, k: int | None = None, flaky_limit: int | None = 30) -> str:
     """The trial summary table and the flaky cases, for a terminal (``simple``) or markdown (``github``)."""
     from tabulate import tabulate
 
     summary = trial_summary(run, k=k)
     headers = ["model", "suite", "cases", "trials", "k", "pass rate", "pass@k", "pass^k", "flaky", "errors"]
-    rows = [[r["model"], r["suite"], r["cases"], r["trials"], r["k"] if r["k"] is not None else "–", _pct(r["pass_rate"]),
-             _pct(r["pass@k"]), _pct(r["pass^k"]), r["flaky"], r["errors"] or ""] for r in summary.to_dict("records")]
+    rows = [[r["model"], r["suite"], r["cases"], r["trials"], r["k"] if r["k"] is not None else "–", pct(r["pass_rate"], digits=1),
+             pct(r["pass@k"], digits=1), pct(r["pass^k"], digits=1), r["flaky"], r["errors"] or ""] for r in summary.to_dict("records")]
     text = tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
     flaky = flaky_cases(run)
     if flaky.empty:
