@@ -154,14 +154,16 @@ def _image(png: bytes, alt: str) -> Html:
 def _plots_section(run: RunResult) -> Html:
     from .plots import figure_accuracy_vs_tools, figure_score_breakdown, has_sweep, png_bytes
 
-    curve = accuracy_by_tool_count(run) if has_sweep(run) else accuracy_by_tool_count(run).iloc[0:0]
-    rows = [[r["model"], r["tool_count"], r["n"], accuracy_cell(r), r["errors"], "–" if math.isnan(r["prompt_tokens"]) else f"{r['prompt_tokens']:.0f}"] for r in curve.to_dict("records")]
-    data = _table(["model", "tools", "n", "accuracy (95% CI)", "errors", "mean prompt tokens"], rows, numeric=range(1, 6))
+    data = ""
+    if has_sweep(run):  # without one, suites' own tool counts are no axis to tabulate
+        curve = accuracy_by_tool_count(run)
+        rows = [[r["model"], r["tool_count"], r["n"], accuracy_cell(r), r["errors"], "–" if math.isnan(r["prompt_tokens"]) else f"{r['prompt_tokens']:.0f}"] for r in curve.to_dict("records")]
+        data = f"<details><summary>Curve data</summary>{_table(['model', 'tools', 'n', 'accuracy (95% CI)', 'errors', 'mean prompt tokens'], rows, numeric=range(1, 6))}</details>"
     return Html(
         '<section id="curve"><h2>Accuracy vs number of tools offered</h2>'
         '<p class="note">Accuracy = share of scored jobs passing every applicable check; errored jobs (HTTP, cassette miss) are left out of n.</p>'
         f'<figure>{_image(png_bytes(figure_accuracy_vs_tools(run)), "Accuracy by number of offered tools, per model, with 95% Wilson intervals")}</figure>'
-        f"<details><summary>Curve data</summary>{data}</details></section>"
+        f"{data}</section>"
         '<section id="scores"><h2>Scores per model</h2>'
         '<p class="note">Each score is a mean over the jobs it applies to (no-call only on cases expecting no call, and so on); "n/a" means no job applied.</p>'
         f'<figure>{_image(png_bytes(figure_score_breakdown(run)), "Mean of each score per model")}</figure></section>'
