@@ -3,6 +3,7 @@ rewriting one script's section of bench/results.md. Not part of evalkit, not run
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import gc
 import hashlib
@@ -20,7 +21,19 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 RESULTS = BENCH / "results.md"
-PACKAGES = ("evalkit", "openai", "httpx2", "httpcore2", "vcrpy", "PyYAML", "pydantic", "pydantic_core", "jsonschema", "click", "rich")
+PACKAGES = (
+    "evalkit",
+    "openai",
+    "httpx2",
+    "httpcore2",
+    "vcrpy",
+    "PyYAML",
+    "pydantic",
+    "pydantic_core",
+    "jsonschema",
+    "click",
+    "rich",
+)
 
 HEADER = """# evalkit benchmark results
 
@@ -33,13 +46,15 @@ variants were interleaved in each repeat) rather than absolute times across sect
 # --- timing ----------------------------------------------------------------------------------------
 
 
-def interleaved(variants: Mapping[str, Callable[[], object]], repeats: int, *, label: str = "") -> dict[str, list[float]]:
+def interleaved(
+    variants: Mapping[str, Callable[[], object]], repeats: int, *, label: str = ""
+) -> dict[str, list[float]]:
     """Run each variant once per repeat, in an order rotated every repeat (so no variant always
     follows the same neighbour or always runs first); return the wall times in seconds."""
     names = list(variants)
     times: dict[str, list[float]] = {n: [] for n in names}
     for r in range(repeats):
-        order = names[r % len(names):] + names[: r % len(names)]
+        order = names[r % len(names) :] + names[: r % len(names)]
         for name in order:
             gc.collect()
             started = time.perf_counter()
@@ -57,7 +72,7 @@ def median(values: Sequence[float]) -> float:
 
 def paired_ratios(numerator: Sequence[float], denominator: Sequence[float]) -> list[float]:
     """Per-repeat ratios: both variants ran in the same repeat, so they saw similar machine load."""
-    return [a / b for a, b in zip(numerator, denominator)]
+    return [a / b for a, b in zip(numerator, denominator, strict=True)]
 
 
 def fmt_seconds(seconds: float) -> str:
@@ -118,27 +133,37 @@ def machine(load_at_start: str, source_at_start: str) -> str:
     """A markdown description of where and on what the numbers were taken."""
     versions = []
     for name in PACKAGES:
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             versions.append(f"{name} {metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            pass
     try:
         affinity = len(os.sched_getaffinity(0))
     except AttributeError:
         affinity = os.cpu_count()
     commit = _git("rev-parse", "--short", "HEAD") or "unknown"
-    dirty = [line[3:].removeprefix("src/") for line in _git("status", "--porcelain", "--", "src").splitlines() if line.strip()]
+    dirty = [
+        line[3:].removeprefix("src/")
+        for line in _git("status", "--porcelain", "--", "src").splitlines()
+        if line.strip()
+    ]
     source_now = source_fingerprint()
-    changed = "" if source_now == source_at_start else f" — **WARNING: src/ changed while this ran (at start {source_at_start}); rerun**"
-    return "\n".join([
-        f"- date: {_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
-        f"- machine: nproc {affinity} (cpu_count {os.cpu_count()}), {_cpu_model()}, {platform.system()} {platform.release()}",
-        f"- python: {platform.python_implementation()} {platform.python_version()} ({sys.executable})",
-        f"- packages: {', '.join(versions)}",
-        f"- evalkit source: commit {commit}{' + uncommitted changes in src/ (' + ', '.join(dirty) + ')' if dirty else ''}; "
-        f"src/ fingerprint {source_now}{changed}",
-        f"- load average (1/5/15 min) at start: {load_at_start}; at end: {load_average()}",
-    ])
+    changed = (
+        ""
+        if source_now == source_at_start
+        else f" — **WARNING: src/ changed while this ran (at start {source_at_start}); rerun**"
+    )
+    return "\n".join(
+        [
+            f"- date: {_dt.datetime.now(_dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+            f"- machine: nproc {affinity} (cpu_count {os.cpu_count()}), {_cpu_model()}, {platform.system()} {platform.release()}",
+            f"- python: {platform.python_implementation()} {platform.python_version()} ({sys.executable})",
+            f"- packages: {', '.join(versions)}",
+            (
+                f"- evalkit source: commit {commit}{' + uncommitted changes in src/ (' + ', '.join(dirty) + ')' if dirty else ''}; "
+                f"src/ fingerprint {source_now}{changed}"
+            ),
+            f"- load average (1/5/15 min) at start: {load_at_start}; at end: {load_average()}",
+        ]
+    )
 
 
 # --- results.md ----------------------------------------------------------------------------------

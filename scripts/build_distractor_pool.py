@@ -49,17 +49,47 @@ BFCL_VERSION = "2026.3.23"
 BFCL_FILES = tuple(
     f"bfcl_eval/data/BFCL_v4_{name}.json"
     for name in (
-        "simple_python", "multiple", "parallel", "parallel_multiple", "irrelevance",
-        "live_simple", "live_multiple", "live_parallel", "live_parallel_multiple", "live_relevance", "live_irrelevance",
+        "simple_python",
+        "multiple",
+        "parallel",
+        "parallel_multiple",
+        "irrelevance",
+        "live_simple",
+        "live_multiple",
+        "live_parallel",
+        "live_parallel_multiple",
+        "live_relevance",
+        "live_irrelevance",
     )
 )
 OUTPUT = Path(__file__).resolve().parents[1] / "cases" / "tools" / "distractors-v1.json"
 MAX_BYTES = 1_500_000
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what api.openai.com accepts for a function name
-TYPES = {"dict": "object", "float": "number", "tuple": "array", "integer": "integer",
-         "boolean": "boolean", "string": "string", "array": "array", "number": "number", "any": None}
-KEPT_KEYS = ("type", "description", "enum", "default", "format", "minimum", "maximum",
-             "minItems", "maxItems", "items", "properties", "required")
+TYPES = {
+    "dict": "object",
+    "float": "number",
+    "tuple": "array",
+    "integer": "integer",
+    "boolean": "boolean",
+    "string": "string",
+    "array": "array",
+    "number": "number",
+    "any": None,
+}
+KEPT_KEYS = (
+    "type",
+    "description",
+    "enum",
+    "default",
+    "format",
+    "minimum",
+    "maximum",
+    "minItems",
+    "maxItems",
+    "items",
+    "properties",
+    "required",
+)
 JSON_TYPE = {str: "string", bool: "boolean", int: "integer", float: "number", list: "array", dict: "object"}
 
 
@@ -82,8 +112,10 @@ def read_sources(source: Path) -> dict[str, bytes]:
         sys.exit(f"{source}: not a bfcl-eval wheel (or unzipped wheel); missing {', '.join(missing)}")
     version = Parser().parsestr(data.pop(wanted[0]).decode()).get("Version")
     if version != BFCL_VERSION:
-        sys.exit(f"{source}: bfcl-eval {version}, but this script is pinned to {BFCL_VERSION} for reproducible "
-                 f"output; download that version, or update BFCL_VERSION and review the diff")
+        sys.exit(
+            f"{source}: bfcl-eval {version}, but this script is pinned to {BFCL_VERSION} for reproducible "
+            f"output; download that version, or update BFCL_VERSION and review the diff"
+        )
     return data
 
 
@@ -206,7 +238,7 @@ def build(source: Path) -> dict[str, Any]:
             "url": "https://github.com/ShishirPatil/gorilla/tree/main/berkeley-function-call-leaderboard",
             "files": files,
             "converted_by": "scripts/build_distractor_pool.py (modified: types converted, names sanitised, "
-                            "non-standard keys and `pattern` removed; see DISTRACTORS-NOTICE.md)",
+            "non-standard keys and `pattern` removed; see DISTRACTORS-NOTICE.md)",
             "left_out_untyped": sorted(untyped - set(tools)),
         },
         "tools": [tools[name] for name in sorted(tools)],

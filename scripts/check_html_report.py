@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import fcntl
 import json
 import os
@@ -33,8 +34,17 @@ from typing import Any
 
 BINARIES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--hide-scrollbars", "--remote-debugging-pipe",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+    "--remote-debugging-pipe",
 )
 WIDTH, HEIGHT = 1280, 900
 # Each <img>: did it load and decode? (complete alone is true for a broken image too.)
@@ -145,10 +155,8 @@ class Browser:
         return True
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(CheckError, OSError):
             self.send("Browser.close", session=False)
-        except (CheckError, OSError):
-            pass
         if not self._wait(10):
             os.kill(self.pid, signal.SIGKILL)  # only the browser this object started, by its pid
             self._wait(10)
@@ -163,6 +171,7 @@ def _spawn(argv: list[str], log: Path) -> tuple[int, int, int]:
     posix_spawn's dup2 actions put the pipes exactly there (a shell can't: dash refuses fds above 9,
     and Popen only keeps fds at the number they already have). Every descriptor is first moved to
     5 or above, so no dup2 overwrites one that a later dup2 still needs."""
+
     def high(fd: int) -> int:
         moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 5)
         os.close(fd)
@@ -200,17 +209,25 @@ def _console_problems(events: list[dict[str, Any]]) -> list[str]:
             problems.append(f"console.{params['type']}: {text}")
         elif method == "Runtime.exceptionThrown":
             details = params.get("exceptionDetails", {})
-            problems.append(f"uncaught exception: {details.get('exception', {}).get('description') or details.get('text')}")
+            problems.append(
+                f"uncaught exception: {details.get('exception', {}).get('description') or details.get('text')}"
+            )
         elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
             entry = params["entry"]
-            problems.append(f"console error ({entry.get('source')}): {entry.get('text')} {entry.get('url', '')[:80]}".rstrip())
+            problems.append(
+                f"console error ({entry.get('source')}): {entry.get('text')} {entry.get('url', '')[:80]}".rstrip()
+            )
         elif method == "Network.loadingFailed" and not params.get("canceled"):
             problems.append(f"failed to load a resource: {params.get('errorText')} ({params.get('type')})")
     return problems
 
 
 def _image_problems(images: list[dict[str, Any]], min_images: int) -> list[str]:
-    problems = [f"image did not load: {i['src']} (complete={i['complete']}, naturalWidth={i['width']})" for i in images if not (i["complete"] and i["width"] > 0)]
+    problems = [
+        f"image did not load: {i['src']} (complete={i['complete']}, naturalWidth={i['width']})"
+        for i in images
+        if not (i["complete"] and i["width"] > 0)
+    ]
     if len(images) < min_images:
         problems.append(f"expected at least {min_images} images, the page has {len(images)}")
     return problems
@@ -220,13 +237,28 @@ def _screenshot(browser: Browser, path: Path, max_height: int) -> Path:
     """The page from the top, as tall as its content (capped: a 1,000-job report is very long)."""
     size = browser.send("Page.getLayoutMetrics").get("cssContentSize", {})
     height = max(HEIGHT, min(int(size.get("height", HEIGHT)), max_height))
-    shot = browser.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": {"x": 0, "y": 0, "width": WIDTH, "height": height, "scale": 1}})
+    shot = browser.send(
+        "Page.captureScreenshot",
+        {
+            "format": "png",
+            "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": WIDTH, "height": height, "scale": 1},
+        },
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(base64.b64decode(shot["data"]))
     return path
 
 
-def check_report(html: str | Path, screenshot: str | Path, *, chromium: str | None = None, timeout: float = 60, min_images: int = 1, max_height: int = 6000) -> CheckResult:
+def check_report(
+    html: str | Path,
+    screenshot: str | Path,
+    *,
+    chromium: str | None = None,
+    timeout: float = 60,
+    min_images: int = 1,
+    max_height: int = 6000,
+) -> CheckResult:
     """Load ``html`` in headless Chromium and report every console error and broken image."""
     binary = shutil.which(chromium) if chromium else find_chromium()
     if binary is None:
@@ -238,10 +270,15 @@ def check_report(html: str | Path, screenshot: str | Path, *, chromium: str | No
     browser = Browser(binary, timeout=timeout)
     try:
         target = browser.send("Target.createTarget", {"url": "about:blank"}, session=False)["targetId"]
-        browser.session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True}, session=False)["sessionId"]
+        browser.session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True}, session=False)[
+            "sessionId"
+        ]
         for domain in ("Page", "Runtime", "Log", "Network"):  # before navigating, so nothing the page logs is missed
             browser.send(f"{domain}.enable")
-        browser.send("Emulation.setDeviceMetricsOverride", {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False})
+        browser.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False},
+        )
         navigation = browser.send("Page.navigate", {"url": page.as_uri()})
         if navigation.get("errorText"):
             return CheckResult([f"navigation failed: {navigation['errorText']}"])
@@ -260,19 +297,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("html", help="the report.html to open")
     parser.add_argument("--screenshot", default="report-screenshot.png", help="where to save the PNG screenshot")
-    parser.add_argument("--min-images", type=int, default=1, help="fail when the page has fewer <img> elements (default 1)")
+    parser.add_argument(
+        "--min-images", type=int, default=1, help="fail when the page has fewer <img> elements (default 1)"
+    )
     parser.add_argument("--chromium", help="the browser binary (default: $CHROMIUM, then chromium/chrome on PATH)")
     parser.add_argument("--timeout", type=float, default=60, help="seconds to wait for each browser step")
     args = parser.parse_args(argv)
     try:
-        result = check_report(args.html, args.screenshot, chromium=args.chromium, timeout=args.timeout, min_images=args.min_images)
+        result = check_report(
+            args.html, args.screenshot, chromium=args.chromium, timeout=args.timeout, min_images=args.min_images
+        )
     except CheckError as exc:
         print(f"check_html_report: {exc}", file=sys.stderr)
         return 2
     for problem in result.problems:
         print(f"FAIL {problem}")
     loaded = sum(i["width"] > 0 for i in result.images)
-    print(f"{'FAILED' if result.problems else 'OK'}: {len(result.problems)} problems, {loaded}/{len(result.images)} images loaded, screenshot {result.screenshot}")
+    print(
+        f"{'FAILED' if result.problems else 'OK'}: {len(result.problems)} problems, {loaded}/{len(result.images)} images loaded, screenshot {result.screenshot}"
+    )
     return 0 if result.ok else 1
 
 

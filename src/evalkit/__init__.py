@@ -64,4 +64,30 @@ def __dir__() -> list[str]:
     return sorted([*globals(), *_WHERE])
 
 
-__all__ = sorted(_WHERE)
+__all__ = [
+    "Case",
+    "CaseFileError",
+    "CaseResult",
+    "CassetteMissError",
+    "ConfigError",
+    "EvalkitError",
+    "Expectation",
+    "ExpectedCall",
+    "Job",
+    "ModelConfig",
+    "ResultsFileError",
+    "RunConfig",
+    "RunResult",
+    "Suite",
+    "ToolCall",
+    "Turn",
+    "TurnError",
+    "UnknownNameError",
+    "load_cases",
+    "load_config",
+    "load_results",
+    "read_results",
+    "run_suites",
+    "tool_from_pydantic",
+]
+# Every public name is lazy: __all__ and _WHERE must list the same names (tests/unit/test_public_api.py).

@@ -95,7 +95,7 @@ def turn_from_chat_chunks(chunks: Iterable[Mapping[str, Any]], *, choice: int = 
     """Streamed Chat Completions chunks: tool_call deltas joined by ``index``, function_call
     deltas joined in order. A stream that ends before any ``finish_reason`` is truncated."""
     parts: dict[int, dict[str, Any]] = {}
-    legacy: dict[str, str] | None = None
+    legacy: dict[str, Any] | None = None
     content: list[str] = []
     finish_reason = None
     usage: tuple[int | None, int | None] = (None, None)
@@ -124,7 +124,13 @@ def turn_from_chat_chunks(chunks: Iterable[Mapping[str, Any]], *, choice: int = 
     text = "".join(content) or None
     if finish_reason is None:
         got = f"{len(calls)} partial call(s)" if calls else f"{len(text or '')} characters of text"
-        return Turn(tuple(calls), text, None, TurnError(TRUNCATED_STREAM, f"stream ended without a finish_reason after {got}"), *usage)
+        return Turn(
+            tuple(calls),
+            text,
+            None,
+            TurnError(TRUNCATED_STREAM, f"stream ended without a finish_reason after {got}"),
+            *usage,
+        )
     return Turn(tuple(calls), text, finish_reason, None, *usage)
 
 
@@ -158,7 +164,7 @@ def sse_events(text: str) -> list[tuple[str | None, str]]:
     events: list[tuple[str | None, str]] = []
     event: str | None = None
     data: list[str] = []
-    for line in text.splitlines() + [""]:
+    for line in [*text.splitlines(), ""]:
         if not line:
             if data and data != ["[DONE]"]:
                 events.append((event, "\n".join(data)))
@@ -179,7 +185,9 @@ def _usage(body: Mapping[str, Any]) -> tuple[int | None, int | None]:
     usage = body.get("usage")
     if not isinstance(usage, Mapping):
         return None, None
-    return usage.get("prompt_tokens", usage.get("input_tokens")), usage.get("completion_tokens", usage.get("output_tokens"))
+    return usage.get("prompt_tokens", usage.get("input_tokens")), usage.get(
+        "completion_tokens", usage.get("output_tokens")
+    )
 
 
 def _arguments_text(value: Any) -> str:
@@ -202,7 +210,14 @@ _RUN_PATH = re.compile(r"/threads/(?:[^/]+/)?runs(?:/[^/]+(?:/submit_tool_output
 
 
 def turn_from_http(
-    method: str, uri: str, request_body: str, status: int, headers: Mapping[str, str], body_text: str, *, choice: int = 0
+    method: str,
+    uri: str,
+    request_body: str,
+    status: int,
+    headers: Mapping[str, str],
+    body_text: str,
+    *,
+    choice: int = 0,
 ) -> Turn | None:
     """The model turn in one HTTP exchange, or ``None`` when the exchange is not a model reply
     (creating a thread or an assistant, uploading a file, listing messages, an unfinished run).

@@ -101,10 +101,10 @@ def _response_finish(body: Mapping[str, Any], calls: tuple[ToolCall, ...]) -> st
     status = body.get("status")
     if status == "incomplete":
         reason = (body.get("incomplete_details") or {}).get("reason")
-        return "length" if reason in ("max_output_tokens", None) else reason
+        return "length" if reason in ("max_output_tokens", None) else str(reason)
     if status in ("completed", None):
         return "tool_calls" if calls else "stop"
-    return status
+    return str(status)
 
 
 # --- Assistants API -----------------------------------------------------------------------------
@@ -125,13 +125,23 @@ def turn_from_assistants_run(body: Mapping[str, Any]) -> Turn:
     if status == "requires_action":
         action = (body.get("required_action") or {}).get("submit_tool_outputs") or {}
         raw_calls = action.get("tool_calls") or ()
-        calls = tuple(_run_call(raw) for raw in raw_calls if isinstance(raw, Mapping) and raw.get("type", "function") == "function")
+        calls = tuple(
+            _run_call(raw)
+            for raw in raw_calls
+            if isinstance(raw, Mapping) and raw.get("type", "function") == "function"
+        )
         return Turn(calls, None, "tool_calls", None, *_usage(body))
     if status == "completed":
         return Turn((), None, "stop", None, *_usage(body))
     if status == "incomplete":
         reason = (body.get("incomplete_details") or {}).get("reason")
-        return Turn((), None, "length" if reason in ("max_completion_tokens", "max_prompt_tokens") else reason, None, *_usage(body))
+        return Turn(
+            (),
+            None,
+            "length" if reason in ("max_completion_tokens", "max_prompt_tokens") else reason,
+            None,
+            *_usage(body),
+        )
     return Turn.failed(MALFORMED_REPLY, f"not a run object (status {status!r}): {_short(body)}")
 
 

@@ -173,8 +173,11 @@ def _add_unique(suites: list[Suite], suite: Suite) -> None:
     # Suite names key cassette folders and results: two suites of one name would share them.
     clash = next((s for s in suites if s.name == suite.name), None)
     if clash is not None:
-        raise CaseFileError(suite.file, f"suite name '{suite.name}' is already used by {clash.file}; "
-                            "suite names must be unique", field="suite")
+        raise CaseFileError(
+            suite.file,
+            f"suite name '{suite.name}' is already used by {clash.file}; suite names must be unique",
+            field="suite",
+        )
     suites.append(suite)
 
 
@@ -203,7 +206,9 @@ def _build_suite(file: Path, spec: SuiteSpec) -> Suite:
     cases = []
     for index, case in enumerate(spec.cases):
         if case.id in ids:
-            raise CaseFileError(name, "duplicate case id; ids must be unique in a suite", case_id=case.id, field=f"cases[{index}].id")
+            raise CaseFileError(
+                name, "duplicate case id; ids must be unique in a suite", case_id=case.id, field=f"cases[{index}].id"
+            )
         ids.add(case.id)
         cases.append(_build_case(name, spec, index, case, by_name))
     return Suite(spec.suite, name, tuple(tools), tuple(cases), spec.description)
@@ -212,7 +217,8 @@ def _build_suite(file: Path, spec: SuiteSpec) -> Suite:
 def _build_case(file: str, spec: SuiteSpec, index: int, case: CaseSpec, tools: Mapping[str, Any]) -> Case:
     here = f"cases[{index}]"
     expected = tuple(
-        _expected_call(file, case.id, f"{here}.expect.calls[{i}]", call, tools) for i, call in enumerate(case.expect.calls or ())
+        _expected_call(file, case.id, f"{here}.expect.calls[{i}]", call, tools)
+        for i, call in enumerate(case.expect.calls or ())
     )
     forbid = tuple(
         _expected_call(file, case.id, f"{here}.forbid[{i}]", CallSpec(name=f.name or "", arguments=f.arguments), tools)
@@ -232,18 +238,28 @@ def _build_case(file: str, spec: SuiteSpec, index: int, case: CaseSpec, tools: M
 
 def _expected_call(file: str, case_id: str, path: str, call: CallSpec, tools: Mapping[str, Any]) -> ExpectedCall:
     if call.name and call.name not in tools:
-        raise CaseFileError(file, f"function {call.name!r} is not one of the suite's tools: {', '.join(sorted(tools))}",
-                            case_id=case_id, field=f"{path}.name")
+        raise CaseFileError(
+            file,
+            f"function {call.name!r} is not one of the suite's tools: {', '.join(sorted(tools))}",
+            case_id=case_id,
+            field=f"{path}.name",
+        )
     try:
         matcher = compile_arguments(call.arguments, exact=call.exact, path=f"{path}.arguments")
     except MatcherError as exc:
-        raise CaseFileError(file, f"{exc} (see 'Argument matchers' in the README)", case_id=case_id, field=exc.path) from None
+        raise CaseFileError(
+            file, f"{exc} (see 'Argument matchers' in the README)", case_id=case_id, field=exc.path
+        ) from None
     if call.name:
-        known = set((tool_parameters(tools[call.name]).get("properties") or {}))
+        known = set(tool_parameters(tools[call.name]).get("properties") or {})
         for key, _ in matcher.fields:
             if key not in known:
-                raise CaseFileError(file, f"{call.name!r} has no parameter {key!r}; its parameters: {', '.join(sorted(known)) or '(none)'}",
-                                    case_id=case_id, field=f"{path}.arguments.{key}")
+                raise CaseFileError(
+                    file,
+                    f"{call.name!r} has no parameter {key!r}; its parameters: {', '.join(sorted(known)) or '(none)'}",
+                    case_id=case_id,
+                    field=f"{path}.arguments.{key}",
+                )
     return ExpectedCall(call.name, matcher)
 
 
@@ -255,8 +271,12 @@ def _check_messages(file: str, case_id: str, path: str, messages: tuple[Mapping[
         raise CaseFileError(file, "messages is empty; give at least one user message", case_id=case_id, field=path)
     for i, message in enumerate(messages):
         if message.get("role") not in _ROLES:
-            raise CaseFileError(file, f"role {message.get('role')!r} is not valid. Valid roles: {', '.join(_ROLES)}",
-                                case_id=case_id, field=f"{path}[{i}].role")
+            raise CaseFileError(
+                file,
+                f"role {message.get('role')!r} is not valid. Valid roles: {', '.join(_ROLES)}",
+                case_id=case_id,
+                field=f"{path}[{i}].role",
+            )
 
 
 def _suite_tools(file: Path, spec: SuiteSpec) -> list[dict[str, Any]]:
@@ -266,13 +286,19 @@ def _suite_tools(file: Path, spec: SuiteSpec) -> list[dict[str, Any]]:
     elif spec.tools_file is not None:
         tools_path = (file.parent / spec.tools_file).resolve()
         try:
-            raw = yaml.safe_load(tools_path.read_text(encoding="utf-8"))
+            loaded = yaml.safe_load(tools_path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as exc:
-            raise CaseFileError(name, f"cannot read tools_file {spec.tools_file!r}: {exc}", field="tools_file") from None
-        raw = raw.get("tools") if isinstance(raw, dict) else raw
-        if not isinstance(raw, list):
-            raise CaseFileError(name, f"tools_file {spec.tools_file!r} must hold a list of tools (or 'tools: [...]')", field="tools_file")
-        where = "tools_file"
+            raise CaseFileError(
+                name, f"cannot read tools_file {spec.tools_file!r}: {exc}", field="tools_file"
+            ) from None
+        loaded = loaded.get("tools") if isinstance(loaded, dict) else loaded
+        if not isinstance(loaded, list):
+            raise CaseFileError(
+                name,
+                f"tools_file {spec.tools_file!r} must hold a list of tools (or 'tools: [...]')",
+                field="tools_file",
+            )
+        raw, where = loaded, "tools_file"
     else:
         raw, where = list(spec.tools or ()), "tools"
     tools = []
@@ -338,7 +364,11 @@ def _explain(file: str, raw: dict[str, Any], exc: ValidationError) -> CaseFileEr
     elif error["type"] == "literal_error" and loc == ("version",):
         message = f"version {value!r} is not supported. Valid versions: 1"
     else:
-        message = f"{error['msg'].removeprefix('Value error, ')} (got {value!r})" if not isinstance(value, dict) else error["msg"].removeprefix("Value error, ")
+        message = (
+            f"{error['msg'].removeprefix('Value error, ')} (got {value!r})"
+            if not isinstance(value, dict)
+            else error["msg"].removeprefix("Value error, ")
+        )
     return CaseFileError(file, message, case_id=case_id, field=path or None)
 
 
@@ -349,10 +379,19 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
         if isinstance(part, int):
             continue
         annotation = model.model_fields[part].annotation if part in model.model_fields else None
-        nested = next((a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        nested = next(
+            (
+                a
+                for a in getattr(annotation, "__args__", (annotation,))
+                if isinstance(a, type) and issubclass(a, BaseModel)
+            ),
+            None,
+        )
         if nested is None:
             args = [getattr(a, "__args__", ()) for a in getattr(annotation, "__args__", ())]
-            nested = next((x for group in args for x in group if isinstance(x, type) and issubclass(x, BaseModel)), None)
+            nested = next(
+                (x for group in args for x in group if isinstance(x, type) and issubclass(x, BaseModel)), None
+            )
         if nested is None:
             return None
         model = nested

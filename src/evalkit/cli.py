@@ -36,29 +36,60 @@ def _split(values: tuple[str, ...]) -> list[str]:
 
 @cli.command()
 @click.argument("cases", nargs=-1, type=click.Path(path_type=Path))
-@click.option("-m", "--model", "models", multiple=True, help="Model(s) from the config to run; repeat or comma-separate.")
+@click.option(
+    "-m", "--model", "models", multiple=True, help="Model(s) from the config to run; repeat or comma-separate."
+)
 @click.option("--record-mode", default=None, help="none (default: replay only), once, new_episodes or all.")
 @click.option("--base-url", default=None, help="An OpenAI-compatible server; with --model NAME, defines NAME ad hoc.")
 @click.option("--api-key-env", default=None, help="Environment variable holding the API key (with --base-url).")
 @click.option("--stream/--no-stream", default=None, help="Stream replies (with --base-url).")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=None, help="Jobs in flight at once.")
 @click.option("--trials", type=click.IntRange(1, 100), default=None, help="Send each job K times (default 1).")
-@click.option("--tool-counts", default=None, help="Offer each suite's tools plus distractors up to N, for each N: e.g. 1,4,16,64.")
+@click.option(
+    "--tool-counts", default=None, help="Offer each suite's tools plus distractors up to N, for each N: e.g. 1,4,16,64."
+)
 @click.option("--seed", type=int, default=None, help="Seed for choosing and ordering distractors (default 0).")
-@click.option("--config", "config_path", type=click.Path(exists=True, path_type=Path), default=None, help="evalkit.toml or pyproject.toml.")
-@click.option("--out", type=click.Path(path_type=Path), default=None, help="Reports folder (default from config: reports/).")
-@click.option("--failures", "failure_limit", type=int, default=30, show_default=True, help="Failures to print (0: none, -1: all).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="evalkit.toml or pyproject.toml.",
+)
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=None, help="Reports folder (default from config: reports/)."
+)
+@click.option(
+    "--failures", "failure_limit", type=int, default=30, show_default=True, help="Failures to print (0: none, -1: all)."
+)
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar on stderr.")
-@click.option("--html/--no-html", default=True, help="Write report.html (plots, comparison, failures) beside results.json.")
+@click.option(
+    "--html/--no-html", default=True, help="Write report.html (plots, comparison, failures) beside results.json."
+)
 @click.option("--run-id", default=None, help="Name of the report folder (default: a UTC timestamp).")
-def run(cases: tuple[Path, ...], models: tuple[str, ...], record_mode: str | None, base_url: str | None, api_key_env: str | None,
-        stream: bool | None, concurrency: int | None, trials: int | None, tool_counts: str | None, seed: int | None, config_path: Path | None, out: Path | None,
-        failure_limit: int, progress: bool, html: bool, run_id: str | None) -> None:
+def run(
+    cases: tuple[Path, ...],
+    models: tuple[str, ...],
+    record_mode: str | None,
+    base_url: str | None,
+    api_key_env: str | None,
+    stream: bool | None,
+    concurrency: int | None,
+    trials: int | None,
+    tool_counts: str | None,
+    seed: int | None,
+    config_path: Path | None,
+    out: Path | None,
+    failure_limit: int,
+    progress: bool,
+    html: bool,
+    run_id: str | None,
+) -> None:
     """Run case files or folders (default: the config's `cases` folder); print scores per model and suite."""
     from .cases import load_all
     from .config import load_config
     from .recording import check_record_mode
-    from .report import render_failures, render_table, write_summary
+    from .report import write_summary
     from .results import save_results
     from .runner import run_suites
 
@@ -77,8 +108,11 @@ def run(cases: tuple[Path, ...], models: tuple[str, ...], record_mode: str | Non
     )
     suites = load_all(cases or (config.cases,))  # every file validated before the first model call
     counts = f" × tool counts {','.join(map(str, config.tool_counts))}" if config.tool_counts else ""
-    click.echo(f"evalkit: {sum(len(s.cases) for s in suites)} cases in {len(suites)} suites × {len(config.models)} models "
-               f"({', '.join(m.name for m in config.models)}){counts}, record mode {config.record_mode}", err=True)
+    click.echo(
+        f"evalkit: {sum(len(s.cases) for s in suites)} cases in {len(suites)} suites × {len(config.models)} models "
+        f"({', '.join(m.name for m in config.models)}){counts}, record mode {config.record_mode}",
+        err=True,
+    )
     result = run_suites(config, suites, progress=progress and sys.stderr.isatty(), run_id=run_id)
     for note in result.config.get("skipped", ()):
         click.echo(f"evalkit: skipped {note}", err=True)
@@ -94,8 +128,11 @@ def run(cases: tuple[Path, ...], models: tuple[str, ...], record_mode: str | Non
     errors = [j for j in result.jobs if j.status == "error"]
     if errors:
         first = errors[0]
-        click.echo(f"evalkit: {len(errors)} job(s) errored, e.g. {first.model} {first.suite}/{first.case_id}: "
-                   f"{first.failures[0][1] if first.failures else '?'}", err=True)
+        click.echo(
+            f"evalkit: {len(errors)} job(s) errored, e.g. {first.model} {first.suite}/{first.case_id}: "
+            f"{first.failures[0][1] if first.failures else '?'}",
+            err=True,
+        )
         sys.exit(1)
 
 
@@ -107,7 +144,9 @@ def _tool_counts(text: str | None) -> tuple[int, ...] | None:
     return parse_tool_counts(text)
 
 
-def _choose_models(config: Any, names: list[str], *, base_url: str | None, api_key_env: str | None, stream: bool | None) -> Any:
+def _choose_models(
+    config: Any, names: list[str], *, base_url: str | None, api_key_env: str | None, stream: bool | None
+) -> Any:
     from dataclasses import replace
 
     from .config import ModelConfig, select_models
@@ -118,13 +157,19 @@ def _choose_models(config: Any, names: list[str], *, base_url: str | None, api_k
         adhoc = {}
         for name in names:
             base = config.defined.get(name) or ModelConfig(name=name, model=name)
-            adhoc[name] = replace(base, base_url=base_url, api_key_env=api_key_env or base.api_key_env,
-                                  stream=base.stream if stream is None else stream)
+            adhoc[name] = replace(
+                base,
+                base_url=base_url,
+                api_key_env=api_key_env or base.api_key_env,
+                stream=base.stream if stream is None else stream,
+            )
         config = replace(config, defined={**config.defined, **adhoc})
     if names:
         return select_models(config, names)
     if not config.models:
-        raise click.UsageError("no models configured: add [tool.evalkit.model.NAME] to pyproject.toml, or pass --model and --base-url")
+        raise click.UsageError(
+            "no models configured: add [tool.evalkit.model.NAME] to pyproject.toml, or pass --model and --base-url"
+        )
     return config
 
 
@@ -134,13 +179,26 @@ def _print_run(result: Any, failure_limit: int) -> None:
 
     click.echo(render_table(result))
     if any(j.tool_count is not None for j in result.jobs):
-        from .compare import accuracy_by_tool_count
         from tabulate import tabulate
 
+        from .compare import accuracy_by_tool_count
+
         curve = accuracy_by_tool_count(result)
-        rows = [[r["model"], r["tool_count"], r["n"], f"{100 * r['accuracy']:.0f}%", f"{100 * r['ci_low']:.0f}–{100 * r['ci_high']:.0f}%",
-                 "" if r["prompt_tokens"] != r["prompt_tokens"] else f"{r['prompt_tokens']:.0f}"] for r in curve.to_dict("records")]
-        click.echo("\nAccuracy vs offered tools:\n" + tabulate(rows, headers=["model", "tools", "n", "pass", "95% CI", "prompt tokens"]))
+        rows = [
+            [
+                r["model"],
+                r["tool_count"],
+                r["n"],
+                f"{100 * r['accuracy']:.0f}%",
+                f"{100 * r['ci_low']:.0f}–{100 * r['ci_high']:.0f}%",
+                "" if r["prompt_tokens"] != r["prompt_tokens"] else f"{r['prompt_tokens']:.0f}",
+            ]
+            for r in curve.to_dict("records")
+        ]
+        click.echo(
+            "\nAccuracy vs offered tools:\n"
+            + tabulate(rows, headers=["model", "tools", "n", "pass", "95% CI", "prompt tokens"])
+        )
     if len(result.models) > 1:
         from .compare import render_comparison
 
@@ -155,9 +213,17 @@ def _print_run(result: Any, failure_limit: int) -> None:
 
 @cli.command()
 @click.argument("results", required=False, default="reports/latest")
-@click.option("--format", "fmt", type=click.Choice(["table", "md", "html", "csv", "json"]), default="table", show_default=True,
-              help="table: terminal; md: summary.md; html: report.html beside results.json; csv/json: one row per job.")
-@click.option("--failures", "failure_limit", type=int, default=30, show_default=True, help="Failures to print (-1: all).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "md", "html", "csv", "json"]),
+    default="table",
+    show_default=True,
+    help="table: terminal; md: summary.md; html: report.html beside results.json; csv/json: one row per job.",
+)
+@click.option(
+    "--failures", "failure_limit", type=int, default=30, show_default=True, help="Failures to print (-1: all)."
+)
 def report(results: str, fmt: str, failure_limit: int) -> None:
     """Re-render a results.json (or a report folder) without calling any model."""
     from .report import render_markdown, to_frame

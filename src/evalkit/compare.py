@@ -8,6 +8,7 @@ doing, so they are left out of n and of the pass rate.
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable, Mapping
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,7 @@ ALL_SUITES = "(all)"
 METRIC_LABELS = {"accuracy": "accuracy (95% CI)", **SCORE_LABELS}
 
 
-def accuracy_cell(row: dict[str, Any]) -> str:
+def accuracy_cell(row: Mapping[Hashable, Any]) -> str:
     """``83% (71–90) n=44``: the rate, its 95% Wilson interval and n, in one readable cell."""
     if not row.get("n"):
         return f"{MISSING} n=0"
@@ -52,12 +53,20 @@ def compare_models(run: RunResult, *, scores: bool = True) -> pd.DataFrame:
     rows = []
     for suite in [*suites, ALL_SUITES]:  # (all) even for one suite, so callers can always find it
         cells = {r["model"]: r for r in table[table["suite"] == suite].to_dict("records")}
-        rows.append({"suite": suite, "metric": METRIC_LABELS["accuracy"], **{m: accuracy_cell(cells[m]) if m in cells else MISSING for m in models}})
+        rows.append(
+            {
+                "suite": suite,
+                "metric": METRIC_LABELS["accuracy"],
+                **{m: accuracy_cell(cells[m]) if m in cells else MISSING for m in models},
+            }
+        )
         for name in SCORE_COLUMNS if scores else ():
             values = {m: cells[m][name] if m in cells else math.nan for m in models}
             if all(is_missing(v) for v in values.values()):
                 continue
-            rows.append({"suite": suite, "metric": METRIC_LABELS.get(name, name), **{m: pct(v) for m, v in values.items()}})
+            rows.append(
+                {"suite": suite, "metric": METRIC_LABELS.get(name, name), **{m: pct(v) for m, v in values.items()}}
+            )
         errors = {m: int(cells[m]["errors"]) if m in cells else 0 for m in models}
         if any(errors.values()):  # only worth a row when something broke
             rows.append({"suite": suite, "metric": "errors (not scored)", **{m: str(e) for m, e in errors.items()}})
@@ -115,10 +124,21 @@ def paired_tests(run: RunResult) -> pd.DataFrame:
     groups = _paired_jobs(run)
     rows = []
     for a, b in combinations(run.models, 2):
-        pairs = [(g[a], g[b]) for g in groups.values() if a in g and b in g and "error" not in (g[a].status, g[b].status)]
+        pairs = [
+            (g[a], g[b]) for g in groups.values() if a in g and b in g and "error" not in (g[a].status, g[b].status)
+        ]
         a_only = sum(x.passed and not y.passed for x, y in pairs)
         b_only = sum(y.passed and not x.passed for x, y in pairs)
-        rows.append({"model_a": a, "model_b": b, "pairs": len(pairs), "a_only": a_only, "b_only": b_only, "p_value": mcnemar_exact(a_only, b_only)})
+        rows.append(
+            {
+                "model_a": a,
+                "model_b": b,
+                "pairs": len(pairs),
+                "a_only": a_only,
+                "b_only": b_only,
+                "p_value": mcnemar_exact(a_only, b_only),
+            }
+        )
     return pd.DataFrame(rows, columns=["model_a", "model_b", "pairs", "a_only", "b_only", "p_value"])
 
 
@@ -139,7 +159,7 @@ def accuracy_by_tool_count(run: RunResult) -> pd.DataFrame:
     return table[columns].reset_index(drop=True)
 
 
-def paired_sentence(row: dict[str, Any]) -> str:
+def paired_sentence(row: Mapping[Hashable, Any]) -> str:
     """One paired-test row as a sentence a reviewer can quote."""
     a, b = row["model_a"], row["model_b"]
     return f"{a} vs {b}: {row['pairs']} paired jobs, {row['a_only']} passed only by {a}, {row['b_only']} only by {b} (exact McNemar p={row['p_value']:.3g})"
@@ -151,7 +171,14 @@ def render_comparison(run: RunResult, *, tablefmt: str = "simple", max_differenc
     from tabulate import tabulate
 
     table = compare_models(run, scores=False)
-    parts = [tabulate(table.values.tolist(), headers=list(table.columns), tablefmt=tablefmt, colalign=("left", "left") + ("right",) * (len(table.columns) - 2))]
+    parts = [
+        tabulate(
+            table.values.tolist(),
+            headers=list(table.columns),
+            tablefmt=tablefmt,
+            colalign=("left", "left") + ("right",) * (len(table.columns) - 2),
+        )
+    ]
     tests = [paired_sentence(r) for r in paired_tests(run).to_dict("records")]
     if tests:
         parts.append("\n".join(tests))

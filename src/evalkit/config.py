@@ -115,7 +115,7 @@ def load_config(path: str | Path | None = None, *, start: Path | None = None) ->
     """Read the configuration file (found from ``start``, default the working directory)."""
     file = Path(path) if path else find_config_file((start or Path.cwd()).resolve())
     if file is None:
-        root, raw = (start or Path.cwd()).resolve(), {}
+        root, raw = (start or Path.cwd()).resolve(), dict[str, Any]()
     else:
         try:
             data = tomllib.loads(file.read_text(encoding="utf-8"))
@@ -154,15 +154,19 @@ def select_models(config: RunConfig, names: list[str]) -> RunConfig:
     """Narrow ``config`` to the named models (``--model a,b``)."""
     for name in names:
         if name not in config.defined:
-            raise UnknownNameError("model", name, config.defined, hint='Define it in [tool.evalkit.model."NAME"] or pass --base-url.')
+            raise UnknownNameError(
+                "model", name, config.defined, hint='Define it in [tool.evalkit.model."NAME"] or pass --base-url.'
+            )
     return replace(config, models=tuple(config.defined[n] for n in names))
 
 
 def _model(name: str, spec: ModelSpec) -> ModelConfig:
     if spec.api == "responses" and spec.legacy_functions:
-        raise ConfigError(f"model {name!r}: the Responses API has no legacy functions; drop legacy_functions or use api = \"chat\"")
+        raise ConfigError(
+            f'model {name!r}: the Responses API has no legacy functions; drop legacy_functions or use api = "chat"'
+        )
     if spec.api == "azure" and not (spec.azure_endpoint and spec.api_version):
-        raise ConfigError(f"model {name!r}: api = \"azure\" needs azure_endpoint and api_version")
+        raise ConfigError(f'model {name!r}: api = "azure" needs azure_endpoint and api_version')
     return ModelConfig(
         name=name,
         model=spec.model or name,

@@ -73,7 +73,9 @@ class _NearMissFile(BaseModel):
     suites: dict[str, _NearMissSuite]
 
 
-def load_pool(path: Path | str | None = None, *, cases_dir: Path | str, near_miss_path: Path | None = None) -> DistractorPool:
+def load_pool(
+    path: Path | str | None = None, *, cases_dir: Path | str, near_miss_path: Path | None = None
+) -> DistractorPool:
     """The pool (default ``<cases_dir>/tools/distractors-v1.json``) and the near-miss tools
     (default ``<cases_dir>/tools/near-miss.yaml``; optional, since user suites may have none)."""
     cases_dir = Path(cases_dir)
@@ -82,19 +84,25 @@ def load_pool(path: Path | str | None = None, *, cases_dir: Path | str, near_mis
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no distractor pool there; tool counts need one. Copy cases/tools/{POOL_FILE} "
-                          "from the evalkit repository or pass the pool's path") from None
+        raise ConfigError(
+            f"{path}: no distractor pool there; tool counts need one. Copy cases/tools/{POOL_FILE} "
+            "from the evalkit repository or pass the pool's path"
+        ) from None
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{path}: cannot read the distractor pool: {exc}") from None
     if not isinstance(raw, dict) or raw.get("version") != 1 or not isinstance(raw.get("tools"), list):
-        raise ConfigError(f"{path}: not a version 1 distractor pool ({{version: 1, tools: [...]}}); "
-                          "rebuild it with scripts/build_distractor_pool.py")
+        raise ConfigError(
+            f"{path}: not a version 1 distractor pool ({{version: 1, tools: [...]}}); "
+            "rebuild it with scripts/build_distractor_pool.py"
+        )
     tools = tuple(raw["tools"])
     names = [_checked_name(path, i, t, schema=False) for i, t in enumerate(tools)]
     if len(set(names)) != len(names):
         raise ConfigError(f"{path}: tool names repeat; rebuild it with scripts/build_distractor_pool.py")
-    near = load_near_miss(near_miss_path if near_miss_path is not None else tools_dir / NEAR_MISS_FILE,
-                          required=near_miss_path is not None)
+    near = load_near_miss(
+        near_miss_path if near_miss_path is not None else tools_dir / NEAR_MISS_FILE,
+        required=near_miss_path is not None,
+    )
     return DistractorPool(tools, near, raw.get("source") or {})
 
 
@@ -111,8 +119,10 @@ def load_near_miss(path: Path, *, required: bool = True) -> dict[str, NearMiss]:
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(p) for p in error["loc"])
-        raise ConfigError(f"{path}, field '{where}': {error['msg']}; see the comment at the top of the shipped "
-                          f"cases/tools/{NEAR_MISS_FILE}") from None
+        raise ConfigError(
+            f"{path}, field '{where}': {error['msg']}; see the comment at the top of the shipped "
+            f"cases/tools/{NEAR_MISS_FILE}"
+        ) from None
     result = {}
     for suite, entry in sorted(spec.suites.items()):
         names = [_checked_name(path, i, t, f"suites.{suite}.tools") for i, t in enumerate(entry.tools)]
@@ -143,25 +153,35 @@ def _rank(*parts: object) -> str:
     return hashlib.sha256(":".join(map(str, parts)).encode("utf-8")).hexdigest()
 
 
-def distractor_order(suite_name: str, suite_tools: Sequence[Tool], *, pool: DistractorPool, seed: int | str) -> tuple[Tool, ...]:
+def distractor_order(
+    suite_name: str, suite_tools: Sequence[Tool], *, pool: DistractorPool, seed: int | str
+) -> tuple[Tool, ...]:
     """Every distractor a suite may get, best first: its near-misses, then pool tools.
 
     Ranked from (seed, suite) only, not N, so the distractors at N are a prefix of those at any
     larger N: nested sets make the accuracy-vs-N curve compare like with like."""
     near = pool.near_miss.get(suite_name, NearMiss())
     taken = {tool_name(t) for t in suite_tools}
-    near_tools = sorted((t for t in near.tools if tool_name(t) not in taken), key=lambda t: _rank(seed, suite_name, "near", tool_name(t)))
+    near_tools = sorted(
+        (t for t in near.tools if tool_name(t) not in taken),
+        key=lambda t: _rank(seed, suite_name, "near", tool_name(t)),
+    )
     taken |= {tool_name(t) for t in near_tools}
     patterns = [p.lower() for p in near.exclude_pool]
     pool_tools = sorted(
-        (t for t in pool.tools
-         if tool_name(t) not in taken and not any(fnmatch.fnmatchcase(tool_name(t).lower(), p) for p in patterns)),
+        (
+            t
+            for t in pool.tools
+            if tool_name(t) not in taken and not any(fnmatch.fnmatchcase(tool_name(t).lower(), p) for p in patterns)
+        ),
         key=lambda t: _rank(seed, suite_name, "pool", tool_name(t)),
     )
     return (*near_tools, *pool_tools)
 
 
-def offered_tools(suite_name: str, suite_tools: Sequence[Tool], n: int, *, pool: DistractorPool, seed: int | str = 0) -> OfferedSet:
+def offered_tools(
+    suite_name: str, suite_tools: Sequence[Tool], n: int, *, pool: DistractorPool, seed: int | str = 0
+) -> OfferedSet:
     """The suite's own tools plus distractors, ``n`` tools in all, in an order shuffled per N
     (models favour the first tools listed; the suite's own must not always lead)."""
     own = tuple(suite_tools)
@@ -171,8 +191,13 @@ def offered_tools(suite_name: str, suite_tools: Sequence[Tool], n: int, *, pool:
     candidates = distractor_order(suite_name, own, pool=pool, seed=seed)
     wanted = n - len(own)
     if wanted > len(candidates):
-        return OfferedSet((), n, 0, f"suite '{suite_name}' can be offered at most {len(own) + len(candidates)} tools "
-                                    f"({len(own)} own + {len(candidates)} distractors), fewer than the {n} asked for")
+        return OfferedSet(
+            (),
+            n,
+            0,
+            f"suite '{suite_name}' can be offered at most {len(own) + len(candidates)} tools "
+            f"({len(own)} own + {len(candidates)} distractors), fewer than the {n} asked for",
+        )
     chosen = (*own, *candidates[:wanted])
     ordered = tuple(sorted(chosen, key=lambda t: _rank(seed, suite_name, n, "order", tool_name(t))))
     return OfferedSet(ordered, n, wanted)
@@ -184,7 +209,9 @@ def parse_tool_counts(text: str) -> tuple[int, ...]:
     for item in str(text).split(","):
         value = item.strip()
         if not (value.isascii() and value.isdigit()) or int(value) < 1:  # refuses "-3", "1.5", "", "x", "²"
-            raise ConfigError(f"{value!r} is not a valid tool count in {text!r}; give positive whole numbers "
-                              "separated by commas, e.g. 1,4,16,64")
+            raise ConfigError(
+                f"{value!r} is not a valid tool count in {text!r}; give positive whole numbers "
+                "separated by commas, e.g. 1,4,16,64"
+            )
         counts.add(int(value))
     return tuple(sorted(counts))

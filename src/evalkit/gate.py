@@ -66,7 +66,9 @@ class GateOptions:
         if self.alpha == 0:
             raise ConfigError("gate option alpha must be above 0 (a significance level, e.g. 0.05), got 0")
         if not isinstance(self.min_accuracy, Mapping):
-            raise ConfigError(f"gate option min_accuracy must be a table of suite = minimum, e.g. {{weather = 0.8}}; got {self.min_accuracy!r}")
+            raise ConfigError(
+                f"gate option min_accuracy must be a table of suite = minimum, e.g. {{weather = 0.8}}; got {self.min_accuracy!r}"
+            )
         for suite, minimum in self.min_accuracy.items():
             _check_fraction(f"min_accuracy.{suite}", minimum, "an accuracy, e.g. 0.8 = 80%")
         if self.min_overall_accuracy is not None:
@@ -82,7 +84,9 @@ class GateOptions:
         because a misspelt threshold would otherwise silently not apply."""
         for key in raw:
             if key not in GATE_KEYS:
-                raise ConfigError(f"[tool.evalkit.gate] {key!r} is not a gate option. Valid options: {', '.join(GATE_KEYS)}.")
+                raise ConfigError(
+                    f"[tool.evalkit.gate] {key!r} is not a gate option. Valid options: {', '.join(GATE_KEYS)}."
+                )
         return cls(**dict(raw))
 
     def with_overrides(self, **changes: Any) -> GateOptions:
@@ -201,7 +205,9 @@ class Verdict:
     @property
     def test(self) -> str:
         if self.trials:
-            return "one-sided exact sign test on per-case pass-rate changes (McNemar's test when each case has one trial)"
+            return (
+                "one-sided exact sign test on per-case pass-rate changes (McNemar's test when each case has one trial)"
+            )
         return "one-sided exact McNemar test on discordant pairs"
 
 
@@ -232,7 +238,12 @@ def _tally(jobs: list[CaseResult]) -> _Tally:
 
 def _errored(run: RunResult, side: str) -> list[ErroredJob]:
     return [
-        ErroredJob(side, CaseRef(j.model, j.suite, j.case_id, j.tool_count), j.trial, j.failures[0][1] if j.failures else "error")
+        ErroredJob(
+            side,
+            CaseRef(j.model, j.suite, j.case_id, j.tool_count),
+            j.trial,
+            j.failures[0][1] if j.failures else "error",
+        )
         for j in run.jobs
         if j.status == "error"
     ]
@@ -301,48 +312,70 @@ def gate(current: RunResult, baseline: RunResult, options: GateOptions | None = 
     )
 
 
-def _failing_reasons(current: RunResult, baseline: RunResult, stats: list[ModelStats], floors: dict[str, list[str]],
-                     missing: tuple[tuple[CaseRef, ...], tuple[CaseRef, ...]], options: GateOptions, trials: bool) -> list[str]:
+def _failing_reasons(
+    current: RunResult,
+    baseline: RunResult,
+    stats: list[ModelStats],
+    floors: dict[str, list[str]],
+    missing: tuple[tuple[CaseRef, ...], tuple[CaseRef, ...]],
+    options: GateOptions,
+    trials: bool,
+) -> list[str]:
     reasons: list[str] = []
     for s in stats:
         if _significant(s, options):
             reasons.append(_significance_reason(s, options, trials))
         if _too_big_a_drop(s, options):
-            reasons.append(f"{s.model}: accuracy fell from {_pct(s.baseline_accuracy)} to {_pct(s.current_accuracy)} on "
-                           f"{s.n_paired} paired cases, a drop of {_points(-s.delta)} > max_drop {_points(options.max_drop)}")
+            reasons.append(
+                f"{s.model}: accuracy fell from {_pct(s.baseline_accuracy)} to {_pct(s.current_accuracy)} on "
+                f"{s.n_paired} paired cases, a drop of {_points(-s.delta)} > max_drop {_points(options.max_drop)}"
+            )
         reasons += floors.get(s.model, [])
     reasons += _nothing_compared(current, baseline, stats)
     only_cur, only_base = missing
     if options.require_same_cases and (only_cur or only_base):
-        reasons.append(f"the runs hold different cases ({len(only_cur)} only in current, {len(only_base)} only in baseline) "
-                       "and require_same_cases is set")
+        reasons.append(
+            f"the runs hold different cases ({len(only_cur)} only in current, {len(only_base)} only in baseline) "
+            "and require_same_cases is set"
+        )
     return reasons
 
 
 def _significance_reason(s: ModelStats, options: GateOptions, trials: bool) -> str:
     if trials:
-        return (f"{s.model}: pass rate fell on {s.b} cases and rose on {s.c} of {s.n_paired} paired, "
-                f"one-sided exact sign test p = {_p(s.p_value)} < alpha {options.alpha:g}")
-    return (f"{s.model}: {s.b} pass→fail vs {s.c} fail→pass of {s.n_paired} paired cases, "
-            f"one-sided exact McNemar p = {_p(s.p_value)} < alpha {options.alpha:g}")
+        return (
+            f"{s.model}: pass rate fell on {s.b} cases and rose on {s.c} of {s.n_paired} paired, "
+            f"one-sided exact sign test p = {_p(s.p_value)} < alpha {options.alpha:g}"
+        )
+    return (
+        f"{s.model}: {s.b} pass→fail vs {s.c} fail→pass of {s.n_paired} paired cases, "
+        f"one-sided exact McNemar p = {_p(s.p_value)} < alpha {options.alpha:g}"
+    )
 
 
 def _pass_reason(s: ModelStats, options: GateOptions, trials: bool) -> str:
     if not s.n_paired:  # a model new in the current run (or dropped from it): its cases are listed as missing
         return f"{s.model}: not compared: no case of it is in both runs"
     change = f"pass rate fell on {s.b}, rose on {s.c}" if trials else f"{s.b} pass→fail, {s.c} fail→pass"
-    return (f"{s.model}: no regression: {change} of {s.n_paired} paired cases (p = {_p(s.p_value)}); "
-            f"accuracy {_pct(s.baseline_accuracy)} → {_pct(s.current_accuracy)}, within max_drop {_points(options.max_drop)}")
+    return (
+        f"{s.model}: no regression: {change} of {s.n_paired} paired cases (p = {_p(s.p_value)}); "
+        f"accuracy {_pct(s.baseline_accuracy)} → {_pct(s.current_accuracy)}, within max_drop {_points(options.max_drop)}"
+    )
 
 
 def _nothing_compared(current: RunResult, baseline: RunResult, stats: list[ModelStats]) -> list[str]:
     """A model present in both runs must have something to compare; so must the gate as a whole."""
     both = set(current.models) & set(baseline.models)
-    reasons = [f"{s.model}: no case could be paired with the baseline (errored on a side, or renamed); nothing was compared"
-               for s in stats if s.model in both and s.n_paired == 0]
+    reasons = [
+        f"{s.model}: no case could be paired with the baseline (errored on a side, or renamed); nothing was compared"
+        for s in stats
+        if s.model in both and s.n_paired == 0
+    ]
     if not any(s.n_paired for s in stats) and not reasons:
-        reasons.append(f"no case could be paired: the current run ({', '.join(current.models) or 'no jobs'}) and the baseline "
-                       f"({', '.join(baseline.models) or 'no jobs'}) share no scored case; nothing was compared")
+        reasons.append(
+            f"no case could be paired: the current run ({', '.join(current.models) or 'no jobs'}) and the baseline "
+            f"({', '.join(baseline.models) or 'no jobs'}) share no scored case; nothing was compared"
+        )
     return reasons
 
 
@@ -356,11 +389,22 @@ def _floor_reasons(current: RunResult, baseline: RunResult, options: GateOptions
         for suite, minimum in options.min_accuracy.items():
             suite_jobs = [j for j in jobs if j.suite == suite]
             if suite_jobs:
-                reasons.setdefault(model, []).extend(_below(f"{model} {suite}", suite_jobs, minimum, f"its min_accuracy {_pct(minimum)}"))
+                reasons.setdefault(model, []).extend(
+                    _below(f"{model} {suite}", suite_jobs, minimum, f"its min_accuracy {_pct(minimum)}")
+                )
             elif any(j.model == model and j.suite == suite for j in baseline.jobs):
-                reasons.setdefault(model, []).append(f"{model} {suite}: suite absent from the current run, but it has min_accuracy {_pct(minimum)}")
+                reasons.setdefault(model, []).append(
+                    f"{model} {suite}: suite absent from the current run, but it has min_accuracy {_pct(minimum)}"
+                )
         if options.min_overall_accuracy is not None:
-            reasons.setdefault(model, []).extend(_below(model, jobs, options.min_overall_accuracy, f"min_overall_accuracy {_pct(options.min_overall_accuracy)}"))
+            reasons.setdefault(model, []).extend(
+                _below(
+                    model,
+                    jobs,
+                    options.min_overall_accuracy,
+                    f"min_overall_accuracy {_pct(options.min_overall_accuracy)}",
+                )
+            )
     return {m: r for m, r in reasons.items() if r}
 
 
@@ -379,7 +423,9 @@ def _check_floor_suites(current: RunResult, baseline: RunResult, options: GateOp
     known = {j.suite for j in current.jobs} | {j.suite for j in baseline.jobs}
     for suite in options.min_accuracy:
         if suite not in known:
-            raise ConfigError(f"gate min_accuracy names suite {suite!r}, which neither run has. Suites: {', '.join(sorted(known)) or '(none)'}.")
+            raise ConfigError(
+                f"gate min_accuracy names suite {suite!r}, which neither run has. Suites: {', '.join(sorted(known)) or '(none)'}."
+            )
 
 
 def _pct(value: float) -> str:
@@ -404,19 +450,35 @@ _STATS_ALIGN = ("left",) + ("right",) * 7 + ("left",)
 def _stats_rows(verdict: Verdict) -> tuple[list[str], list[list[Any]]]:
     worse, better = ("rate↓ (b)", "rate↑ (c)") if verdict.trials else ("pass→fail (b)", "fail→pass (c)")
     headers = ["model", "paired", "baseline", "current", "Δ points", worse, better, "p (one-sided)", "result"]
-    rows = [[s.model, s.n_paired, _pct(s.baseline_accuracy), _pct(s.current_accuracy),
-             "n/a" if math.isnan(s.delta) else f"{100 * s.delta:+.1f}", s.b, s.c, _p(s.p_value),
-             "REGRESSION" if s.regressed else "ok" if s.n_paired else "not compared"] for s in verdict.models]
+    rows = [
+        [
+            s.model,
+            s.n_paired,
+            _pct(s.baseline_accuracy),
+            _pct(s.current_accuracy),
+            "n/a" if math.isnan(s.delta) else f"{100 * s.delta:+.1f}",
+            s.b,
+            s.c,
+            _p(s.p_value),
+            "REGRESSION" if s.regressed else "ok" if s.n_paired else "not compared",
+        ]
+        for s in verdict.models
+    ]
     return headers, rows
 
 
 def _flip_rows(flips: Iterable[Flip], *, why: bool) -> list[list[str]]:
-    return [[f.case.model, f.case.label, f.direction] + (["; ".join(f"{kind}: {text}" for kind, text in f.failures)] if why else [])
-            for f in flips]
+    return [
+        [f.case.model, f.case.label, f.direction]
+        + (["; ".join(f"{kind}: {text}" for kind, text in f.failures)] if why else [])
+        for f in flips
+    ]
 
 
 def _error_rows(errors: Iterable[ErroredJob]) -> list[list[str]]:
-    return [[e.side, e.case.model, e.case.label + (f" #{e.trial}" if e.trial > 1 else ""), e.explanation] for e in errors]
+    return [
+        [e.side, e.case.model, e.case.label + (f" #{e.trial}" if e.trial > 1 else ""), e.explanation] for e in errors
+    ]
 
 
 def _ref_rows(refs: Iterable[CaseRef]) -> list[list[str]]:
@@ -430,23 +492,47 @@ def _headline(verdict: Verdict) -> str:
 
 def _sections(verdict: Verdict) -> list[tuple[str, list[str], list[list[str]]]]:
     """(title, headers, rows) of every list the verdict carries, empty ones included so a reader sees 0."""
-    missing_note = "fails the gate" if verdict.options.require_same_cases else "reported only; require_same_cases is off"
+    missing_note = (
+        "fails the gate" if verdict.options.require_same_cases else "reported only; require_same_cases is off"
+    )
     return [
-        (f"Got worse ({len(verdict.regressions)})", ["model", "case", "change", "current failure"], _flip_rows(verdict.regressions, why=True)),
-        (f"Got better ({len(verdict.improvements)})", ["model", "case", "change"], _flip_rows(verdict.improvements, why=False)),
-        (f"Only in current ({len(verdict.only_in_current)}; {missing_note})", ["model", "case"], _ref_rows(verdict.only_in_current)),
-        (f"Only in baseline ({len(verdict.only_in_baseline)}; {missing_note})", ["model", "case"], _ref_rows(verdict.only_in_baseline)),
-        (f"Errored jobs, left out of the test ({len(verdict.errors)})", ["side", "model", "case", "error"], _error_rows(verdict.errors)),
+        (
+            f"Got worse ({len(verdict.regressions)})",
+            ["model", "case", "change", "current failure"],
+            _flip_rows(verdict.regressions, why=True),
+        ),
+        (
+            f"Got better ({len(verdict.improvements)})",
+            ["model", "case", "change"],
+            _flip_rows(verdict.improvements, why=False),
+        ),
+        (
+            f"Only in current ({len(verdict.only_in_current)}; {missing_note})",
+            ["model", "case"],
+            _ref_rows(verdict.only_in_current),
+        ),
+        (
+            f"Only in baseline ({len(verdict.only_in_baseline)}; {missing_note})",
+            ["model", "case"],
+            _ref_rows(verdict.only_in_baseline),
+        ),
+        (
+            f"Errored jobs, left out of the test ({len(verdict.errors)})",
+            ["side", "model", "case", "error"],
+            _error_rows(verdict.errors),
+        ),
     ]
 
 
 def _options_line(verdict: Verdict) -> str:
     o = verdict.options
     floors = ", ".join(f"{s} ≥ {_pct(m)}" for s, m in o.min_accuracy.items())
-    return (f"Test: {verdict.test}; alpha {o.alpha:g}; max_drop {_points(o.max_drop)}"
-            + (f"; min_accuracy {floors}" if floors else "")
-            + (f"; min_overall_accuracy {_pct(o.min_overall_accuracy)}" if o.min_overall_accuracy is not None else "")
-            + ("; require_same_cases" if o.require_same_cases else ""))
+    return (
+        f"Test: {verdict.test}; alpha {o.alpha:g}; max_drop {_points(o.max_drop)}"
+        + (f"; min_accuracy {floors}" if floors else "")
+        + (f"; min_overall_accuracy {_pct(o.min_overall_accuracy)}" if o.min_overall_accuracy is not None else "")
+        + ("; require_same_cases" if o.require_same_cases else "")
+    )
 
 
 def render_verdict_text(verdict: Verdict, *, limit: int | None = _LIST_LIMIT) -> str:
@@ -454,9 +540,14 @@ def render_verdict_text(verdict: Verdict, *, limit: int | None = _LIST_LIMIT) ->
     from tabulate import tabulate
 
     headers, rows = _stats_rows(verdict)
-    lines = [_headline(verdict), *(f"  - {r}" for r in verdict.reasons), "",
-             tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True, colalign=_STATS_ALIGN), "",
-             _options_line(verdict)]
+    lines = [
+        _headline(verdict),
+        *(f"  - {r}" for r in verdict.reasons),
+        "",
+        tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True, colalign=_STATS_ALIGN),
+        "",
+        _options_line(verdict),
+    ]
     for title, section_headers, section_rows in _sections(verdict):
         if not section_rows:
             continue
@@ -480,16 +571,32 @@ def render_verdict_markdown(verdict: Verdict, *, limit: int = 200) -> str:
 
     icon = "✅" if verdict.passed else "❌"
     headers, rows = _stats_rows(verdict)
-    lines = [f"## {icon} evalkit gate: {_headline(verdict)}", "", *(f"- {_md_cell(r)}" for r in verdict.reasons), "",
-             tabulate([[_md_cell(c) for c in r] for r in rows], headers=headers, tablefmt="github", disable_numparse=True,
-                      colalign=_STATS_ALIGN), "",
-             f"_{_md_cell(_options_line(verdict))}_"]
+    lines = [
+        f"## {icon} evalkit gate: {_headline(verdict)}",
+        "",
+        *(f"- {_md_cell(r)}" for r in verdict.reasons),
+        "",
+        tabulate(
+            [[_md_cell(c) for c in r] for r in rows],
+            headers=headers,
+            tablefmt="github",
+            disable_numparse=True,
+            colalign=_STATS_ALIGN,
+        ),
+        "",
+        f"_{_md_cell(_options_line(verdict))}_",
+    ]
     for title, section_headers, section_rows in _sections(verdict):
         if not section_rows:
             continue
         shown = [[_md_cell(c) for c in r] for r in section_rows[:limit]]
-        lines += ["", f"<details{' open' if title.startswith('Got worse') else ''}><summary>{title}</summary>", "",
-                  tabulate(shown, headers=section_headers, tablefmt="github"), ""]
+        lines += [
+            "",
+            f"<details{' open' if title.startswith('Got worse') else ''}><summary>{title}</summary>",
+            "",
+            tabulate(shown, headers=section_headers, tablefmt="github"),
+            "",
+        ]
         if len(shown) < len(section_rows):
             lines += [f"… and {len(section_rows) - len(shown)} more.", ""]
         lines.append("</details>")

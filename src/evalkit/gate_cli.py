@@ -37,7 +37,9 @@ def _parse_min_accuracy(values: tuple[str, ...]) -> tuple[dict[str, float], floa
         try:
             fraction = float(number)
         except ValueError:
-            raise ConfigError(f"--min-accuracy {value!r}: expected SUITE=FRACTION (e.g. weather=0.8) or FRACTION for each model's whole run") from None
+            raise ConfigError(
+                f"--min-accuracy {value!r}: expected SUITE=FRACTION (e.g. weather=0.8) or FRACTION for each model's whole run"
+            ) from None
         if not sep:
             overall = fraction
         elif not suite:
@@ -47,8 +49,13 @@ def _parse_min_accuracy(values: tuple[str, ...]) -> tuple[dict[str, float], floa
     return per_suite, overall
 
 
-def _options(config_path: Path | None, max_drop: float | None, alpha: float | None, min_accuracy: tuple[str, ...],
-             require_same_cases: bool | None) -> GateOptions:
+def _options(
+    config_path: Path | None,
+    max_drop: float | None,
+    alpha: float | None,
+    min_accuracy: tuple[str, ...],
+    require_same_cases: bool | None,
+) -> GateOptions:
     """``[tool.evalkit.gate]``, then the command line on top."""
     from .config import load_config
     from .gate import GateOptions
@@ -68,7 +75,9 @@ def _read_baseline(path: str) -> RunResult:
     from .results import read_results
 
     if not Path(path).exists():
-        raise ResultsFileError(f"baseline {path} not found; save one with `evalkit baseline save reports/latest --to {path}` and commit it")
+        raise ResultsFileError(
+            f"baseline {path} not found; save one with `evalkit baseline save reports/latest --to {path}` and commit it"
+        )
     return read_results(path)
 
 
@@ -85,18 +94,67 @@ def _write_markdown(markdown: str, path: Path | None) -> None:
 
 @click.command("gate")
 @click.argument("results", required=False, default="reports/latest")
-@click.option("--baseline", "baseline_path", default=DEFAULT_BASELINE, show_default=True, help="The committed baseline results.json.")
-@click.option("--max-drop", type=float, default=None, help="Largest accepted accuracy drop, as a fraction (0.05 = 5 points). [config; 0.05]")
-@click.option("--alpha", type=float, default=None, help="Significance level of the one-sided exact McNemar test. [config; 0.05]")
-@click.option("--min-accuracy", multiple=True, metavar="SUITE=FRACTION", help="A suite's minimum accuracy (repeat); a bare FRACTION: each model's whole run.")
-@click.option("--require-same-cases/--allow-different-cases", default=None, help="Fail when a case is in one run only. [config; allow]")
-@click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the verdict as markdown (PR comment).")
-@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the current run and the verdict as JUnit XML.")
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="evalkit.toml or pyproject.toml.")
+@click.option(
+    "--baseline",
+    "baseline_path",
+    default=DEFAULT_BASELINE,
+    show_default=True,
+    help="The committed baseline results.json.",
+)
+@click.option(
+    "--max-drop",
+    type=float,
+    default=None,
+    help="Largest accepted accuracy drop, as a fraction (0.05 = 5 points). [config; 0.05]",
+)
+@click.option(
+    "--alpha", type=float, default=None, help="Significance level of the one-sided exact McNemar test. [config; 0.05]"
+)
+@click.option(
+    "--min-accuracy",
+    multiple=True,
+    metavar="SUITE=FRACTION",
+    help="A suite's minimum accuracy (repeat); a bare FRACTION: each model's whole run.",
+)
+@click.option(
+    "--require-same-cases/--allow-different-cases",
+    default=None,
+    help="Fail when a case is in one run only. [config; allow]",
+)
+@click.option(
+    "--markdown",
+    "markdown_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the verdict as markdown (PR comment).",
+)
+@click.option(
+    "--junit",
+    "junit_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the current run and the verdict as JUnit XML.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="evalkit.toml or pyproject.toml.",
+)
 @click.pass_context
-def gate_command(ctx: click.Context, results: str, baseline_path: str, max_drop: float | None, alpha: float | None,
-                 min_accuracy: tuple[str, ...], require_same_cases: bool | None, markdown_path: Path | None,
-                 junit_path: Path | None, config_path: Path | None) -> None:
+def gate_command(
+    ctx: click.Context,
+    results: str,
+    baseline_path: str,
+    max_drop: float | None,
+    alpha: float | None,
+    min_accuracy: tuple[str, ...],
+    require_same_cases: bool | None,
+    markdown_path: Path | None,
+    junit_path: Path | None,
+    config_path: Path | None,
+) -> None:
     """Compare RESULTS (default reports/latest) with the baseline; exit 1 on a regression.
 
     A regression: more cases went pass→fail than fail→pass beyond chance (one-sided exact McNemar,
@@ -137,7 +195,13 @@ def baseline_group() -> None:
 @baseline_group.command("save")
 @click.argument("results", required=False, default="reports/latest")
 @click.option("--name", default="baseline", show_default=True, help="Saved as baselines/NAME.json.")
-@click.option("--to", "target", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Exact path instead of baselines/NAME.json.")
+@click.option(
+    "--to",
+    "target",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Exact path instead of baselines/NAME.json.",
+)
 def save_command(results: str, name: str, target: Path | None) -> None:
     """Copy RESULTS (default reports/latest) to the baseline file; commit it afterwards.
 
@@ -149,11 +213,16 @@ def save_command(results: str, name: str, target: Path | None) -> None:
     replaced = _replacing(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(resolve_results_path(results), target)
-    click.echo(f"saved baseline {target}{replaced}: run {run.run_id}, {len(run.jobs)} jobs, models {', '.join(run.models) or '(none)'}")
+    click.echo(
+        f"saved baseline {target}{replaced}: run {run.run_id}, {len(run.jobs)} jobs, models {', '.join(run.models) or '(none)'}"
+    )
     for line in describe_run(run):
         click.echo(line)
     if any(j.status == "error" for j in run.jobs):
-        click.echo("evalkit: warning: the baseline has errored jobs; their cases will not be compared until it is refreshed", err=True)
+        click.echo(
+            "evalkit: warning: the baseline has errored jobs; their cases will not be compared until it is refreshed",
+            err=True,
+        )
     click.echo(f"Commit it: git add {target}")
 
 
@@ -176,7 +245,9 @@ def show_command(path: str) -> None:
     from .report import render_table
 
     run = _read_baseline(path)
-    click.echo(f"baseline {path}: run {run.run_id} of {run.created}, {len(run.jobs)} jobs, models {', '.join(run.models) or '(none)'}")
+    click.echo(
+        f"baseline {path}: run {run.run_id} of {run.created}, {len(run.jobs)} jobs, models {', '.join(run.models) or '(none)'}"
+    )
     for line in describe_run(run):
         click.echo(line)
     if run.jobs:

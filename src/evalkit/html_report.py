@@ -17,8 +17,16 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .compare import METRIC_LABELS, accuracy_by_tool_count, accuracy_cell, case_differences, compare_models, paired_sentence, paired_tests, pct
-from .report import SCORE_COLUMNS, summary_table
+from .compare import (
+    METRIC_LABELS,
+    accuracy_by_tool_count,
+    accuracy_cell,
+    case_differences,
+    compare_models,
+    paired_sentence,
+    paired_tests,
+)
+from .report import SCORE_COLUMNS, pct, summary_table
 from .results import CaseResult, RunResult
 
 if TYPE_CHECKING:
@@ -77,20 +85,30 @@ def _cell(value: Any) -> str:
     return escape(str(value))
 
 
-def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, numeric: Iterable[int] = (), row_classes: Sequence[str] = ()) -> Html:
+def _table(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    numeric: Iterable[int] = (),
+    row_classes: Sequence[str] = (),
+) -> Html:
     numeric = set(numeric)
-    head = "".join(f'<th{" class=num" if i in numeric else ""}>{escape(h)}</th>' for i, h in enumerate(headers))
+    head = "".join(f"<th{' class=num' if i in numeric else ''}>{escape(h)}</th>" for i, h in enumerate(headers))
     body = []
     for r, row in enumerate(rows):
         tr = f' class="{row_classes[r]}"' if r < len(row_classes) and row_classes[r] else ""
-        cells = "".join(f'<td{" class=num" if i in numeric else ""}>{_cell(v)}</td>' for i, v in enumerate(row))
+        cells = "".join(f"<td{' class=num' if i in numeric else ''}>{_cell(v)}</td>" for i, v in enumerate(row))
         body.append(f"<tr{tr}>{cells}</tr>")
-    return Html(f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>')
+    return Html(
+        f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+    )
 
 
 def _frame_table(frame: pd.DataFrame, *, numeric: Iterable[int] = (), block_column: str | None = None) -> Html:
     """A DataFrame as a table; with ``block_column``, a repeated value is blanked and a rule drawn where it changes."""
-    rows, classes, previous = [], [], object()
+    rows: list[list[Any]] = []
+    classes: list[str] = []
+    previous: object = object()
     for row in frame.itertuples(index=False):
         cells = list(row)
         if block_column is not None:
@@ -135,15 +153,33 @@ def _config_list(config: dict[str, Any]) -> Html:
 
 def _header(run: RunResult) -> Html:
     counts = {s: sum(j.status == s for j in run.jobs) for s in ("passed", "failed", "error")}
-    kpis = [("jobs", len(run.jobs)), ("passed", counts["passed"]), ("failed", counts["failed"]), ("errors", counts["error"]), ("run time", _duration(run.seconds))]
+    kpis = [
+        ("jobs", len(run.jobs)),
+        ("passed", counts["passed"]),
+        ("failed", counts["failed"]),
+        ("errors", counts["error"]),
+        ("run time", _duration(run.seconds)),
+    ]
     boxes = "".join(f'<div class="kpi"><b>{escape(str(v))}</b><span>{escape(k)}</span></div>' for k, v in kpis)
     facts = (
         f"{escape(_when(run.created))} · models: {escape(', '.join(run.models) or 'none')} · "
         f"record mode: {escape(str(run.config.get('record_mode', '?')))} · results version {run.version}"
     )
-    nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in (("curve", "Accuracy vs tools"), ("scores", "Scores"), ("compare", "Models"), ("suites", "Suites"), ("diffs", "Differences"), ("failures", "Failures")))
-    return Html(f'<header><h1>evalkit run {escape(run.run_id)}</h1><div class="muted">{facts}</div><nav>{nav}</nav>'
-                f'<div class="kpis">{boxes}</div>{_config_list(run.config)}</header>')
+    nav = "".join(
+        f'<a href="#{a}">{t}</a>'
+        for a, t in (
+            ("curve", "Accuracy vs tools"),
+            ("scores", "Scores"),
+            ("compare", "Models"),
+            ("suites", "Suites"),
+            ("diffs", "Differences"),
+            ("failures", "Failures"),
+        )
+    )
+    return Html(
+        f'<header><h1>evalkit run {escape(run.run_id)}</h1><div class="muted">{facts}</div><nav>{nav}</nav>'
+        f'<div class="kpis">{boxes}</div>{_config_list(run.config)}</header>'
+    )
 
 
 def _image(png: bytes, alt: str) -> Html:
@@ -157,16 +193,26 @@ def _plots_section(run: RunResult) -> Html:
     data = ""
     if has_sweep(run):  # without one, suites' own tool counts are no axis to tabulate
         curve = accuracy_by_tool_count(run)
-        rows = [[r["model"], r["tool_count"], r["n"], accuracy_cell(r), r["errors"], "–" if math.isnan(r["prompt_tokens"]) else f"{r['prompt_tokens']:.0f}"] for r in curve.to_dict("records")]
+        rows = [
+            [
+                r["model"],
+                r["tool_count"],
+                r["n"],
+                accuracy_cell(r),
+                r["errors"],
+                "–" if math.isnan(r["prompt_tokens"]) else f"{r['prompt_tokens']:.0f}",
+            ]
+            for r in curve.to_dict("records")
+        ]
         data = f"<details><summary>Curve data</summary>{_table(['model', 'tools', 'n', 'accuracy (95% CI)', 'errors', 'mean prompt tokens'], rows, numeric=range(1, 6))}</details>"
     return Html(
         '<section id="curve"><h2>Accuracy vs number of tools offered</h2>'
         '<p class="note">Accuracy = share of scored jobs passing every applicable check; errored jobs (HTTP, cassette miss) are left out of n.</p>'
-        f'<figure>{_image(png_bytes(figure_accuracy_vs_tools(run)), "Accuracy by number of offered tools, per model, with 95% Wilson intervals")}</figure>'
+        f"<figure>{_image(png_bytes(figure_accuracy_vs_tools(run)), 'Accuracy by number of offered tools, per model, with 95% Wilson intervals')}</figure>"
         f"{data}</section>"
         '<section id="scores"><h2>Scores per model</h2>'
         '<p class="note">Each score is a mean over the jobs it applies to (no-call only on cases expecting no call, and so on); "n/a" means no job applied.</p>'
-        f'<figure>{_image(png_bytes(figure_score_breakdown(run)), "Mean of each score per model")}</figure></section>'
+        f"<figure>{_image(png_bytes(figure_score_breakdown(run)), 'Mean of each score per model')}</figure></section>"
     )
 
 
@@ -174,8 +220,14 @@ def _comparison_section(run: RunResult) -> Html:
     table = compare_models(run)
     tests = paired_tests(run)
     sentences = "".join(f"<li>{escape(paired_sentence(r))}</li>" for r in tests.to_dict("records"))
-    paired = f'<p class="note">Paired comparison on the same jobs (exact McNemar test):</p><ul class="note">{sentences}</ul>' if sentences else ""
-    return Html(f'<section id="compare"><h2>Models side by side</h2>{_frame_table(table, numeric=range(2, len(table.columns)), block_column="suite")}{paired}</section>')
+    paired = (
+        f'<p class="note">Paired comparison on the same jobs (exact McNemar test):</p><ul class="note">{sentences}</ul>'
+        if sentences
+        else ""
+    )
+    return Html(
+        f'<section id="compare"><h2>Models side by side</h2>{_frame_table(table, numeric=range(2, len(table.columns)), block_column="suite")}{paired}</section>'
+    )
 
 
 def _suite_section(run: RunResult) -> Html:
@@ -189,7 +241,9 @@ def _suite_section(run: RunResult) -> Html:
         rows.append([r["model"], r["suite"], accuracy_cell(r), *[pct(r[c]) for c in present], r["errors"]])
         classes.append("block" if previous not in (None, r["model"]) else "")  # a rule between models
         previous = r["model"]
-    return Html(f'<section id="suites"><h2>Per model and suite</h2>{_table(headers, rows, numeric=range(2, len(headers)), row_classes=classes)}</section>')
+    return Html(
+        f'<section id="suites"><h2>Per model and suite</h2>{_table(headers, rows, numeric=range(2, len(headers)), row_classes=classes)}</section>'
+    )
 
 
 def _verdict_cell(text: str) -> Html:
@@ -209,7 +263,9 @@ def _differences_section(run: RunResult) -> Html:
     rows = [[*r[:4], *(_verdict_cell(v) for v in r[4:])] for r in diffs.itertuples(index=False)]
     table = _table(["suite", "case", "tools", "trial", *models], rows, numeric=(2, 3))
     opened = " open" if len(diffs) <= OPEN_LIMIT else ""
-    return Html(f"{title}<details{opened}><summary>{len(diffs)} case runs where one model passed and another failed</summary>{table}</details></section>")
+    return Html(
+        f"{title}<details{opened}><summary>{len(diffs)} case runs where one model passed and another failed</summary>{table}</details></section>"
+    )
 
 
 def format_call(call: dict[str, Any]) -> str:
@@ -225,7 +281,9 @@ def format_call(call: dict[str, Any]) -> str:
 
 def _where(job: CaseResult) -> str:
     tools = job.tool_count if job.tool_count is not None else job.n_offered
-    return f"{job.suite}/{job.case_id} · {tools} tool{'' if tools == 1 else 's'}" + (f" · trial {job.trial}" if job.trial > 1 else "")
+    return f"{job.suite}/{job.case_id} · {tools} tool{'' if tools == 1 else 's'}" + (
+        f" · trial {job.trial}" if job.trial > 1 else ""
+    )
 
 
 def _failure_item(job: CaseResult, *, opened: bool = False) -> str:
@@ -258,7 +316,9 @@ def _failures_section(run: RunResult) -> Html:
             continue
         opened = " open" if len(failed) <= OPEN_LIMIT else ""
         items = "".join(_failure_item(j, opened=len(failed) <= OPEN_JOBS_LIMIT) for j in jobs)
-        parts.append(f'<details class="model"{opened}><summary>{escape(model)} — {len(jobs)} failed or errored jobs</summary>{items}</details>')
+        parts.append(
+            f'<details class="model"{opened}><summary>{escape(model)} — {len(jobs)} failed or errored jobs</summary>{items}</details>'
+        )
     parts.append("</section>")
     return Html("".join(parts))
 
@@ -266,7 +326,14 @@ def _failures_section(run: RunResult) -> Html:
 def render_html(run: RunResult) -> str:
     """The whole page as a string (write_html saves it)."""
     body = "".join(
-        (_header(run), _plots_section(run), _comparison_section(run), _suite_section(run), _differences_section(run), _failures_section(run))
+        (
+            _header(run),
+            _plots_section(run),
+            _comparison_section(run),
+            _suite_section(run),
+            _differences_section(run),
+            _failures_section(run),
+        )
     )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

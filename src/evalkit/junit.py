@@ -16,7 +16,7 @@ import re
 import xml.etree.ElementTree as ET
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .results import CaseResult, RunResult
 
@@ -44,7 +44,7 @@ def _clean(text: str) -> str:
     return _XML_INVALID.sub("\ufffd", text)
 
 
-def _timestamp(created: str) -> dict[str, str]:
+def _timestamp(created: str) -> dict[str, Any]:
     # The Ant schema wants an ISO date-time without a zone; results.json carries "+00:00" (always UTC).
     try:
         return {"timestamp": datetime.fromisoformat(created).strftime("%Y-%m-%dT%H:%M:%S")}
@@ -53,13 +53,23 @@ def _timestamp(created: str) -> dict[str, str]:
 
 
 def _testcase(parent: ET.Element, job: CaseResult) -> None:
-    case = ET.SubElement(parent, "testcase", name=_clean(case_name(job)), classname=_clean(f"evalkit.{job.model}.{job.suite}"),
-                         time=f"{job.seconds:.3f}")
+    case = ET.SubElement(
+        parent,
+        "testcase",
+        name=_clean(case_name(job)),
+        classname=_clean(f"evalkit.{job.model}.{job.suite}"),
+        time=f"{job.seconds:.3f}",
+    )
     if job.status == "passed":
         return
     failures = job.failures or (("failed", "no scorer explained it"),)
     kind, explanation = failures[0]
-    element = ET.SubElement(case, "error" if job.status == "error" else "failure", message=_clean(f"{kind}: {explanation}"), type=_clean(kind))
+    element = ET.SubElement(
+        case,
+        "error" if job.status == "error" else "failure",
+        message=_clean(f"{kind}: {explanation}"),
+        type=_clean(kind),
+    )
     body = [f"{k}: {e}" for k, e in failures]
     if job.expected:
         body.append(f"expected: {job.expected}")
@@ -76,10 +86,17 @@ def _properties(parent: ET.Element, values: dict[str, str]) -> None:
 
 
 def _suite(root: ET.Element, name: str, jobs: list[CaseResult], run: RunResult, extra: dict[str, str]) -> ET.Element:
-    suite = ET.SubElement(root, "testsuite", name=_clean(name), tests=str(len(jobs)),
-                          failures=str(sum(j.status == "failed" for j in jobs)),
-                          errors=str(sum(j.status == "error" for j in jobs)), skipped="0",
-                          time=f"{sum(j.seconds for j in jobs):.3f}", **_timestamp(run.created))
+    suite = ET.SubElement(
+        root,
+        "testsuite",
+        name=_clean(name),
+        tests=str(len(jobs)),
+        failures=str(sum(j.status == "failed" for j in jobs)),
+        errors=str(sum(j.status == "error" for j in jobs)),
+        skipped="0",
+        time=f"{sum(j.seconds for j in jobs):.3f}",
+        **_timestamp(run.created),
+    )
     _properties(suite, {"run_id": run.run_id, **extra})
     for job in jobs:
         _testcase(suite, job)
@@ -87,8 +104,17 @@ def _suite(root: ET.Element, name: str, jobs: list[CaseResult], run: RunResult, 
 
 
 def _gate_suite(root: ET.Element, run: RunResult, verdict: Verdict) -> None:
-    suite = ET.SubElement(root, "testsuite", name="evalkit.gate", tests="1", failures=str(int(not verdict.passed)),
-                          errors="0", skipped="0", time="0.000", **_timestamp(run.created))
+    suite = ET.SubElement(
+        root,
+        "testsuite",
+        name="evalkit.gate",
+        tests="1",
+        failures=str(int(not verdict.passed)),
+        errors="0",
+        skipped="0",
+        time="0.000",
+        **_timestamp(run.created),
+    )
     _properties(suite, {"run_id": verdict.current_run, "baseline_run_id": verdict.baseline_run})
     case = ET.SubElement(suite, "testcase", name="regression-gate", classname="evalkit.gate", time="0.000")
     if not verdict.passed:

@@ -29,7 +29,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-MATCHER_KEYS = frozenset({"equals", "any_of", "regex", "approx", "tol", "anything", "absent", "optional", "ignore_case"})
+MATCHER_KEYS = frozenset(
+    {"equals", "any_of", "regex", "approx", "tol", "anything", "absent", "optional", "ignore_case"}
+)
 _PRIMARY = ("equals", "any_of", "regex", "approx", "anything", "absent")
 
 
@@ -50,9 +52,13 @@ def values_equal(expected: Any, got: Any, *, ignore_case: bool = False) -> bool:
     if isinstance(expected, str) and isinstance(got, str):
         return expected.casefold() == got.casefold() if ignore_case else expected == got
     if isinstance(expected, list) and isinstance(got, list):
-        return len(expected) == len(got) and all(values_equal(e, g, ignore_case=ignore_case) for e, g in zip(expected, got))
+        return len(expected) == len(got) and all(
+            values_equal(e, g, ignore_case=ignore_case) for e, g in zip(expected, got, strict=True)
+        )
     if isinstance(expected, dict) and isinstance(got, dict):
-        return expected.keys() == got.keys() and all(values_equal(v, got[k], ignore_case=ignore_case) for k, v in expected.items())
+        return expected.keys() == got.keys() and all(
+            values_equal(v, got[k], ignore_case=ignore_case) for k, v in expected.items()
+        )
     return expected is None and got is None
 
 
@@ -108,7 +114,11 @@ class Approx(Matcher):
     tol: float = 1e-6
 
     def mismatch(self, got: Any) -> str | None:
-        if isinstance(got, int | float) and not isinstance(got, bool) and math.isclose(got, self.value, rel_tol=0, abs_tol=self.tol):
+        if (
+            isinstance(got, int | float)
+            and not isinstance(got, bool)
+            and math.isclose(got, self.value, rel_tol=0, abs_tol=self.tol)
+        ):
             return None
         return f"expected {self.value} ± {self.tol}, got {_show(got)}"
 
@@ -166,7 +176,7 @@ class Items(Matcher):
     def mismatch(self, got: Any) -> str | None:
         if not isinstance(got, list) or len(got) != len(self.items):
             return f"expected a list of {len(self.items)}, got {_show(got)}"
-        for index, (matcher, value) in enumerate(zip(self.items, got)):
+        for index, (matcher, value) in enumerate(zip(self.items, got, strict=True)):
             if (reason := matcher.mismatch(value)) is not None:
                 return f"[{index}]: {reason}"
         return None
@@ -190,8 +200,11 @@ def compile_matcher(raw: Any, path: str) -> Matcher:
         if loose and not set(raw) & set(_PRIMARY):
             pass  # an ordinary object that happens to have a key like "optional"
         elif loose:
-            raise MatcherError(path, f"mixes matcher keys {loose} with other keys {sorted(set(raw) - MATCHER_KEYS)}; "
-                               "wrap a literal object in {equals: ...}")
+            raise MatcherError(
+                path,
+                f"mixes matcher keys {loose} with other keys {sorted(set(raw) - MATCHER_KEYS)}; "
+                "wrap a literal object in {equals: ...}",
+            )
         return Fields(fields=tuple((str(k), compile_matcher(v, f"{path}.{k}")) for k, v in raw.items()), exact=True)
     if isinstance(raw, list):
         return Items(items=tuple(compile_matcher(v, f"{path}[{i}]") for i, v in enumerate(raw)))

@@ -27,7 +27,18 @@ LOG_SPAN = 8
 
 def model_colors(models: list[str]) -> dict[str, str]:
     """One color per model, the same in every plot of a report."""
-    palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
+    palette = [
+        "#1f77b4",
+        "#d62728",
+        "#2ca02c",
+        "#ff7f0e",
+        "#9467bd",
+        "#8c564b",
+        "#e377c2",
+        "#17becf",
+        "#7f7f7f",
+        "#bcbd22",
+    ]
     return {m: palette[i % len(palette)] for i, m in enumerate(models)}
 
 
@@ -105,16 +116,30 @@ def figure_overall_accuracy(run: RunResult) -> Figure:
     frame = to_frame(run)
     data = aggregate(frame, ["model"]) if not frame.empty else frame
     data = data[data["n"] > 0] if not data.empty else data
-    figure, ax = _accuracy_axes("Accuracy per model, suites' own tools (bars: 95% Wilson interval)", empty=data.empty, height=3.6)
+    figure, ax = _accuracy_axes(
+        "Accuracy per model, suites' own tools (bars: 95% Wilson interval)", empty=data.empty, height=3.6
+    )
     if data.empty:
         return figure
     colors = model_colors(run.models)
     for i, row in enumerate(data.to_dict("records")):
         y, low, high = (100 * float(row[c]) for c in ("accuracy", "ci_low", "ci_high"))
-        ax.errorbar([i], [y], yerr=[[y - low], [high - y]], fmt="o", color=colors[row["model"]], capsize=6, markersize=8)
-    ax.set_xticks(range(len(data)), [f"{m}\n(n={n})" for m, n in zip(data["model"], data["n"])], fontsize=8)
+        ax.errorbar(
+            [i], [y], yerr=[[y - low], [high - y]], fmt="o", color=colors[row["model"]], capsize=6, markersize=8
+        )
+    ax.set_xticks(
+        range(len(data)), [f"{m}\n(n={n})" for m, n in zip(data["model"], data["n"], strict=True)], fontsize=8
+    )
     ax.set_xlim(-0.6, len(data) - 0.4)
-    ax.text(0.5, 0.02, "no tool-count sweep: run with --tool-counts 4,16,64 for a curve", transform=ax.transAxes, ha="center", fontsize=8, color="#666")
+    ax.text(
+        0.5,
+        0.02,
+        "no tool-count sweep: run with --tool-counts 4,16,64 for a curve",
+        transform=ax.transAxes,
+        ha="center",
+        fontsize=8,
+        color="#666",
+    )
     return figure
 
 
@@ -130,7 +155,8 @@ def figure_accuracy_vs_tools(run: RunResult) -> Figure:
     counts = sorted(int(c) for c in data["tool_count"].unique())
     colors = model_colors(run.models)
     sweep = len(counts) > 1
-    for model, rows in data.groupby("model", sort=False):
+    for model_key, rows in data.groupby("model", sort=False):
+        model = str(model_key)
         x = rows["tool_count"].astype(float).to_numpy()
         y, low, high = (100 * rows[c].to_numpy(dtype=float) for c in ("accuracy", "ci_low", "ci_high"))
         label = f"{model} ({_n_label(rows['n'].astype(int).tolist())} per point)"
@@ -138,11 +164,21 @@ def figure_accuracy_vs_tools(run: RunResult) -> Figure:
             ax.fill_between(x, low, high, color=colors[model], alpha=0.15, linewidth=0)
             ax.plot(x, y, marker="o", color=colors[model], label=label, linewidth=2, markersize=6)
         else:  # one x value: a line would be a dot and a band invisible, so draw the interval as an error bar
-            ax.errorbar(x, y, yerr=[y - low, high - y], fmt="o", color=colors[model], capsize=5, markersize=7, label=label)
+            ax.errorbar(
+                x, y, yerr=[y - low, high - y], fmt="o", color=colors[model], capsize=5, markersize=7, label=label
+            )
     _tool_axis(ax, counts)
     if not sweep:
         ax.set_title(f"Accuracy with {counts[0]} tools offered (bars: 95% Wilson interval)", fontsize=11)
-        ax.text(0.5, 0.02, "single tool count: run with --tool-counts 4,16,64 for a curve", transform=ax.transAxes, ha="center", fontsize=8, color="#666")
+        ax.text(
+            0.5,
+            0.02,
+            "single tool count: run with --tool-counts 4,16,64 for a curve",
+            transform=ax.transAxes,
+            ha="center",
+            fontsize=8,
+            color="#666",
+        )
     ax.legend(loc="best", fontsize=8, frameon=False)
     return figure
 
@@ -159,7 +195,8 @@ def _score_means(run: RunResult) -> tuple[list[str], dict[str, list[float]]]:
         return [], {}
     table = aggregate(frame, ["model"]).set_index("model")
     names = [c for c in SCORE_COLUMNS if c in table and table[c].notna().any()]
-    return names, {m: [float(table.at[m, c]) for c in names] for m in run.models if m in table.index}
+    means = table[names].astype(float).to_dict("index")
+    return names, {m: [float(means[m][c]) for c in names] for m in run.models if m in means}
 
 
 def figure_score_breakdown(run: RunResult) -> Figure:
@@ -179,10 +216,17 @@ def figure_score_breakdown(run: RunResult) -> Figure:
         offsets = [k + (i - (len(means) - 1) / 2) * width for k in range(len(names))]
         heights = [0.0 if math.isnan(v) else 100 * v for v in values]
         bars = ax.bar(offsets, heights, width * 0.92, color=colors[model], label=model)
-        for bar, value in zip(bars, values):
+        for bar, value in zip(bars, values, strict=True):
             text = "n/a" if math.isnan(value) else f"{100 * value:.0f}"
             if len(means) <= 4 or math.isnan(value):  # labels crowd out the bars past four models
-                ax.annotate(text, (bar.get_x() + bar.get_width() / 2, bar.get_height()), xytext=(0, 2), textcoords="offset points", ha="center", fontsize=7)
+                ax.annotate(
+                    text,
+                    (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                    xytext=(0, 2),
+                    textcoords="offset points",
+                    ha="center",
+                    fontsize=7,
+                )
     ax.set_xticks(range(len(names)), [SCORE_LABELS.get(n, n) for n in names])
     ax.set_ylim(0, 110)  # headroom for the value labels above 100% bars
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=min(4, len(means)), fontsize=8, frameon=False)

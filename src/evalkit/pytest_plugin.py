@@ -24,10 +24,19 @@ _OPTIONS = ("evalkit_record_mode", "evalkit_model", "evalkit_tool_counts", "eval
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("evalkit", "evalkit: tool-calling evaluations")
     group.addoption("--evalkit-record-mode", default=None, help="none (default: replay only), once, new_episodes, all")
-    group.addoption("--evalkit-model", action="append", default=[], help="model(s) from [tool.evalkit] to run (repeat or comma-separate)")
+    group.addoption(
+        "--evalkit-model",
+        action="append",
+        default=[],
+        help="model(s) from [tool.evalkit] to run (repeat or comma-separate)",
+    )
     group.addoption("--evalkit-tool-counts", default=None, help="offer distractors up to each N, e.g. 4,16,64")
-    group.addoption("--evalkit-config", default=None, help="evalkit.toml or pyproject.toml (default: found from the rootdir)")
-    parser.addini("evalkit_collect", type="bool", default=True, help="collect evalkit case files (*.yaml with suite: and cases:)")
+    group.addoption(
+        "--evalkit-config", default=None, help="evalkit.toml or pyproject.toml (default: found from the rootdir)"
+    )
+    parser.addini(
+        "evalkit_collect", type="bool", default=True, help="collect evalkit case files (*.yaml with suite: and cases:)"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -58,10 +67,14 @@ def _build_run_config(config: pytest.Config) -> Any:
 
     run_config = load_config(config.getoption("evalkit_config"), start=Path(str(config.rootpath)))
     # dict.fromkeys: a model named twice would give items with the same node id (xdist refuses those)
-    models = list(dict.fromkeys(m.strip() for value in config.getoption("evalkit_model") for m in value.split(",") if m.strip()))
+    models = list(
+        dict.fromkeys(m.strip() for value in config.getoption("evalkit_model") for m in value.split(",") if m.strip())
+    )
     unknown = [m for m in models if m not in run_config.defined]
     if unknown:  # select_models would suggest --base-url, which only the CLI has
-        raise UnknownNameError("model", unknown[0], run_config.defined, hint='Define it in [tool.evalkit.model."NAME"].')
+        raise UnknownNameError(
+            "model", unknown[0], run_config.defined, hint='Define it in [tool.evalkit.model."NAME"].'
+        )
     if models:
         run_config = select_models(run_config, models)
     mode = config.getoption("evalkit_record_mode")
@@ -108,8 +121,14 @@ class CaseFile(pytest.File):
         run_config = _run_config(self.config)
         try:
             suite = load_suite_file(self.path)
-            plan = expand([suite], run_config.models, trials=run_config.trials, tool_counts=run_config.tool_counts,
-                          pool=_pool(self.config, run_config), seed=run_config.seed)
+            plan = expand(
+                [suite],
+                run_config.models,
+                trials=run_config.trials,
+                tool_counts=run_config.tool_counts,
+                pool=_pool(self.config, run_config),
+                seed=run_config.seed,
+            )
         except EvalkitError as exc:  # CollectError: pytest shows the message alone, no traceback
             raise self.CollectError(f"evalkit: {exc}") from None
         for note in plan.skipped:  # a suite bigger than N: say so, as `evalkit run` does, not silently
@@ -174,7 +193,9 @@ def _explain(result: Any) -> str:
     lines += [f"  {kind}: {why}" for kind, why in result.failures]
     lines.append(f"  expected: {result.expected}")
     produced = ", ".join(f"{c['name']}({c['arguments']})" for c in result.calls) or "no call"
-    lines.append(f"  produced: {produced}" + (f"  [finish_reason={result.finish_reason}]" if result.finish_reason else ""))
+    lines.append(
+        f"  produced: {produced}" + (f"  [finish_reason={result.finish_reason}]" if result.finish_reason else "")
+    )
     if result.cassette:
         lines.append(f"  cassette: {result.cassette}")
     return "\n".join(lines)
@@ -224,12 +245,19 @@ def assert_tool_calls(
     ``expected`` is a list of ``{"name": ..., "arguments": {...matchers...}}`` (the case-file
     syntax), or ``None``/``[]`` for "no call". Raises AssertionError listing every failure."""
     from .calls import Turn, turn_from_chat_completion
-    from .cases import Case, ExpectedCall, Expectation
+    from .cases import Case, Expectation, ExpectedCall
     from .matchers import compile_arguments
     from .scorers import failures_of, score_job
 
-    turn = reply if isinstance(reply, Turn) else turn_from_chat_completion(reply if isinstance(reply, dict) else reply.model_dump(mode="json"))
-    calls = tuple(ExpectedCall(c["name"], compile_arguments(c.get("arguments"), exact=bool(c.get("exact")))) for c in expected or ())
+    turn = (
+        reply
+        if isinstance(reply, Turn)
+        else turn_from_chat_completion(reply if isinstance(reply, dict) else reply.model_dump(mode="json"))
+    )
+    calls = tuple(
+        ExpectedCall(c["name"], compile_arguments(c.get("arguments"), exact=bool(c.get("exact"))))
+        for c in expected or ()
+    )
     case = Case("adhoc", "assert_tool_calls", (), Expectation(calls, ordered))
     offered = offered_tools or [{"type": "function", "function": {"name": c.name}} for c in turn.calls]
     status, scores = score_job(case, turn, offered)

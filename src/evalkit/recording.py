@@ -9,16 +9,17 @@ vcrpy and pytest-recording read what evalkit writes and the other way round.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import re
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Iterator
+from typing import Any
 
 import httpx2
 import yaml
@@ -35,9 +36,20 @@ from .errors import CassetteMissError, EvalkitError, UnknownNameError
 RECORD_MODES = ("none", "once", "new_episodes", "all")
 
 # Headers that identify an account or a session. Never written to a cassette.
-SECRET_REQUEST_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "openai-organization", "openai-project", "cookie"})
+SECRET_REQUEST_HEADERS = frozenset(
+    {"authorization", "api-key", "x-api-key", "openai-organization", "openai-project", "cookie"}
+)
 SECRET_RESPONSE_HEADERS = frozenset(
-    {"set-cookie", "openai-organization", "openai-project", "x-request-id", "request-id", "apim-request-id", "cf-ray", "x-ms-client-request-id"}
+    {
+        "set-cookie",
+        "openai-organization",
+        "openai-project",
+        "x-request-id",
+        "request-id",
+        "apim-request-id",
+        "cf-ray",
+        "x-ms-client-request-id",
+    }
 )
 # Headers that only make cassettes differ by machine (SDK version, OS, retry count, timing).
 NOISY_REQUEST_HEADERS = re.compile(r"^(x-stainless-.*|user-agent)$", re.IGNORECASE)
@@ -100,19 +112,22 @@ class CassetteMiss(CassetteMissError):
 def open_cassette(path: str | Path, *, record_mode: str = "none") -> Cassette:
     """Load the cassette at ``path`` (empty if the file does not exist yet). A file that is not
     a readable cassette raises :class:`CassetteMiss`, except in mode ``all``, which replaces it."""
-    options: dict[str, Any] = dict(
-        path=str(path),
-        record_mode=RecordMode(check_record_mode(record_mode)),
-        match_on=MATCHERS,
-        before_record_request=_scrub_request,
-        before_record_response=_scrub_response,
-    )
+    options: dict[str, Any] = {
+        "path": str(path),
+        "record_mode": RecordMode(check_record_mode(record_mode)),
+        "match_on": MATCHERS,
+        "before_record_request": _scrub_request,
+        "before_record_response": _scrub_response,
+    }
     try:
         return Cassette.load(**options)
     except (yaml.YAMLError, ValueError, KeyError, TypeError) as exc:  # vcrpy lets a YAML error through
         if record_mode == "all":
             return Cassette(**options)
-        raise CassetteMiss(str(path), f"the cassette cannot be read ({_first_line(exc)}); fix it or re-record it with --record-mode all") from None
+        raise CassetteMiss(
+            str(path),
+            f"the cassette cannot be read ({_first_line(exc)}); fix it or re-record it with --record-mode all",
+        ) from None
 
 
 class _Refusing(httpx2.BaseTransport):
@@ -249,7 +264,7 @@ def read_interactions(path: str | Path) -> list[Interaction]:
     variants found in the wild: gzip ``!!binary`` bodies, old vcrpy httpx stubs
     (``response.content`` + ``status_code``), pydantic-ai's ``parsed_body``, multidict header keys."""
     try:
-        data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_CorpusLoader)  # noqa: S506 - safe loader subclass
+        data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_CorpusLoader)
     except (OSError, yaml.YAMLError) as exc:
         raise EvalkitError(f"{path}: cannot read the cassette: {_first_line(exc)}") from None
     if not isinstance(data, Mapping) or not isinstance(data.get("interactions"), list):
@@ -308,10 +323,8 @@ def _text(body: Any, encoding: str | None) -> str:
     if data[:2] == b"\x1f\x8b":
         data = gzip.decompress(data)
     elif encoding and "deflate" in encoding.lower():
-        try:
+        with contextlib.suppress(zlib.error):  # already inflated, like the stale gzip headers above
             data = zlib.decompress(data)
-        except zlib.error:
-            pass  # already inflated, like the stale gzip headers above
     return data.decode("utf-8")
 
 

@@ -79,8 +79,15 @@ def aggregate(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
         scored = group[~group["error"]]
         n, passed = len(scored), int(scored["passed"].sum())
         low, high = wilson_interval(passed, n)
-        row = dict(zip(by, key if isinstance(key, tuple) else (key,)))
-        row.update(n=n, passed=passed, accuracy=passed / n if n else math.nan, ci_low=low, ci_high=high, errors=int(group["error"].sum()))
+        row = dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True))
+        row.update(
+            n=n,
+            passed=passed,
+            accuracy=passed / n if n else math.nan,
+            ci_low=low,
+            ci_high=high,
+            errors=int(group["error"].sum()),
+        )
         for name in SCORE_COLUMNS:
             row[name] = scored[name].mean() if name in scored and scored[name].notna().any() else math.nan
         rows.append(row)
@@ -121,7 +128,9 @@ def _display_rows(table: pd.DataFrame) -> tuple[list[str], list[list[Any]]]:
     rows = []
     for r in table.to_dict("records"):
         ci = "–" if math.isnan(r["ci_low"]) else f"{100 * r['ci_low']:.0f}–{100 * r['ci_high']:.0f}%"
-        rows.append([r["model"], r["suite"], r["n"], pct(r["accuracy"]), ci, *[pct(r[c]) for c in present], r["errors"] or ""])
+        rows.append(
+            [r["model"], r["suite"], r["n"], pct(r["accuracy"]), ci, *[pct(r[c]) for c in present], r["errors"] or ""]
+        )
     return headers, rows
 
 
@@ -129,7 +138,9 @@ def render_table(run: RunResult, *, tablefmt: str = "simple") -> str:
     from tabulate import tabulate
 
     headers, rows = _display_rows(summary_table(run))
-    return tabulate(rows, headers=headers, tablefmt=tablefmt, colalign=("left", "left") + ("right",) * (len(headers) - 2))
+    return tabulate(
+        rows, headers=headers, tablefmt=tablefmt, colalign=("left", "left") + ("right",) * (len(headers) - 2)
+    )
 
 
 def failure_rows(run: RunResult) -> list[list[str]]:
@@ -151,7 +162,9 @@ def render_failures(run: RunResult, *, limit: int | None = 30, tablefmt: str = "
     if not rows:
         return "No failures."
     shown = rows if limit is None else rows[:limit]
-    text = tabulate(shown, headers=["model", "case", "kind", "why"], tablefmt=tablefmt, maxcolwidths=[None, None, None, 90])
+    text = tabulate(
+        shown, headers=["model", "case", "kind", "why"], tablefmt=tablefmt, maxcolwidths=[None, None, None, 90]
+    )
     if len(shown) < len(rows):
         text += f"\n… and {len(rows) - len(shown)} more failures: see summary.md beside results.json"
     return text
@@ -166,8 +179,10 @@ def render_markdown(run: RunResult) -> str:
     lines = [
         f"# evalkit run {run.run_id}",
         "",
-        f"{n_jobs} jobs, {n_pass} passed, {sum(j.status == 'error' for j in run.jobs)} errors; "
-        f"models: {', '.join(run.models)}; record mode: {run.config.get('record_mode')}; {run.seconds:.1f} s.",
+        (
+            f"{n_jobs} jobs, {n_pass} passed, {sum(j.status == 'error' for j in run.jobs)} errors; "
+            f"models: {', '.join(run.models)}; record mode: {run.config.get('record_mode')}; {run.seconds:.1f} s."
+        ),
         "",
         "Accuracy = share of jobs passing every applicable check (95% Wilson interval); score columns are means over the jobs each applies to.",
         "",

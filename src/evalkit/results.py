@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -70,11 +70,11 @@ class RunResult:
 
 
 def new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def save_results(run: RunResult, reports_dir: Path) -> Path:
@@ -108,7 +108,9 @@ def resolve_results_path(path: str | Path) -> Path:
     if candidate.is_dir():
         candidate = candidate / "results.json"
     if not candidate.is_file():
-        raise ResultsFileError(f"{path}: no results.json there; run `evalkit run` first or pass the path of a results.json")
+        raise ResultsFileError(
+            f"{path}: no results.json there; run `evalkit run` first or pass the path of a results.json"
+        )
     return candidate
 
 
@@ -121,7 +123,9 @@ def read_results(path: str | Path) -> RunResult:
         raise ResultsFileError(f"{file}: not a readable results file: {exc}") from None
     version = raw.get("version") if isinstance(raw, dict) else None
     if version != RESULTS_VERSION:
-        raise ResultsFileError(f"{file}: results version {version!r} is not supported (this evalkit reads {RESULTS_VERSION}); re-run it")
+        raise ResultsFileError(
+            f"{file}: results version {version!r} is not supported (this evalkit reads {RESULTS_VERSION}); re-run it"
+        )
     try:
         jobs = tuple(_case_result(j) for j in raw["jobs"])
         return RunResult(raw["run_id"], raw["created"], raw["config"], jobs, raw.get("seconds", 0.0), version)

@@ -9,7 +9,6 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -40,19 +39,22 @@ def run_suites(
         from .distractors import load_pool
 
         pool = load_pool(config.distractors, cases_dir=config.cases if config.cases.is_dir() else config.cases.parent)
-    plan = expand(suites, config.models, trials=config.trials, tool_counts=config.tool_counts, pool=pool, seed=config.seed)
+    plan = expand(
+        suites, config.models, trials=config.trials, tool_counts=config.tool_counts, pool=pool, seed=config.seed
+    )
     for note in plan.skipped:
         log.warning("skipped: %s", note)
     jobs = plan.jobs
     started = time.perf_counter()
     with _progress(len(jobs), enabled=progress) as advance:
+
         def work(job: Job) -> CaseResult:
             result = run_job(job, config, scorers)
             advance(result)
             return result
 
-        with ThreadPoolExecutor(max_workers=config.concurrency) as pool:
-            results = tuple(pool.map(work, jobs))
+        with ThreadPoolExecutor(max_workers=config.concurrency) as executor:
+            results = tuple(executor.map(work, jobs))
     return RunResult(
         run_id=run_id or new_run_id(),
         created=now_iso(),
@@ -64,7 +66,8 @@ def run_suites(
 
 def run_job(job: Job, config: RunConfig, scorers: Sequence[str]) -> CaseResult:
     """Send one job (recording or replaying its cassette) and score the reply."""
-    from .providers import make_client, run_job as call_api
+    from .providers import make_client
+    from .providers import run_job as call_api
     from .recording import cassette_client
 
     cassette = job.cassette_path(config.cassettes)
@@ -78,7 +81,9 @@ def run_job(job: Job, config: RunConfig, scorers: Sequence[str]) -> CaseResult:
         turn = Turn.failed(CONFIG_ERROR, str(exc))
     except Exception as exc:  # a bug in evalkit or the SDK: keep the job, say what broke
         log.exception("job %s failed inside evalkit", job.key)
-        turn = Turn.failed(INTERNAL_ERROR, f"{type(exc).__name__}: {exc} (a bug: please report it with the traceback above)")
+        turn = Turn.failed(
+            INTERNAL_ERROR, f"{type(exc).__name__}: {exc} (a bug: please report it with the traceback above)"
+        )
     status, scores = score_job(job.case, turn, job.offered_tools, scorers=scorers, bfcl=config.bfcl)
     if turn.error and turn.error.kind in (INTERNAL_ERROR, CONFIG_ERROR):
         status = "error"
@@ -117,7 +122,10 @@ def _reproducible(config: RunConfig, suites: Sequence[Suite], scorers: Sequence[
         "distractors": _relative(config.distractors, config.root) if config.distractors else None,
         "cases": _relative(config.cases, config.root),
         "cassettes": _relative(config.cassettes, config.root),
-        "suites": {s.name: {"file": _relative(Path(s.file), config.root), "cases": len(s.cases), "tools": len(s.tools)} for s in suites},
+        "suites": {
+            s.name: {"file": _relative(Path(s.file), config.root), "cases": len(s.cases), "tools": len(s.tools)}
+            for s in suites
+        },
     }
 
 
@@ -139,11 +147,24 @@ class _progress:
         if not self.enabled:
             return lambda result: None
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self.bar = Progress(
-            TextColumn("[bold]evalkit[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
-            TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=False,
+            TextColumn("[bold]evalkit[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=False,
         )
         self.bar.start()
         self.task = self.bar.add_task("jobs", total=self.total, status="")

@@ -25,7 +25,7 @@ def mcnemar_exact(b: int, c: int) -> float:
     if n == 0:
         return 1.0
     k = min(b, c)
-    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
+    tail: float = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
     return min(1.0, 2 * tail)
 
 
@@ -42,4 +42,5 @@ def mcnemar_one_sided(b: int, c: int) -> float:
         raise ValueError(f"discordant counts must be ≥ 0, got b={b}, c={c}")
     if n == 0:
         return 1.0
-    return min(1.0, sum(math.comb(n, i) for i in range(b, n + 1)) / 2**n)
+    upper: float = sum(math.comb(n, i) for i in range(b, n + 1)) / 2**n
+    return min(1.0, upper)

@@ -22,7 +22,7 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
 def tool_name(tool: Mapping[str, Any]) -> str:
-    return tool["function"]["name"]
+    return str(tool["function"]["name"])
 
 
 def tool_parameters(tool: Mapping[str, Any]) -> dict[str, Any]:

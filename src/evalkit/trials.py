@@ -19,7 +19,7 @@ Errored trials (HTTP error, cassette miss) are not scored: they count in ``error
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
 from .report import pct
@@ -53,10 +53,10 @@ def case_rates(run: RunResult) -> pd.DataFrame:
     """One row per case: scored trials, passes, pass rate, errored trials."""
     import pandas as pd
 
-    rows: dict[tuple, dict] = {}
+    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
     for job in run.jobs:
         key = (job.model, job.suite, job.case_id, job.tool_count)
-        row = rows.setdefault(key, dict(zip(_CASE_KEY, key), trials=0, passes=0, errors=0))
+        row = rows.setdefault(key, dict(zip(_CASE_KEY, key, strict=True), trials=0, passes=0, errors=0))
         if job.status == "error":
             row["errors"] += 1
         else:
@@ -92,22 +92,34 @@ def trial_summary(run: RunResult, *, k: int | None = None) -> pd.DataFrame:
     frame = case_rates(run)
     scored = frame[frame["trials"] > 0]
     if k is not None and not scored.empty and k > int(scored["trials"].min()):
-        worst = scored.loc[scored["trials"].idxmin()]
-        raise ConfigError(f"k={k} exceeds the {int(worst['trials'])} scored trials of {worst['model']} "
-                          f"{worst['suite']}/{worst['case_id']}; pass a k ≤ {int(scored['trials'].min())} or run more --trials")
-    rows = [_summary_row(model, suite, group, k) for (model, suite), group in frame.groupby(["model", "suite"], sort=False)]
+        worst = scored.iloc[int(scored["trials"].to_numpy().argmin())]
+        raise ConfigError(
+            f"k={k} exceeds the {int(worst['trials'])} scored trials of {worst['model']} "
+            f"{worst['suite']}/{worst['case_id']}; pass a k ≤ {int(scored['trials'].min())} or run more --trials"
+        )
+    rows = [
+        _summary_row(str(model), str(suite), group, k)
+        for (model, suite), group in frame.groupby(["model", "suite"], sort=False)
+    ]
     columns = ["model", "suite", "cases", "trials", "k", "pass_rate", "pass@k", "pass^k", "flaky", "errors"]
     return pd.DataFrame(rows, columns=columns)
 
 
-def _summary_row(model: str, suite: str, group: pd.DataFrame, k: int | None) -> dict:
+def _summary_row(model: str, suite: str, group: pd.DataFrame, k: int | None) -> dict[str, Any]:
     scored = group[group["trials"] > 0]
     row = {"model": model, "suite": suite, "cases": len(scored), "errors": int(group["errors"].sum())}
     if scored.empty:
-        return row | {"trials": "–", "k": None, "pass_rate": math.nan, "pass@k": math.nan, "pass^k": math.nan, "flaky": 0}
+        return row | {
+            "trials": "–",
+            "k": None,
+            "pass_rate": math.nan,
+            "pass@k": math.nan,
+            "pass^k": math.nan,
+            "flaky": 0,
+        }
     low, high = int(scored["trials"].min()), int(scored["trials"].max())
     kk = k or low
-    pairs = list(zip(scored["trials"], scored["passes"]))
+    pairs = list(zip(scored["trials"], scored["passes"], strict=True))
     return row | {
         "trials": str(low) if low == high else f"{low}–{high}",
         "k": kk,
@@ -118,22 +130,45 @@ def _summary_row(model: str, suite: str, group: pd.DataFrame, k: int | None) -> 
     }
 
 
-def render_trials(run: RunResult, tablefmt: str = "simple", *, k: int | None = None, flaky_limit: int | None = 30) -> str:
+def render_trials(
+    run: RunResult, tablefmt: str = "simple", *, k: int | None = None, flaky_limit: int | None = 30
+) -> str:
     """The trial summary table and the flaky cases, for a terminal (``simple``) or markdown (``github``)."""
     from tabulate import tabulate
 
     summary = trial_summary(run, k=k)
     headers = ["model", "suite", "cases", "trials", "k", "pass rate", "pass@k", "pass^k", "flaky", "errors"]
-    rows = [[r["model"], r["suite"], r["cases"], r["trials"], r["k"] if r["k"] is not None else "–", pct(r["pass_rate"], digits=1),
-             pct(r["pass@k"], digits=1), pct(r["pass^k"], digits=1), r["flaky"], r["errors"] or ""] for r in summary.to_dict("records")]
+    rows = [
+        [
+            r["model"],
+            r["suite"],
+            r["cases"],
+            r["trials"],
+            r["k"] if r["k"] is not None else "–",
+            pct(r["pass_rate"], digits=1),
+            pct(r["pass@k"], digits=1),
+            pct(r["pass^k"], digits=1),
+            r["flaky"],
+            r["errors"] or "",
+        ]
+        for r in summary.to_dict("records")
+    ]
     text = tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
     flaky = flaky_cases(run)
     if flaky.empty:
         return text + "\n\nNo flaky cases: every case passed all or none of its trials.\n"
     shown = flaky if flaky_limit is None else flaky.head(flaky_limit)
-    flaky_rows = [[r["model"], f"{r['suite']}/{r['case_id']}" + (f" @{r['tool_count']} tools" if r["tool_count"] is not None else ""),
-                   f"{r['passes']}/{r['trials']}"] for r in shown.to_dict("records")]
-    text += f"\n\nFlaky cases ({len(flaky)}):\n" + tabulate(flaky_rows, headers=["model", "case", "passed"], tablefmt=tablefmt, disable_numparse=True)
+    flaky_rows = [
+        [
+            r["model"],
+            f"{r['suite']}/{r['case_id']}" + (f" @{r['tool_count']} tools" if r["tool_count"] is not None else ""),
+            f"{r['passes']}/{r['trials']}",
+        ]
+        for r in shown.to_dict("records")
+    ]
+    text += f"\n\nFlaky cases ({len(flaky)}):\n" + tabulate(
+        flaky_rows, headers=["model", "case", "passed"], tablefmt=tablefmt, disable_numparse=True
+    )
     if len(shown) < len(flaky):
         text += f"\n… and {len(flaky) - len(shown)} more"
     return text + "\n"

@@ -23,7 +23,6 @@ def project(tmp_path: Path, repo_root: Path) -> Path:
     return tmp_path
 
 
-
 def run_cli(project: Path, *args: str, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, str]:
     monkeypatch.chdir(project)
     result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
@@ -42,7 +41,12 @@ def test_run_replays_shipped_cassettes_for_both_models(project: Path, monkeypatc
 
 
 def test_report_rerenders_without_a_model(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert run_cli(project, "run", "cases/weather.yaml", "-m", "qwen2.5-coder-0.5b", "--no-progress", monkeypatch=monkeypatch)[0] == 0
+    assert (
+        run_cli(
+            project, "run", "cases/weather.yaml", "-m", "qwen2.5-coder-0.5b", "--no-progress", monkeypatch=monkeypatch
+        )[0]
+        == 0
+    )
     code, out, _ = run_cli(project, "report", "reports/latest", "--format", "md", monkeypatch=monkeypatch)
     assert code == 0
     assert out.startswith("# evalkit run ")
@@ -66,20 +70,25 @@ def test_unknown_model_is_one_line_and_exit_2(project: Path, monkeypatch: pytest
     assert code == 2
     assert err == (
         "evalkit: error: 'gpt-9' is not a model. Valid models: qwen2.5-coder-0.5b, qwen2.5-coder-0.5b-stream, "
-        "qwen2.5-coder-0.5b-t07, qwen2.5-coder-1.5b, qwen2.5-coder-1.5b-stream. Define it in [tool.evalkit.model.\"NAME\"] or pass --base-url.\n"
+        'qwen2.5-coder-0.5b-t07, qwen2.5-coder-1.5b, qwen2.5-coder-1.5b-stream. Define it in [tool.evalkit.model."NAME"] or pass --base-url.\n'
     )
 
 
 def test_unknown_record_mode_is_one_line_and_exit_2(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     code, _, err = run_cli(project, "run", "cases/", "--record-mode", "onse", monkeypatch=monkeypatch)
     assert code == 2
-    assert err == "evalkit: error: 'onse' is not a record mode. Valid record modes: all, new_episodes, none, once. The default, none, only replays.\n"
+    assert (
+        err
+        == "evalkit: error: 'onse' is not a record mode. Valid record modes: all, new_episodes, none, once. The default, none, only replays.\n"
+    )
 
 
 def test_cassette_miss_names_case_and_path_and_exits_1(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     suite = project / "cases" / "ecommerce.yaml"
     suite.write_text(suite.read_text().replace("status of my order ORD-48213", "status of my order ORD-48214"))
-    code, out, err = run_cli(project, "run", "cases/ecommerce.yaml", "-m", "qwen2.5-coder-0.5b", "--no-progress", monkeypatch=monkeypatch)
+    code, out, err = run_cli(
+        project, "run", "cases/ecommerce.yaml", "-m", "qwen2.5-coder-0.5b", "--no-progress", monkeypatch=monkeypatch
+    )
     assert code == 1
     assert "ecommerce/where-is-my-order" in out and "cassette_miss" in out
     assert "job(s) errored" in err
@@ -95,7 +104,9 @@ def test_cassette_miss_names_case_and_path_and_exits_1(project: Path, monkeypatc
 
 
 def test_help_is_fast_and_imports_nothing_heavy() -> None:
-    code = "import sys, evalkit.cli; evalkit.cli.cli(['--help'], standalone_mode=False); " \
-           "print(sorted(m for m in ('pandas', 'openai', 'vcr', 'matplotlib', 'httpx2') if m in sys.modules))"
+    code = (
+        "import sys, evalkit.cli; evalkit.cli.cli(['--help'], standalone_mode=False); "
+        "print(sorted(m for m in ('pandas', 'openai', 'vcr', 'matplotlib', 'httpx2') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("[]")

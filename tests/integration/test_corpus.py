@@ -25,7 +25,11 @@ from evalkit.recording import Interaction, read_interactions
 pytestmark = pytest.mark.corpus
 
 # The same place tests/conftest.py looks; needed here at collection time to parametrize by file.
-_CORPUS = Path(os.environ.get("EVALKIT_CORPUS", Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "real-cassettes"))
+_CORPUS = Path(
+    os.environ.get(
+        "EVALKIT_CORPUS", Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "real-cassettes"
+    )
+)
 
 
 def _manifest() -> list[dict[str, Any]]:
@@ -50,7 +54,10 @@ def _choices(interaction: Interaction) -> int:
 def turns(interaction: Interaction) -> list[Turn | None]:
     """One turn per requested choice."""
     i = interaction
-    return [turn_from_http(i.method, i.uri, i.request_body, i.status, i.headers, i.body, choice=c) for c in range(_choices(i))]
+    return [
+        turn_from_http(i.method, i.uri, i.request_body, i.status, i.headers, i.body, choice=c)
+        for c in range(_choices(i))
+    ]
 
 
 def calls_in(interaction: Interaction) -> int:
@@ -71,7 +78,9 @@ def _expected(entry: dict[str, Any], field: str) -> tuple[list[int] | None, int,
 
 
 def by_file(entries: list[dict[str, Any]]) -> Any:
-    return pytest.mark.parametrize("entry", entries or [pytest.param(None, id="no-corpus")], ids=lambda e: e["file"] if e else "no-corpus")
+    return pytest.mark.parametrize(
+        "entry", entries or [pytest.param(None, id="no-corpus")], ids=lambda e: e["file"] if e else "no-corpus"
+    )
 
 
 @by_file(ENTRIES)
@@ -88,7 +97,9 @@ def test_tool_calls_per_interaction_match_the_manifest(corpus_dir: Path, entry: 
     per_interaction, count, total = _expected(entry, "tool_calls_per_interaction")
     counted = [calls_in(i) for i in found]
     if per_interaction is None:  # the two long Assistants/agent files give only a total
-        assert (len(counted), sum(counted)) == (count, total), f"{entry['file']}: {sum(counted)} calls over {len(counted)} interactions"
+        assert (len(counted), sum(counted)) == (count, total), (
+            f"{entry['file']}: {sum(counted)} calls over {len(counted)} interactions"
+        )
     else:
         assert counted == per_interaction, f"{entry['file']}: parsed {counted}, manifest {per_interaction}"
 
@@ -109,7 +120,9 @@ def test_every_reply_is_readable_and_errors_keep_their_kind(corpus_dir: Path, en
 @by_file(ENTRIES)
 def test_streaming_files_hold_sse_bodies(corpus_dir: Path, entry: dict[str, Any]) -> None:
     bodies = [i.body for i in read_interactions(corpus_dir / entry["file"])]
-    assert any(map(is_sse, bodies)) is (entry["streaming"] == "yes"), f"{entry['file']}: streaming is {entry['streaming']!r}"
+    assert any(map(is_sse, bodies)) is (entry["streaming"] == "yes"), (
+        f"{entry['file']}: streaming is {entry['streaming']!r}"
+    )
 
 
 def test_the_corpus_covers_every_api(corpus_dir: Path) -> None:

@@ -33,8 +33,13 @@ def load_checker() -> ModuleType:
 
 checker = load_checker()
 if checker.find_chromium() is None and os.environ.get("EVALKIT_REQUIRE_BROWSER") == "1":
-    raise RuntimeError("EVALKIT_REQUIRE_BROWSER=1 but no chromium on PATH (apt-get install chromium)")  # CI must not skip it
-pytestmark = pytest.mark.skipif(checker.find_chromium() is None, reason="no chromium on PATH (apt-get install chromium); set $CHROMIUM to point at one")
+    raise RuntimeError(
+        "EVALKIT_REQUIRE_BROWSER=1 but no chromium on PATH (apt-get install chromium)"
+    )  # CI must not skip it
+pytestmark = pytest.mark.skipif(
+    checker.find_chromium() is None,
+    reason="no chromium on PATH (apt-get install chromium); set $CHROMIUM to point at one",
+)
 
 
 def make_job(model: str, case: str, tools: int, status: str, calls: tuple[dict, ...] = ()) -> CaseResult:
@@ -45,7 +50,11 @@ def make_job(model: str, case: str, tools: int, status: str, calls: tuple[dict, 
         case_id=case,
         status=status,
         tool_count=tools,
-        scores={"selection": ScoreRecord(1.0 if passed else 0.0, passed), "validity": ScoreRecord(1.0, True), "no_call": ScoreRecord(None, None)},
+        scores={
+            "selection": ScoreRecord(1.0 if passed else 0.0, passed),
+            "validity": ScoreRecord(1.0, True),
+            "no_call": ScoreRecord(None, None),
+        },
         failures=() if passed else (("missing_call", f"no call matched get_weather(city='{case}')"),),
         expected=f"get_weather(city='{case}')",
         calls=calls or ({"name": "get_weather", "arguments": '{"city": "Lyon"}', "id": "c1"},),
@@ -56,14 +65,26 @@ def make_job(model: str, case: str, tools: int, status: str, calls: tuple[dict, 
 
 @pytest.fixture
 def report(tmp_path: Path) -> Path:
-    evil = ({"name": "get_weather", "arguments": '{"city": "<script>console.error(1)</script><img src=x onerror=alert(1)>"}', "id": "x"},)
+    evil = (
+        {
+            "name": "get_weather",
+            "arguments": '{"city": "<script>console.error(1)</script><img src=x onerror=alert(1)>"}',
+            "id": "x",
+        },
+    )
     jobs = [
         make_job(model, f"city-{c}", tools, "passed" if (c * 7 + tools + m) % 5 else "failed", evil if c == 0 else ())
         for m, model in enumerate(("qwen-0.5b", "qwen-1.5b"))
         for tools in (1, 4, 16, 64)
         for c in range(12)
     ]
-    run = RunResult("20250102-030405", "2025-01-02T03:04:05+00:00", {"record_mode": "none", "models": [{"name": "qwen-0.5b"}, {"name": "qwen-1.5b"}]}, tuple(jobs), 42.0)
+    run = RunResult(
+        "20250102-030405",
+        "2025-01-02T03:04:05+00:00",
+        {"record_mode": "none", "models": [{"name": "qwen-0.5b"}, {"name": "qwen-1.5b"}]},
+        tuple(jobs),
+        42.0,
+    )
     return write_html(run, tmp_path)
 
 
@@ -106,4 +127,7 @@ def test_checker_command_line(report: Path, tmp_path: Path, capsys: pytest.Captu
 def test_checker_reports_a_missing_browser(report: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     missing = str(tmp_path / "no-such-chromium")
     assert checker.main([str(report), "--chromium", missing, "--screenshot", str(tmp_path / "x.png")]) == 2
-    assert capsys.readouterr().err == f"check_html_report: no Chromium found (looked for {missing!r}); install it, e.g. apt-get install chromium\n"
+    assert (
+        capsys.readouterr().err
+        == f"check_html_report: no Chromium found (looked for {missing!r}); install it, e.g. apt-get install chromium\n"
+    )

@@ -105,7 +105,9 @@ def test_each_case_passes_or_fails_as_evalkit_run_scores_it(project: pytest.Pyte
     not_passed = [c for c, r in runner_results.items() if r.status != "passed"]
     assert passed and not_passed, "the cassettes should give at least one pass and one failure"
     result.assert_outcomes(passed=len(passed), failed=len(not_passed))
-    result.stdout.fnmatch_lines_random([f"{escape(_item(c))} PASSED*" for c in passed] + [f"{escape(_item(c))} FAILED*" for c in not_passed])
+    result.stdout.fnmatch_lines_random(
+        [f"{escape(_item(c))} PASSED*" for c in passed] + [f"{escape(_item(c))} FAILED*" for c in not_passed]
+    )
 
 
 def test_xdist_gives_the_same_outcomes(project: pytest.Pytester, runner_results: dict) -> None:
@@ -133,14 +135,18 @@ def test_k_selects_by_tag_suite_and_model(project: pytest.Pytester) -> None:
     assert tagged and len(tagged) < len(cases)
     result = project.runpytest_inprocess("cases/", "--co", "-q", "-p", "no:cacheprovider", "-k", "parallel")
     assert _collected(result) == {_item(c) for c in tagged}
-    result = project.runpytest_inprocess("cases/", "--co", "-q", "-p", "no:cacheprovider", "-k", f"{SUITE} and {MODEL} and not parallel")
+    result = project.runpytest_inprocess(
+        "cases/", "--co", "-q", "-p", "no:cacheprovider", "-k", f"{SUITE} and {MODEL} and not parallel"
+    )
     assert _collected(result) == {_item(case.id) for case in cases} - {_item(c) for c in tagged}
 
 
 def test_m_selects_by_tag_marker_under_strict_markers(project: pytest.Pytester) -> None:
     cases = load_suite_file(project.path / "cases" / f"{SUITE}.yaml").cases
     tagged = {case.id for case in cases if "parallel" in case.tags}
-    result = project.runpytest_inprocess("cases/", "--co", "-q", "-p", "no:cacheprovider", "--strict-markers", "-m", "parallel")
+    result = project.runpytest_inprocess(
+        "cases/", "--co", "-q", "-p", "no:cacheprovider", "--strict-markers", "-m", "parallel"
+    )
     assert result.ret == 0
     assert _collected(result) == {_item(c) for c in tagged}
 
@@ -152,7 +158,13 @@ def test_a_failure_names_its_kinds_the_calls_and_the_cassette(project: pytest.Py
     report = result.stdout.str()
     for kind, _ in failed.failures:
         assert f"  {kind}: " in report
-    result.stdout.fnmatch_lines([f"  expected: {escape(failed.expected)}", "  produced: *", f"  cassette: cassettes/{MODEL}/{SUITE}/{case_id}.yaml"])
+    result.stdout.fnmatch_lines(
+        [
+            f"  expected: {escape(failed.expected)}",
+            "  produced: *",
+            f"  cassette: cassettes/{MODEL}/{SUITE}/{case_id}.yaml",
+        ]
+    )
 
 
 def test_a_changed_prompt_is_a_cassette_miss(project: pytest.Pytester, runner_results: dict) -> None:
@@ -165,7 +177,12 @@ def test_a_changed_prompt_is_a_cassette_miss(project: pytest.Pytester, runner_re
     result = project.runpytest_inprocess("cases/", "-p", "no:cacheprovider")
     passed = sum(r.status == "passed" for r in runner_results.values())
     result.assert_outcomes(passed=passed - 1, failed=len(runner_results) - passed + 1)
-    result.stdout.fnmatch_lines(["  cassette_miss: no recorded response in *body field(s) differ: messages*", f"FAILED {escape(_item(case_id))}*"])
+    result.stdout.fnmatch_lines(
+        [
+            "  cassette_miss: no recorded response in *body field(s) differ: messages*",
+            f"FAILED {escape(_item(case_id))}*",
+        ]
+    )
 
 
 # --- what is collected, and usage errors ---------------------------------------------------------
@@ -192,11 +209,19 @@ def test_only_case_files_inside_the_cases_folder_are_collected(project: pytest.P
 
 
 def test_a_broken_case_file_is_a_collection_error_naming_file_case_and_field(project: pytest.Pytester) -> None:
-    broken = VALID_CASE_FILE.replace("suite: stray", "suite: broken") + '  - {id: bad-one, prompt: hi, expect: {no_call: "yes please"}}\n'
+    broken = (
+        VALID_CASE_FILE.replace("suite: stray", "suite: broken")
+        + '  - {id: bad-one, prompt: hi, expect: {no_call: "yes please"}}\n'
+    )
     project.path.joinpath("cases", "broken.yaml").write_text(broken, encoding="utf-8")
     result = project.runpytest_inprocess("cases/", "--co", "-q", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.INTERRUPTED
-    result.stdout.fnmatch_lines(["*ERROR collecting cases/broken.yaml*", "evalkit: */cases/broken.yaml, case 'bad-one', field 'cases[[]1].expect.no_call': *(got 'yes please')"])
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR collecting cases/broken.yaml*",
+            "evalkit: */cases/broken.yaml, case 'bad-one', field 'cases[[]1].expect.no_call': *(got 'yes please')",
+        ]
+    )
     assert "Traceback" not in result.stdout.str() and "pluggy" not in result.stdout.str()
 
 
@@ -215,7 +240,9 @@ def test_evalkit_model_selects_a_model_and_an_unknown_one_is_a_usage_error(pytes
     _write_project(pytester.path, other)
     both = _collected(pytester.runpytest_inprocess("cases/", "--co", "-q", "-p", "no:cacheprovider"))
     assert {name.split("[")[1] for name in both} == {f"{MODEL}]", "other-model]"}
-    only = _collected(pytester.runpytest_inprocess("cases/", "--co", "-q", "-p", "no:cacheprovider", "--evalkit-model", MODEL))
+    only = _collected(
+        pytester.runpytest_inprocess("cases/", "--co", "-q", "-p", "no:cacheprovider", "--evalkit-model", MODEL)
+    )
     assert only == {name for name in both if name.endswith(f"[{MODEL}]")} and only != both
     result = pytester.runpytest_inprocess("cases/", "--co", "-p", "no:cacheprovider", "--evalkit-model", "nope")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -226,8 +253,13 @@ def test_tool_counts_name_items_and_find_the_pool_for_case_files_in_subfolders(p
     shutil.copytree(REPO / "cases" / "tools", project.path / "cases" / "tools")
     nested = project.path / "cases" / "more" / "shop.yaml"  # its own folder has no tools/: the pool is cases/tools
     nested.parent.mkdir()
-    nested.write_text((project.path / "cases" / f"{SUITE}.yaml").read_text().replace(f"suite: {SUITE}", "suite: shop"), encoding="utf-8")
-    result = project.runpytest_inprocess("cases/", "--co", "-q", "-p", "no:cacheprovider", "--evalkit-tool-counts", "2,4")
+    nested.write_text(
+        (project.path / "cases" / f"{SUITE}.yaml").read_text().replace(f"suite: {SUITE}", "suite: shop"),
+        encoding="utf-8",
+    )
+    result = project.runpytest_inprocess(
+        "cases/", "--co", "-q", "-p", "no:cacheprovider", "--evalkit-tool-counts", "2,4"
+    )
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()
     items = _collected(result)
     n_cases = len(load_suite_file(nested).cases)
@@ -282,35 +314,50 @@ def test_the_client_replays_that_cassette_only(evalkit_cassette):
 def test_evalkit_cassette_replays_a_recording_and_assert_tool_calls_judges_it(project: pytest.Pytester) -> None:
     # A recorded exchange in which the model called at least one tool; RIGHT is what it called.
     for cassette in sorted((project.path / "cassettes" / MODEL / SUITE).glob("*.yaml")):
-        message = json.loads(yaml.safe_load(cassette.read_text())["interactions"][0]["response"]["body"]["string"])["choices"][0]["message"]
+        message = json.loads(yaml.safe_load(cassette.read_text())["interactions"][0]["response"]["body"]["string"])[
+            "choices"
+        ][0]["message"]
         if message.get("tool_calls"):
             break
     else:
         pytest.fail("no recorded reply with a tool call")
-    right = [{"name": c["function"]["name"], "arguments": json.loads(c["function"]["arguments"])} for c in message["tool_calls"]]
-    target = project.path / "cassettes" / "test_user_replay" / "recorded.yaml"  # cassettes/<test module stem>/<name>.yaml
+    right = [
+        {"name": c["function"]["name"], "arguments": json.loads(c["function"]["arguments"])}
+        for c in message["tool_calls"]
+    ]
+    target = (
+        project.path / "cassettes" / "test_user_replay" / "recorded.yaml"
+    )  # cassettes/<test module stem>/<name>.yaml
     target.parent.mkdir()
     shutil.copy(cassette, target)
     project.path.joinpath("tests").mkdir()
-    project.path.joinpath("tests", "test_user_replay.py").write_text(USER_TEST.replace("RIGHT_PLACEHOLDER", repr(right)), encoding="utf-8")
+    project.path.joinpath("tests", "test_user_replay.py").write_text(
+        USER_TEST.replace("RIGHT_PLACEHOLDER", repr(right)), encoding="utf-8"
+    )
     result = project.runpytest_subprocess("tests/", "-p", "no:cacheprovider", timeout=300)
     result.assert_outcomes(passed=3)
 
 
-
-def test_evalkit_cassette_sends_the_real_key_only_when_recording(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_evalkit_cassette_sends_the_real_key_only_when_recording(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Replay needs no key; recording with the placeholder would record a 401. No request is sent here.
     monkeypatch.setenv("OPENAI_API_KEY", "sk-fake-for-this-test")
-    project.makepyfile(test_key="""
+    project.makepyfile(
+        test_key="""
         import os
 
         def test_key(evalkit_cassette, request):
             recording = request.config.getoption("evalkit_record_mode") not in (None, "none")
             assert (evalkit_cassette("unused").api_key == os.environ["OPENAI_API_KEY"]) == recording
-    """)
+    """
+    )
     project.runpytest_inprocess("test_key.py", "-p", "no:cacheprovider").assert_outcomes(passed=1)
-    project.runpytest_inprocess("test_key.py", "-p", "no:cacheprovider", "--evalkit-record-mode", "once").assert_outcomes(passed=1)
+    project.runpytest_inprocess(
+        "test_key.py", "-p", "no:cacheprovider", "--evalkit-record-mode", "once"
+    ).assert_outcomes(passed=1)
     assert not (project.path / "cassettes" / "test_key").exists()  # nothing recorded, nothing written
+
 
 # --- import cost ---------------------------------------------------------------------------------
 
@@ -319,7 +366,9 @@ _LOADED = "import sys; {before}import evalkit.pytest_plugin; print(sorted(m for 
 
 def test_the_plugin_module_itself_imports_nothing_heavy(pytester: pytest.Pytester) -> None:
     # What evalkit.pytest_plugin adds on top of its package (see the next test for the package).
-    result = pytester.runpython_c(_LOADED.format(before="import evalkit; before = set(sys.modules); ", heavy=HEAVY + ("httpx2", "jsonschema")))
+    result = pytester.runpython_c(
+        _LOADED.format(before="import evalkit; before = set(sys.modules); ", heavy=(*HEAVY, "httpx2", "jsonschema"))
+    )
     assert result.ret == 0, result.stderr.str()
     assert result.outlines[-1] == "[]"
 
@@ -328,4 +377,3 @@ def test_loading_the_entry_point_imports_nothing_heavy(pytester: pytest.Pytester
     result = pytester.runpython_c(_LOADED.format(before="before = set(); ", heavy=HEAVY))
     assert result.ret == 0, result.stderr.str()
     assert result.outlines[-1] == "[]"
-

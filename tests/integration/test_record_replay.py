@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 import yaml
@@ -37,18 +38,40 @@ cases:
 
 
 class FakeOpenAI(BaseHTTPRequestHandler):
-    seen: list[dict] = []
+    seen: ClassVar[list[dict[str, Any]]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["content-length"])))
         FakeOpenAI.seen.append({"headers": dict(self.headers), "body": body})
         prompt = body["messages"][-1]["content"]
         message: dict = {"role": "assistant", "content": "Hi there!"}
         if "ORD-1" in prompt:
-            message = {"role": "assistant", "content": None, "tool_calls": [
-                {"id": "call_1", "type": "function", "function": {"name": "get_order_details", "arguments": '{"order_id": "ORD-1"}'}}]}
-        reply = json.dumps({"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": body["model"],
-                            "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if "tool_calls" in message else "stop"}]})
+            message = {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": "get_order_details", "arguments": '{"order_id": "ORD-1"}'},
+                    }
+                ],
+            }
+        reply = json.dumps(
+            {
+                "id": "chatcmpl-1",
+                "object": "chat.completion",
+                "created": 1,
+                "model": body["model"],
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": message,
+                        "finish_reason": "tool_calls" if "tool_calls" in message else "stop",
+                    }
+                ],
+            }
+        )
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.send_header("set-cookie", "session=secret-cookie")
@@ -76,12 +99,25 @@ def test_record_then_replay_offline(tmp_path: Path, server: str, monkeypatch: py
     (tmp_path / "cases" / "orders.yaml").write_text(CASES)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MY_SERVER_KEY", "sk-test-secret-key-1234567890")
-    args = ["run", "cases/", "--model", "local", "--base-url", server, "--api-key-env", "MY_SERVER_KEY", "--no-progress", "--no-html"]
+    args = [
+        "run",
+        "cases/",
+        "--model",
+        "local",
+        "--base-url",
+        server,
+        "--api-key-env",
+        "MY_SERVER_KEY",
+        "--no-progress",
+        "--no-html",
+    ]
 
     recorded = CliRunner().invoke(cli, [*args, "--record-mode", "once", "--run-id", "recorded"])
     assert recorded.exit_code == 0, recorded.output
     assert len(FakeOpenAI.seen) == 2
-    assert {k.lower(): v for k, v in FakeOpenAI.seen[0]["headers"].items()}["authorization"] == "Bearer sk-test-secret-key-1234567890"  # the key was sent…
+    assert {k.lower(): v for k, v in FakeOpenAI.seen[0]["headers"].items()}[
+        "authorization"
+    ] == "Bearer sk-test-secret-key-1234567890"  # the key was sent…
 
     cassette = tmp_path / "cassettes" / "local" / "orders" / "lookup.yaml"
     text = cassette.read_text()
@@ -95,7 +131,10 @@ def test_record_then_replay_offline(tmp_path: Path, server: str, monkeypatch: py
     replayed = CliRunner().invoke(cli, [*args, "--run-id", "replayed"])
     assert replayed.exit_code == 0, replayed.output
     assert FakeOpenAI.seen == []  # replay never reached the server
-    results = {name: json.loads((tmp_path / "reports" / name / "results.json").read_text()) for name in ("recorded", "replayed")}
+    results = {
+        name: json.loads((tmp_path / "reports" / name / "results.json").read_text())
+        for name in ("recorded", "replayed")
+    }
     statuses = {name: [(j["case_id"], j["status"], j["calls"]) for j in r["jobs"]] for name, r in results.items()}
     assert statuses["recorded"] == statuses["replayed"]
     assert [s for _, s, _ in statuses["replayed"]] == ["passed", "passed"]

@@ -86,12 +86,15 @@ def test_unchanged_rerun_passes_the_gate(runs: dict[str, RunResult]) -> None:
     assert verdict.models[0].p_value == 1.0
 
 
-def test_gate_command_exits_1_and_lists_flipped_cases(runs: dict[str, RunResult], tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gate_command_exits_1_and_lists_flipped_cases(
+    runs: dict[str, RunResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     reports = tmp_path / "reports"
     baseline, regressed, rerun = (save_results(runs[k], reports) for k in ("baseline", "tool-choice-required", "rerun"))
     monkeypatch.chdir(tmp_path)
-    failed = CliRunner().invoke(cli, ["gate", str(regressed), "--baseline", str(baseline), "--junit", "junit.xml", "--markdown", "gate.md"])
+    failed = CliRunner().invoke(
+        cli, ["gate", str(regressed), "--baseline", str(baseline), "--junit", "junit.xml", "--markdown", "gate.md"]
+    )
     assert failed.exit_code == 1, failed.output
     for flip in gate(runs["tool-choice-required"], runs["baseline"], GateOptions()).regressions:
         assert flip.case.case_id in failed.stdout

@@ -29,7 +29,10 @@ from evalkit.calls_responses import (
 
 
 def completion(message: dict, finish_reason: str = "tool_calls", **extra: object) -> dict:
-    return {"choices": [{"index": 0, "message": {"role": "assistant", **message}, "finish_reason": finish_reason}], **extra}
+    return {
+        "choices": [{"index": 0, "message": {"role": "assistant", **message}, "finish_reason": finish_reason}],
+        **extra,
+    }
 
 
 def tool_call(name: str, arguments: object, call_id: str = "call_1") -> dict:
@@ -37,7 +40,10 @@ def tool_call(name: str, arguments: object, call_id: str = "call_1") -> dict:
 
 
 def chunk(delta: dict, finish_reason: str | None = None, index: int = 0) -> dict:
-    return {"object": "chat.completion.chunk", "choices": [{"index": index, "delta": delta, "finish_reason": finish_reason}]}
+    return {
+        "object": "chat.completion.chunk",
+        "choices": [{"index": index, "delta": delta, "finish_reason": finish_reason}],
+    }
 
 
 def call_delta(index: int, *, id: str | None = None, name: str | None = None, arguments: str | None = None) -> dict:
@@ -58,7 +64,10 @@ def sse(*objects: object, done: bool = True) -> str:
 
 def test_chat_completion_tool_calls_in_order_with_ids_and_usage():
     body = completion(
-        {"content": None, "tool_calls": [tool_call("get_weather", '{"city": "Paris"}', "a"), tool_call("get_time", "{}", "b")]},
+        {
+            "content": None,
+            "tool_calls": [tool_call("get_weather", '{"city": "Paris"}', "a"), tool_call("get_time", "{}", "b")],
+        },
         usage={"prompt_tokens": 12, "completion_tokens": 5},
     )
     turn = turn_from_chat_completion(body)
@@ -72,12 +81,16 @@ def test_chat_completion_text_only_and_empty_tool_calls_list_mean_no_call():
 
 
 def test_legacy_function_call_is_one_call_without_id():
-    turn = turn_from_chat_completion(completion({"function_call": {"name": "lookup", "arguments": '{"q": 1}'}}, "function_call"))
+    turn = turn_from_chat_completion(
+        completion({"function_call": {"name": "lookup", "arguments": '{"q": 1}'}}, "function_call")
+    )
     assert turn.calls == (ToolCall("lookup", '{"q": 1}', None),)
 
 
 def test_ollama_style_object_arguments_become_json_text():
-    turn = turn_from_chat_completion(completion({"tool_calls": [tool_call("get_weather", {"city": "Paris", "days": 2})]}))
+    turn = turn_from_chat_completion(
+        completion({"tool_calls": [tool_call("get_weather", {"city": "Paris", "days": 2})]})
+    )
     assert json.loads(turn.calls[0].arguments) == {"city": "Paris", "days": 2}
 
 
@@ -177,7 +190,10 @@ def test_stream_without_finish_reason_is_truncated_and_keeps_partial_calls():
 
 
 def test_error_event_inside_a_stream_is_an_error_not_an_empty_answer():
-    chunks = [chunk({"reasoning": "thinking"}), {"error": {"message": "Tool call validation failed", "code": "tool_use_failed"}}]
+    chunks = [
+        chunk({"reasoning": "thinking"}),
+        {"error": {"message": "Tool call validation failed", "code": "tool_use_failed"}},
+    ]
     turn = turn_from_chat_chunks(chunks)
     assert turn.error.kind == HTTP_ERROR and "Tool call validation failed" in turn.error.message
 
@@ -195,13 +211,20 @@ def test_stream_repeating_the_whole_name_and_arguments_is_not_doubled():
 
 def test_stream_whole_calls_without_index_are_separate_calls():
     # Mistral: each delta carries one complete call, with no index.
-    pieces = [{"id": "m1", "function": {"name": "a", "arguments": "{}"}}, {"id": "m2", "function": {"name": "b", "arguments": "{}"}}]
+    pieces = [
+        {"id": "m1", "function": {"name": "a", "arguments": "{}"}},
+        {"id": "m2", "function": {"name": "b", "arguments": "{}"}},
+    ]
     turn = turn_from_chat_chunks([chunk({"tool_calls": [pieces[0]]}), chunk({"tool_calls": [pieces[1]]}, "tool_calls")])
     assert [(c.name, c.id) for c in turn.calls] == [("a", "m1"), ("b", "m2")]
 
 
 def test_stream_usage_chunk_and_content_are_kept():
-    chunks = [chunk({"content": "Hel"}), chunk({"content": "lo"}, "stop"), {"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2}}]
+    chunks = [
+        chunk({"content": "Hel"}),
+        chunk({"content": "lo"}, "stop"),
+        {"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2}},
+    ]
     turn = turn_from_chat_chunks(chunks)
     assert (turn.content, turn.finish_reason, turn.prompt_tokens, turn.completion_tokens) == ("Hello", "stop", 3, 2)
 
@@ -210,7 +233,7 @@ def test_stream_usage_chunk_and_content_are_kept():
 
 
 def test_sse_events_keep_event_names_join_multiline_data_and_drop_done():
-    text = "event: a\ndata: {\"x\":\ndata: 1}\n\n: comment\ndata: [DONE]\n\n"
+    text = 'event: a\ndata: {"x":\ndata: 1}\n\n: comment\ndata: [DONE]\n\n'
     assert sse_events(text) == [("a", '{"x":\n1}')]
     assert sse_json(text) == [{"x": 1}]
 
@@ -228,7 +251,14 @@ def response(*output: dict, status: str = "completed", **extra: object) -> dict:
 
 
 def function_call_item(name: str, arguments: str, call_id: str) -> dict:
-    return {"type": "function_call", "id": f"fc_{call_id}", "call_id": call_id, "name": name, "arguments": arguments, "status": "completed"}
+    return {
+        "type": "function_call",
+        "id": f"fc_{call_id}",
+        "call_id": call_id,
+        "name": name,
+        "arguments": arguments,
+        "status": "completed",
+    }
 
 
 def test_responses_function_calls_skip_reasoning_items_and_use_call_id():
@@ -240,12 +270,21 @@ def test_responses_function_calls_skip_reasoning_items_and_use_call_id():
         usage={"input_tokens": 9, "output_tokens": 4},
     )
     turn = turn_from_responses(body)
-    assert turn.calls == (ToolCall("db_lookup", '{"key": "a"}', "call_a"), ToolCall("db_lookup", '{"key": "b"}', "call_b"))
+    assert turn.calls == (
+        ToolCall("db_lookup", '{"key": "a"}', "call_a"),
+        ToolCall("db_lookup", '{"key": "b"}', "call_b"),
+    )
     assert (turn.finish_reason, turn.prompt_tokens, turn.completion_tokens) == ("tool_calls", 9, 4)
 
 
 def test_responses_message_text_and_no_call():
-    body = response({"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "4"}, {"type": "output_text", "text": "2"}]})
+    body = response(
+        {
+            "type": "message",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": "4"}, {"type": "output_text", "text": "2"}],
+        }
+    )
     turn = turn_from_responses(body)
     assert (turn.calls, turn.content, turn.finish_reason) == ((), "42", "stop")
 
@@ -265,7 +304,14 @@ def test_responses_failed_is_an_error_with_its_message():
 
 
 def stream_events(*, complete: bool = True) -> list[dict]:
-    item = {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "multiply", "arguments": "", "status": "in_progress"}
+    item = {
+        "type": "function_call",
+        "id": "fc_1",
+        "call_id": "call_1",
+        "name": "multiply",
+        "arguments": "",
+        "status": "in_progress",
+    }
     events = [
         {"type": "response.created", "response": response(status="in_progress")},
         {"type": "response.output_item.added", "output_index": 0, "item": item},
@@ -274,9 +320,21 @@ def stream_events(*, complete: bool = True) -> list[dict]:
     ]
     if complete:
         events += [
-            {"type": "response.function_call_arguments.done", "output_index": 0, "item_id": "fc_1", "arguments": '{"a":12,"b":3}'},
-            {"type": "response.output_item.done", "output_index": 0, "item": {**item, "arguments": '{"a":12,"b":3}', "status": "completed"}},
-            {"type": "response.completed", "response": response(function_call_item("multiply", '{"a":12,"b":3}', "call_1"))},
+            {
+                "type": "response.function_call_arguments.done",
+                "output_index": 0,
+                "item_id": "fc_1",
+                "arguments": '{"a":12,"b":3}',
+            },
+            {
+                "type": "response.output_item.done",
+                "output_index": 0,
+                "item": {**item, "arguments": '{"a":12,"b":3}', "status": "completed"},
+            },
+            {
+                "type": "response.completed",
+                "response": response(function_call_item("multiply", '{"a":12,"b":3}', "call_1")),
+            },
         ]
     return events
 
@@ -293,7 +351,10 @@ def test_responses_stream_completed_with_empty_output_uses_the_item_events():
 
 
 def test_responses_stream_completed_alone_carries_the_calls():
-    completed = {"type": "response.completed", "response": response(function_call_item("multiply", '{"a":1}', "call_9"))}
+    completed = {
+        "type": "response.completed",
+        "response": response(function_call_item("multiply", '{"a":1}', "call_9")),
+    }
     assert turn_from_responses_events([completed]).calls == (ToolCall("multiply", '{"a":1}', "call_9"),)
 
 
@@ -323,16 +384,27 @@ def test_responses_stream_error_event():
 
 
 def run(status: str, **extra: object) -> dict:
-    return {"object": "thread.run", "id": "run_1", "status": status, "tools": [{"type": "function", "function": {"name": "sql_tool"}}], **extra}
+    return {
+        "object": "thread.run",
+        "id": "run_1",
+        "status": status,
+        "tools": [{"type": "function", "function": {"name": "sql_tool"}}],
+        **extra,
+    }
 
 
 def requires_action(*calls: dict) -> dict:
-    return run("requires_action", required_action={"type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": list(calls)}})
+    return run(
+        "requires_action",
+        required_action={"type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": list(calls)}},
+    )
 
 
 def test_run_requiring_action_lists_its_function_calls_not_the_assistants_tools():
     turn = turn_from_assistants_run(requires_action(tool_call("sql_tool", '{"input": "SELECT 1"}', "call_s")))
-    assert turn.calls == (ToolCall("sql_tool", '{"input": "SELECT 1"}', "call_s"),) and turn.finish_reason == "tool_calls"
+    assert (
+        turn.calls == (ToolCall("sql_tool", '{"input": "SELECT 1"}', "call_s"),) and turn.finish_reason == "tool_calls"
+    )
 
 
 def test_completed_run_has_no_call():
@@ -347,7 +419,10 @@ def test_unfinished_and_failed_runs():
 
 
 def test_assistants_stream_takes_calls_from_requires_action_only():
-    step_delta = {"object": "thread.run.step.delta", "delta": {"step_details": {"type": "tool_calls", "tool_calls": [tool_call("sql_tool", "{}")]}}}
+    step_delta = {
+        "object": "thread.run.step.delta",
+        "delta": {"step_details": {"type": "tool_calls", "tool_calls": [tool_call("sql_tool", "{}")]}},
+    }
     events = [
         ("thread.run.created", run("queued")),
         ("thread.run.step.delta", step_delta),
@@ -357,8 +432,17 @@ def test_assistants_stream_takes_calls_from_requires_action_only():
 
 
 def test_assistants_stream_text_and_truncation():
-    message_delta = {"object": "thread.message.delta", "delta": {"content": [{"index": 0, "type": "text", "text": {"value": "x = 1"}}]}}
-    done = turn_from_assistants_events([("thread.run.created", run("queued")), ("thread.message.delta", message_delta), ("thread.run.completed", run("completed"))])
+    message_delta = {
+        "object": "thread.message.delta",
+        "delta": {"content": [{"index": 0, "type": "text", "text": {"value": "x = 1"}}]},
+    }
+    done = turn_from_assistants_events(
+        [
+            ("thread.run.created", run("queued")),
+            ("thread.message.delta", message_delta),
+            ("thread.run.completed", run("completed")),
+        ]
+    )
     assert (done.content, done.finish_reason, done.error) == ("x = 1", "stop", None)
     cut = turn_from_assistants_events([("thread.run.created", run("queued")), ("thread.message.delta", message_delta)])
     assert cut.error.kind == TRUNCATED_STREAM and cut.error.message == "stream ended while the run was queued"
@@ -373,7 +457,10 @@ def http(uri: str, body: object, *, status: int = 200, method: str = "POST"):
 
 
 def test_dispatch_by_path_for_every_api():
-    chat = http("https://x.openai.azure.com//openai/deployments/d/chat/completions?api-version=2024-06-01", completion({"tool_calls": [tool_call("a", "{}")]}))
+    chat = http(
+        "https://x.openai.azure.com//openai/deployments/d/chat/completions?api-version=2024-06-01",
+        completion({"tool_calls": [tool_call("a", "{}")]}),
+    )
     responses = http("https://api.openai.com/v1/responses", response(function_call_item("b", "{}", "c")))
     runs = http("https://api.openai.com/v1/threads/t/runs/r/submit_tool_outputs", requires_action(tool_call("c", "{}")))
     assert [t.calls[0].name for t in (chat, responses, runs)] == ["a", "b", "c"]
@@ -387,7 +474,11 @@ def test_dispatch_by_path_for_every_api():
         ("POST", "https://api.openai.com/v1/files", {"object": "file"}),
         ("GET", "https://api.openai.com/v1/threads/t/messages?order=desc", {"object": "list", "data": []}),
         ("GET", "https://api.openai.com/v1/threads/t/runs/r", run("in_progress")),
-        ("GET", "https://api.openai.com/v1/threads/t/runs", {"object": "list", "data": [requires_action(tool_call("a", "{}"))]}),
+        (
+            "GET",
+            "https://api.openai.com/v1/threads/t/runs",
+            {"object": "list", "data": [requires_action(tool_call("a", "{}"))]},
+        ),
         ("POST", "https://api.openai.com/v1/traces/ingest", ""),
         ("POST", "http://127.0.0.1:11434/api/chat", {"message": {"tool_calls": [tool_call("a", {})]}}),
     ],
@@ -398,21 +489,41 @@ def test_exchanges_that_are_not_model_replies_give_none(method, uri, body):
 
 def test_sse_is_detected_by_content_whatever_the_headers_say():
     body = sse(chunk(call_delta(0, id="a", name="f", arguments="{}")), chunk({}, "tool_calls"))
-    turn = turn_from_http("POST", "https://api.mistral.ai/v1/chat/completions#stream", "{}", 200, {"content-type": "application/json"}, body)
+    turn = turn_from_http(
+        "POST",
+        "https://api.mistral.ai/v1/chat/completions#stream",
+        "{}",
+        200,
+        {"content-type": "application/json"},
+        body,
+    )
     assert turn.calls == (ToolCall("f", "{}", "a"),)
 
 
 def test_sse_responses_and_assistants_bodies():
-    responses = http("https://api.openai.com/v1/responses", "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in stream_events()))
+    responses = http(
+        "https://api.openai.com/v1/responses",
+        "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in stream_events()),
+    )
     assert responses.calls[0].name == "multiply"
-    events = [("thread.run.created", run("queued")), ("thread.run.requires_action", requires_action(tool_call("sql_tool", "{}")))]
-    runs = http("https://api.openai.com/v1/threads/t/runs", "".join(f"event: {e}\ndata: {json.dumps(d)}\n\n" for e, d in events) + "event: done\ndata: [DONE]\n\n")
+    events = [
+        ("thread.run.created", run("queued")),
+        ("thread.run.requires_action", requires_action(tool_call("sql_tool", "{}"))),
+    ]
+    runs = http(
+        "https://api.openai.com/v1/threads/t/runs",
+        "".join(f"event: {e}\ndata: {json.dumps(d)}\n\n" for e, d in events) + "event: done\ndata: [DONE]\n\n",
+    )
     assert runs.calls[0].name == "sql_tool"
 
 
 @pytest.mark.parametrize(("status", "kind"), [(429, RATE_LIMITED), (400, HTTP_ERROR), (500, HTTP_ERROR)])
 def test_error_statuses_fail_with_the_servers_message(status, kind):
-    turn = http("https://api.openai.com/v1/chat/completions", {"error": {"message": "model not found", "code": "x"}}, status=status)
+    turn = http(
+        "https://api.openai.com/v1/chat/completions",
+        {"error": {"message": "model not found", "code": "x"}},
+        status=status,
+    )
     assert turn.error.kind == kind and turn.error.message == f"HTTP {status}: model not found"
 
 

@@ -245,7 +245,10 @@ def test_pydantic_reference_needs_a_colon(tmp_path):
         "- {id: a, prompt: hi, expect: {no_call: true}}\n",
         head="version: 1\nsuite: s\ntools:\n  - pydantic: strict_tools.GetWeather\n",
     )
-    assert error_of(path) == f"{path}, field 'tools[0].pydantic': expected 'module:ModelClass', got 'strict_tools.GetWeather'"
+    assert (
+        error_of(path)
+        == f"{path}, field 'tools[0].pydantic': expected 'module:ModelClass', got 'strict_tools.GetWeather'"
+    )
 
 
 # --- errors, word for word ----------------------------------------------------------------------
@@ -301,8 +304,13 @@ def test_expect_needs_calls_or_no_call(tmp_path):
 
 
 def test_both_prompt_and_messages(tmp_path):
-    path = suite_with(tmp_path, "- {id: a, prompt: hi, messages: [{role: user, content: hi}], expect: {no_call: true}}\n")
-    assert error_of(path) == f"{path}, case 'a', field 'cases[0]': give either 'prompt: ...' or 'messages: [...]', not both"
+    path = suite_with(
+        tmp_path, "- {id: a, prompt: hi, messages: [{role: user, content: hi}], expect: {no_call: true}}\n"
+    )
+    assert (
+        error_of(path)
+        == f"{path}, case 'a', field 'cases[0]': give either 'prompt: ...' or 'messages: [...]', not both"
+    )
 
 
 def test_neither_prompt_nor_messages(tmp_path):
@@ -327,7 +335,9 @@ def test_forbid_naming_a_function_that_is_not_a_tool(tmp_path):
 
 
 def test_argument_the_schema_lacks_lists_the_parameters(tmp_path):
-    path = suite_with(tmp_path, "- {id: a, prompt: hi, expect: {calls: [{name: get_weather, arguments: {town: Paris}}]}}\n")
+    path = suite_with(
+        tmp_path, "- {id: a, prompt: hi, expect: {calls: [{name: get_weather, arguments: {town: Paris}}]}}\n"
+    )
     assert error_of(path) == (
         f"{path}, case 'a', field 'cases[0].expect.calls[0].arguments.town': "
         "'get_weather' has no parameter 'town'; its parameters: city, unit"
@@ -340,7 +350,9 @@ def test_argument_the_schema_lacks_lists_the_parameters(tmp_path):
 
 
 def test_bad_matcher_names_the_argument_path(tmp_path):
-    path = suite_with(tmp_path, "- {id: a, prompt: hi, expect: {calls: [{name: get_weather, arguments: {city: {regex: '('}}}]}}\n")
+    path = suite_with(
+        tmp_path, "- {id: a, prompt: hi, expect: {calls: [{name: get_weather, arguments: {city: {regex: '('}}}]}}\n"
+    )
     assert error_of(path) == (
         f"{path}, case 'a', field 'cases[0].expect.calls[0].arguments.city': "
         "regex '(' does not compile: missing ), unterminated subpattern at position 0 (see 'Argument matchers' in the README)"
@@ -360,7 +372,10 @@ def test_duplicate_case_id(tmp_path):
 
 
 def test_bad_role_in_messages_lists_roles(tmp_path):
-    path = suite_with(tmp_path, "- {id: a, messages: [{role: user, content: hi}, {role: robot, content: x}], expect: {no_call: true}}\n")
+    path = suite_with(
+        tmp_path,
+        "- {id: a, messages: [{role: user, content: hi}, {role: robot, content: x}], expect: {no_call: true}}\n",
+    )
     assert error_of(path) == (
         f"{path}, case 'a', field 'cases[0].messages[1].role': "
         "role 'robot' is not valid. Valid roles: system, developer, user, assistant, tool, function"
@@ -369,16 +384,24 @@ def test_bad_role_in_messages_lists_roles(tmp_path):
 
 def test_empty_messages(tmp_path):
     path = suite_with(tmp_path, "- {id: a, messages: [], expect: {no_call: true}}\n")
-    assert error_of(path) == f"{path}, case 'a', field 'cases[0].messages': messages is empty; give at least one user message"
+    assert (
+        error_of(path)
+        == f"{path}, case 'a', field 'cases[0].messages': messages is empty; give at least one user message"
+    )
 
 
 def test_version_2_is_not_supported(tmp_path):
-    path = suite_with(tmp_path, "- {id: a, prompt: hi, expect: {no_call: true}}\n", head=TOOLS.replace("version: 1", "version: 2"))
+    path = suite_with(
+        tmp_path, "- {id: a, prompt: hi, expect: {no_call: true}}\n", head=TOOLS.replace("version: 1", "version: 2")
+    )
     assert error_of(path) == f"{path}, field 'version': version 2 is not supported. Valid versions: 1"
 
 
 def test_tools_file_missing(tmp_path):
-    path = write(tmp_path, "version: 1\nsuite: s\ntools_file: tools/gone.yaml\ncases:\n  - {id: a, prompt: hi, expect: {no_call: true}}\n")
+    path = write(
+        tmp_path,
+        "version: 1\nsuite: s\ntools_file: tools/gone.yaml\ncases:\n  - {id: a, prompt: hi, expect: {no_call: true}}\n",
+    )
     missing = (tmp_path / "tools" / "gone.yaml").resolve()
     assert error_of(path) == (
         f"{path}, field 'tools_file': cannot read tools_file 'tools/gone.yaml': [Errno 2] No such file or directory: '{missing}'"
@@ -387,26 +410,42 @@ def test_tools_file_missing(tmp_path):
 
 def test_tools_file_that_is_not_a_list(tmp_path):
     write(tmp_path, "tools: {name: ping}\n", "t.yaml")
-    path = write(tmp_path, "version: 1\nsuite: s\ntools_file: t.yaml\ncases:\n  - {id: a, prompt: hi, expect: {no_call: true}}\n")
-    assert error_of(path) == f"{path}, field 'tools_file': tools_file 't.yaml' must hold a list of tools (or 'tools: [...]')"
+    path = write(
+        tmp_path, "version: 1\nsuite: s\ntools_file: t.yaml\ncases:\n  - {id: a, prompt: hi, expect: {no_call: true}}\n"
+    )
+    assert (
+        error_of(path)
+        == f"{path}, field 'tools_file': tools_file 't.yaml' must hold a list of tools (or 'tools: [...]')"
+    )
 
 
 def test_exactly_one_tool_source(tmp_path):
     path = write(tmp_path, "version: 1\nsuite: s\ncases:\n  - {id: a, prompt: hi, expect: {no_call: true}}\n")
     assert error_of(path) == f"{path}: give exactly one of 'tools', 'tools_file' or 'functions' (got none)"
     path = write(tmp_path, TOOLS + "functions: [{name: x}]\ncases:\n  - {id: a, prompt: hi, expect: {no_call: true}}\n")
-    assert error_of(path) == f"{path}: give exactly one of 'tools', 'tools_file' or 'functions' (got ['tools', 'functions'])"
+    assert (
+        error_of(path)
+        == f"{path}: give exactly one of 'tools', 'tools_file' or 'functions' (got ['tools', 'functions'])"
+    )
 
 
 def test_bad_tool_definitions(tmp_path):
-    path = suite_with(tmp_path, "- {id: a, prompt: hi, expect: {no_call: true}}\n", head="version: 1\nsuite: s\ntools: [{name: x}]\n")
-    assert error_of(path) == f"{path}, field 'tools[0]': expected {{type: function, function: {{name, description, parameters}}}}"
+    path = suite_with(
+        tmp_path, "- {id: a, prompt: hi, expect: {no_call: true}}\n", head="version: 1\nsuite: s\ntools: [{name: x}]\n"
+    )
+    assert (
+        error_of(path)
+        == f"{path}, field 'tools[0]': expected {{type: function, function: {{name, description, parameters}}}}"
+    )
     path = suite_with(
         tmp_path,
         "- {id: a, prompt: hi, expect: {no_call: true}}\n",
         head="version: 1\nsuite: s\ntools: [{type: function, function: {name: 'get weather'}}]\n",
     )
-    assert error_of(path) == f"{path}, field 'tools[0]': function name 'get weather' must be 1-64 letters, digits, '_', '.' or '-'"
+    assert (
+        error_of(path)
+        == f"{path}, field 'tools[0]': function name 'get weather' must be 1-64 letters, digits, '_', '.' or '-'"
+    )
     path = suite_with(
         tmp_path,
         "- {id: a, prompt: hi, expect: {no_call: true}}\n",

@@ -6,7 +6,14 @@ import math
 
 import pytest
 
-from evalkit.compare import accuracy_by_tool_count, accuracy_cell, case_differences, compare_models, paired_tests, render_comparison
+from evalkit.compare import (
+    accuracy_by_tool_count,
+    accuracy_cell,
+    case_differences,
+    compare_models,
+    paired_tests,
+    render_comparison,
+)
 from evalkit.results import CaseResult, RunResult, ScoreRecord
 
 # (model, suite, case, tools, status, failure kind): two models that disagree on three case runs,
@@ -41,7 +48,11 @@ def make_job(model: str, suite: str, case: str, tools: int, status: str, kind: s
         case_id=case,
         status=status,
         tool_count=tools,
-        scores={"selection": ScoreRecord(1.0 if passed else 0.0, passed), "validity": ScoreRecord(1.0 if passed else 0.5, passed), "no_call": ScoreRecord(None, None)},
+        scores={
+            "selection": ScoreRecord(1.0 if passed else 0.0, passed),
+            "validity": ScoreRecord(1.0 if passed else 0.5, passed),
+            "no_call": ScoreRecord(None, None),
+        },
         failures=((kind, f"{kind} in {case}"), ("extra_call", "and another")) if kind else (),
         prompt_tokens=10 * tools + (1 if model == "beta" else 0),
         n_offered=tools,
@@ -50,7 +61,9 @@ def make_job(model: str, suite: str, case: str, tools: int, status: str, kind: s
 
 @pytest.fixture
 def run() -> RunResult:
-    return RunResult("r1", "2025-01-01T00:00:00+00:00", {"record_mode": "none"}, tuple(make_job(*o) for o in OUTCOMES), 3.0)
+    return RunResult(
+        "r1", "2025-01-01T00:00:00+00:00", {"record_mode": "none"}, tuple(make_job(*o) for o in OUTCOMES), 3.0
+    )
 
 
 def cell(table, suite: str, metric: str, model: str) -> str:
@@ -107,7 +120,16 @@ def test_paired_tests_count_discordant_pairs(run: RunResult) -> None:
 
 def test_accuracy_by_tool_count_is_the_curve_data(run: RunResult) -> None:
     curve = accuracy_by_tool_count(run)
-    assert list(curve.columns) == ["model", "tool_count", "n", "accuracy", "ci_low", "ci_high", "errors", "prompt_tokens"]
+    assert list(curve.columns) == [
+        "model",
+        "tool_count",
+        "n",
+        "accuracy",
+        "ci_low",
+        "ci_high",
+        "errors",
+        "prompt_tokens",
+    ]
     assert curve[["model", "tool_count", "n", "errors"]].values.tolist() == [
         ["alpha", 1, 2, 0], ["alpha", 4, 3, 0], ["alpha", 16, 2, 0], ["alpha", 64, 2, 0],
         ["beta", 1, 2, 0], ["beta", 4, 3, 0], ["beta", 16, 2, 0], ["beta", 64, 1, 1],
@@ -118,7 +140,9 @@ def test_accuracy_by_tool_count_is_the_curve_data(run: RunResult) -> None:
 
 
 def test_accuracy_by_tool_count_falls_back_to_offered_tools() -> None:
-    job = CaseResult("m", "s", "c", "passed", tool_count=None, n_offered=3, scores={"selection": ScoreRecord(1.0, True)})
+    job = CaseResult(
+        "m", "s", "c", "passed", tool_count=None, n_offered=3, scores={"selection": ScoreRecord(1.0, True)}
+    )
     assert accuracy_by_tool_count(RunResult("r", "", {}, (job,)))["tool_count"].tolist() == [3]
 
 

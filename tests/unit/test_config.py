@@ -17,7 +17,9 @@ def write(tmp_path: Path, text: str, name: str = "evalkit.toml") -> Path:
 
 
 def test_evalkit_toml_defines_models(tmp_path: Path) -> None:
-    write(tmp_path, """
+    write(
+        tmp_path,
+        """
 models = ["fast"]
 [model.fast]
 model = "gpt-4o-mini"
@@ -26,18 +28,26 @@ stream = true
 params = {temperature = 0}
 [model.other]
 base_url = "http://127.0.0.1:9999/v1"
-""")
+""",
+    )
     config = load_config(start=tmp_path)
     assert [m.name for m in config.models] == ["fast"]
     fast = config.models[0]
-    assert (fast.model, fast.api_key_env, fast.stream, fast.params) == ("gpt-4o-mini", "MY_KEY", True, {"temperature": 0})
+    assert (fast.model, fast.api_key_env, fast.stream, fast.params) == (
+        "gpt-4o-mini",
+        "MY_KEY",
+        True,
+        {"temperature": 0},
+    )
     assert config.defined["other"].model == "other"  # the id defaults to the table's name
     assert config.cases == tmp_path.resolve() / "cases"
     assert [m.name for m in select_models(config, ["other"]).models] == ["other"]
 
 
 def test_pyproject_section_is_found_from_a_subfolder(tmp_path: Path) -> None:
-    write(tmp_path, '[project]\nname = "x"\n[tool.evalkit]\ncases = "evals"\n[tool.evalkit.model.m]\n', "pyproject.toml")
+    write(
+        tmp_path, '[project]\nname = "x"\n[tool.evalkit]\ncases = "evals"\n[tool.evalkit.model.m]\n', "pyproject.toml"
+    )
     sub = tmp_path / "a" / "b"
     sub.mkdir(parents=True)
     config = load_config(start=sub)
@@ -56,7 +66,10 @@ def test_unknown_selected_model_lists_the_defined_ones(tmp_path: Path) -> None:
     write(tmp_path, 'models = ["nope"]\n[model.a]\n[model.b]\n')
     with pytest.raises(UnknownNameError) as info:
         load_config(start=tmp_path)
-    assert str(info.value) == "'nope' is not a model. Valid models: a, b. Define it in [tool.evalkit.model.\"NAME\"] or pass --base-url."
+    assert (
+        str(info.value)
+        == "'nope' is not a model. Valid models: a, b. Define it in [tool.evalkit.model.\"NAME\"] or pass --base-url."
+    )
 
 
 def test_azure_needs_endpoint_and_version(tmp_path: Path) -> None:

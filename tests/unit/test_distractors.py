@@ -15,7 +15,15 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from evalkit import ConfigError, load_cases
-from evalkit.distractors import DistractorPool, NearMiss, distractor_order, load_near_miss, load_pool, offered_tools, parse_tool_counts
+from evalkit.distractors import (
+    DistractorPool,
+    NearMiss,
+    distractor_order,
+    load_near_miss,
+    load_pool,
+    offered_tools,
+    parse_tool_counts,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 CASES = REPO / "cases"
@@ -97,7 +105,9 @@ def test_every_shipped_suite_has_near_misses_that_do_not_reuse_suite_names(pool,
 
 def test_near_miss_file_errors_name_the_field(tmp_path):
     bad = tmp_path / "near-miss.yaml"
-    bad.write_text("version: 1\nsuites:\n  w:\n    tools:\n      - {type: function, function: {name: a.b, description: x}}\n")
+    bad.write_text(
+        "version: 1\nsuites:\n  w:\n    tools:\n      - {type: function, function: {name: a.b, description: x}}\n"
+    )
     with pytest.raises(ConfigError, match=r"field 'suites\.w\.tools\[0\]': function name 'a\.b' must be 1-64"):
         load_near_miss(bad)
     bad.write_text("version: 1\nsuites:\n  w: {tool: []}\n")
@@ -159,21 +169,33 @@ def test_pool_tools_doing_the_suite_job_are_never_offered(pool, suites):
 
 
 def _tool(name: str, description: str = "A tool.") -> dict:
-    return {"type": "function", "function": {"name": name, "description": description, "parameters": {"type": "object", "properties": {}}}}
+    return {
+        "type": "function",
+        "function": {"name": name, "description": description, "parameters": {"type": "object", "properties": {}}},
+    }
 
 
 def test_no_name_ever_collides_even_without_exclusions():
     own = [_tool("get_weather", "the suite's"), _tool("get_time", "the suite's")]
     near = NearMiss(tools=(_tool("get_time", "near-miss reusing a suite name"), _tool("get_forecast", "near")))
-    pool = DistractorPool(tools=(_tool("get_weather", "pool"), _tool("get_forecast", "pool"), _tool("a"), _tool("b")),
-                          near_miss={"s": near})
+    pool = DistractorPool(
+        tools=(_tool("get_weather", "pool"), _tool("get_forecast", "pool"), _tool("a"), _tool("b")),
+        near_miss={"s": near},
+    )
     offered = offered_tools("s", own, 5, pool=pool, seed=0)
     assert offered.problem is None
     assert sorted(names(offered.tools)) == ["a", "b", "get_forecast", "get_time", "get_weather"]
     described = {t["function"]["name"]: t["function"]["description"] for t in offered.tools}
-    assert described == {"get_weather": "the suite's", "get_time": "the suite's", "get_forecast": "near", "a": "A tool.", "b": "A tool."}
+    assert described == {
+        "get_weather": "the suite's",
+        "get_time": "the suite's",
+        "get_forecast": "near",
+        "a": "A tool.",
+        "b": "A tool.",
+    }
     assert offered_tools("s", own, 6, pool=pool, seed=0).problem == (
-        "suite 's' can be offered at most 5 tools (2 own + 3 distractors), fewer than the 6 asked for")
+        "suite 's' can be offered at most 5 tools (2 own + 3 distractors), fewer than the 6 asked for"
+    )
 
 
 def test_larger_n_offers_a_superset(pool, suites):
@@ -226,7 +248,9 @@ print(json.dumps(out))
 def test_same_in_another_process_with_another_hash_seed(pool, suites, hash_seed):
     here = {s.name: names(offered_tools(s.name, s.tools, 24, pool=pool, seed=5).tools) for s in suites.values()}
     env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-    done = subprocess.run([sys.executable, "-c", _SNIPPET, str(CASES)], env=env, capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", _SNIPPET, str(CASES)], env=env, capture_output=True, text=True, check=True
+    )
     assert json.loads(done.stdout) == here
 
 
@@ -242,8 +266,10 @@ def test_parse_tool_counts():
 def test_parse_tool_counts_names_the_bad_value(bad):
     with pytest.raises(ConfigError) as info:
         parse_tool_counts(f"1,{bad},4")
-    assert str(info.value) == (f"{bad!r} is not a valid tool count in '1,{bad},4'; give positive whole numbers "
-                               "separated by commas, e.g. 1,4,16,64")
+    assert str(info.value) == (
+        f"{bad!r} is not a valid tool count in '1,{bad},4'; give positive whole numbers "
+        "separated by commas, e.g. 1,4,16,64"
+    )
 
 
 # --- the build script's conversion rules (no wheel needed) ---------------------------------------
@@ -251,33 +277,55 @@ def test_parse_tool_counts_names_the_bad_value(bad):
 
 @pytest.fixture(scope="module")
 def build():
-    spec = importlib.util.spec_from_file_location("build_distractor_pool", REPO / "scripts" / "build_distractor_pool.py")
+    spec = importlib.util.spec_from_file_location(
+        "build_distractor_pool", REPO / "scripts" / "build_distractor_pool.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 def test_bfcl_schema_is_converted_to_json_schema(build):
-    bfcl = {"name": "math.stats-mean", "description": " Mean. ", "parameters": {"type": "dict", "required": ["xs", "nope"], "properties": {
-        "xs": {"type": "tuple", "items": {"type": "float"}, "optional": True},
-        "anything": {"type": "any", "description": "Any value"},
-        "pattern": {"type": "string", "pattern": "^[a-z]+$", "default": None},
-        "flag": {"type": "boolean", "enum": ["True", "False", "dontcare"], "default": "dontcare"},
-        "kinds": {"type": "array", "items": {"type": "string"}, "enum": ["a", "b"]},
-        "opts": {"type": "dict", "properties": {"n": {"type": "integer", "default": "5"}}},
-    }}}
+    bfcl = {
+        "name": "math.stats-mean",
+        "description": " Mean. ",
+        "parameters": {
+            "type": "dict",
+            "required": ["xs", "nope"],
+            "properties": {
+                "xs": {"type": "tuple", "items": {"type": "float"}, "optional": True},
+                "anything": {"type": "any", "description": "Any value"},
+                "pattern": {"type": "string", "pattern": "^[a-z]+$", "default": None},
+                "flag": {"type": "boolean", "enum": ["True", "False", "dontcare"], "default": "dontcare"},
+                "kinds": {"type": "array", "items": {"type": "string"}, "enum": ["a", "b"]},
+                "opts": {"type": "dict", "properties": {"n": {"type": "integer", "default": "5"}}},
+            },
+        },
+    }
     tool = build.convert_tool(bfcl)
-    assert tool == {"type": "function", "function": {"name": "math_stats-mean", "description": "Mean.", "parameters": {
-        "type": "object", "properties": {
-            "xs": {"type": "array", "items": {"type": "number"}},
-            "anything": {"description": "Any value"},
-            "pattern": {"type": "string"},
-            "flag": {"type": "string", "enum": ["True", "False", "dontcare"], "default": "dontcare"},
-            "kinds": {"type": "array", "items": {"type": "string", "enum": ["a", "b"]}},
-            "opts": {"type": "object", "properties": {"n": {"type": "integer"}}},
-        }, "required": ["xs"]}}}
+    assert tool == {
+        "type": "function",
+        "function": {
+            "name": "math_stats-mean",
+            "description": "Mean.",
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "xs": {"type": "array", "items": {"type": "number"}},
+                    "anything": {"description": "Any value"},
+                    "pattern": {"type": "string"},
+                    "flag": {"type": "string", "enum": ["True", "False", "dontcare"], "default": "dontcare"},
+                    "kinds": {"type": "array", "items": {"type": "string", "enum": ["a", "b"]}},
+                    "opts": {"type": "object", "properties": {"n": {"type": "integer"}}},
+                },
+                "required": ["xs"],
+            },
+        },
+    }
     Draft202012Validator.check_schema(tool["function"]["parameters"])
 
 
 def test_tool_without_description_gets_one(build):
-    assert build.convert_tool({"name": "f", "description": "", "parameters": {"type": "dict", "properties": {}}})["function"]["description"]
+    assert build.convert_tool({"name": "f", "description": "", "parameters": {"type": "dict", "properties": {}}})[
+        "function"
+    ]["description"]

@@ -15,9 +15,18 @@ from evalkit.stats import mcnemar_exact, mcnemar_one_sided
 WRONG = (("wrong_function", "called get_weather, expected get_current_temperature"),)
 
 
-def job(case: str, status: str = "passed", *, model: str = "m", suite: str = "s", tool_count: int | None = None,
-        trial: int = 1) -> CaseResult:
-    failures = () if status == "passed" else WRONG if status == "failed" else (("http_error", "HTTP 500 from the server"),)
+def job(
+    case: str,
+    status: str = "passed",
+    *,
+    model: str = "m",
+    suite: str = "s",
+    tool_count: int | None = None,
+    trial: int = 1,
+) -> CaseResult:
+    failures = (
+        () if status == "passed" else WRONG if status == "failed" else (("http_error", "HTTP 500 from the server"),)
+    )
     return CaseResult(model, suite, case, status, tool_count=tool_count, trial=trial, failures=failures)
 
 
@@ -30,8 +39,11 @@ def outcomes(pattern: str, *, model: str = "m", suite: str = "s", prefix: str = 
 def trials(patterns: list[str], *, model: str = "m", suite: str = "s") -> list[CaseResult]:
     """One case per string, one trial per character."""
     status = {"P": "passed", "F": "failed", "E": "error"}
-    return [job(f"c{i}", status[ch], model=model, suite=suite, trial=t)
-            for i, pattern in enumerate(patterns) for t, ch in enumerate(pattern, 1)]
+    return [
+        job(f"c{i}", status[ch], model=model, suite=suite, trial=t)
+        for i, pattern in enumerate(patterns)
+        for t, ch in enumerate(pattern, 1)
+    ]
 
 
 def run(jobs: list[CaseResult], run_id: str = "current") -> RunResult:
@@ -41,17 +53,20 @@ def run(jobs: list[CaseResult], run_id: str = "current") -> RunResult:
 # --- statistics ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("b", "c", "expected"), [
-    (0, 0, 1.0),
-    (1, 0, 0.5),
-    (6, 0, 0.015625),  # 0.5^6
-    (5, 0, 0.03125),
-    (4, 0, 0.0625),  # the smallest suite that can reach p < 0.05 has 5 discordant pairs
-    (5, 1, 7 / 64),  # (C(6,5) + C(6,6)) / 2^6
-    (3, 3, 42 / 64),  # (20 + 15 + 6 + 1) / 64
-    (10, 2, 79 / 4096),  # (66 + 12 + 1) / 2^12
-    (0, 5, 1.0),  # an improvement is never evidence of a regression
-])
+@pytest.mark.parametrize(
+    ("b", "c", "expected"),
+    [
+        (0, 0, 1.0),
+        (1, 0, 0.5),
+        (6, 0, 0.015625),  # 0.5^6
+        (5, 0, 0.03125),
+        (4, 0, 0.0625),  # the smallest suite that can reach p < 0.05 has 5 discordant pairs
+        (5, 1, 7 / 64),  # (C(6,5) + C(6,6)) / 2^6
+        (3, 3, 42 / 64),  # (20 + 15 + 6 + 1) / 64
+        (10, 2, 79 / 4096),  # (66 + 12 + 1) / 2^12
+        (0, 5, 1.0),  # an improvement is never evidence of a regression
+    ],
+)
 def test_mcnemar_one_sided_known_values(b: int, c: int, expected: float) -> None:
     assert mcnemar_one_sided(b, c) == pytest.approx(expected, rel=1e-12)
 
@@ -84,8 +99,12 @@ def test_identical_runs_pass_with_p_one() -> None:
     assert verdict.passed and verdict.exit_code == 0
     assert (stats.n_paired, stats.b, stats.c, stats.p_value) == (10, 0, 0, 1.0)
     assert stats.baseline_accuracy == stats.current_accuracy == 0.8
-    assert verdict.reasons == ("m: no regression: 0 pass→fail, 0 fail→pass of 10 paired cases (p = 1); "
-                               "accuracy 80.0% → 80.0%, within max_drop 5.0 points",)
+    assert verdict.reasons == (
+        (
+            "m: no regression: 0 pass→fail, 0 fail→pass of 10 paired cases (p = 1); "
+            "accuracy 80.0% → 80.0%, within max_drop 5.0 points"
+        ),
+    )
     assert verdict.flips == () and verdict.errors == () and verdict.only_in_current == ()
 
 
@@ -99,7 +118,9 @@ def test_six_pass_to_fail_and_none_back_fails_on_significance() -> None:
     assert (stats.b, stats.c) == (6, 0)
     assert stats.p_value == 0.015625
     assert stats.delta == pytest.approx(-0.03)
-    assert verdict.reasons == ("m: 6 pass→fail vs 0 fail→pass of 200 paired cases, one-sided exact McNemar p = 0.0156 < alpha 0.05",)
+    assert verdict.reasons == (
+        "m: 6 pass→fail vs 0 fail→pass of 200 paired cases, one-sided exact McNemar p = 0.0156 < alpha 0.05",
+    )
 
 
 def test_improvements_never_fail() -> None:
@@ -117,12 +138,16 @@ def test_one_flip_is_noise_to_the_test_but_fails_a_smaller_max_drop() -> None:
     assert lenient.models[0].p_value == 0.5
     strict = gate(current, baseline, GateOptions(max_drop=0.05))
     assert not strict.passed
-    assert strict.reasons == ("m: accuracy fell from 100.0% to 90.0% on 10 paired cases, a drop of 10.0 points > max_drop 5.0 points",)
+    assert strict.reasons == (
+        "m: accuracy fell from 100.0% to 90.0% on 10 paired cases, a drop of 10.0 points > max_drop 5.0 points",
+    )
 
 
 def test_a_drop_of_exactly_max_drop_passes_despite_float_rounding() -> None:
     # 0.95 - 0.90 is 0.05000000000000004 in floating point.
-    verdict = gate(run(outcomes("F" + "F" + "P" * 18)), run(outcomes("F" + "P" * 19), "baseline"), GateOptions(max_drop=0.05))
+    verdict = gate(
+        run(outcomes("F" + "F" + "P" * 18)), run(outcomes("F" + "P" * 19), "baseline"), GateOptions(max_drop=0.05)
+    )
     assert verdict.passed
 
 
@@ -144,8 +169,8 @@ def test_cases_are_paired_per_tool_count() -> None:
 
 
 def test_missing_cases_are_reported_both_ways_and_fail_only_when_required() -> None:
-    base = run(outcomes("PPP") + [job("old")], "baseline")
-    cur = run(outcomes("PPP") + [job("new1"), job("new2", "failed")])
+    base = run([*outcomes("PPP"), job("old")], "baseline")
+    cur = run([*outcomes("PPP"), job("new1"), job("new2", "failed")])
     verdict = gate(cur, base)
     assert verdict.passed
     assert verdict.only_in_current == (CaseRef("m", "s", "new1"), CaseRef("m", "s", "new2"))
@@ -153,7 +178,9 @@ def test_missing_cases_are_reported_both_ways_and_fail_only_when_required() -> N
     assert verdict.models[0].n_paired == 3
     strict = gate(cur, base, GateOptions(require_same_cases=True))
     assert not strict.passed
-    assert strict.reasons == ("the runs hold different cases (2 only in current, 1 only in baseline) and require_same_cases is set",)
+    assert strict.reasons == (
+        "the runs hold different cases (2 only in current, 1 only in baseline) and require_same_cases is set",
+    )
 
 
 def test_errored_jobs_are_listed_and_left_out_of_the_test() -> None:
@@ -173,13 +200,17 @@ def test_errored_jobs_are_listed_and_left_out_of_the_test() -> None:
 def test_a_model_that_only_errored_fails_because_nothing_was_compared() -> None:
     verdict = gate(run(outcomes("EEE")), run(outcomes("PPP"), "baseline"))
     assert not verdict.passed
-    assert verdict.reasons == ("m: no case could be paired with the baseline (errored on a side, or renamed); nothing was compared",)
+    assert verdict.reasons == (
+        "m: no case could be paired with the baseline (errored on a side, or renamed); nothing was compared",
+    )
 
 
 def test_runs_of_different_models_compare_nothing_and_fail() -> None:
     verdict = gate(run(outcomes("PP", model="a")), run(outcomes("PP", model="b"), "baseline"))
     assert not verdict.passed
-    assert verdict.reasons == ("no case could be paired: the current run (a) and the baseline (b) share no scored case; nothing was compared",)
+    assert verdict.reasons == (
+        "no case could be paired: the current run (a) and the baseline (b) share no scored case; nothing was compared",
+    )
     assert len(verdict.only_in_current) == len(verdict.only_in_baseline) == 2
 
 
@@ -201,7 +232,11 @@ def test_overall_minimum_per_model() -> None:
 
 def test_a_minimum_for_an_unknown_suite_is_a_config_error() -> None:
     with pytest.raises(ConfigError) as info:
-        gate(run(outcomes("P", suite="weather")), run(outcomes("P", suite="weather"), "baseline"), GateOptions(min_accuracy={"wether": 0.8}))
+        gate(
+            run(outcomes("P", suite="weather")),
+            run(outcomes("P", suite="weather"), "baseline"),
+            GateOptions(min_accuracy={"wether": 0.8}),
+        )
     assert str(info.value) == "gate min_accuracy names suite 'wether', which neither run has. Suites: weather."
 
 
@@ -232,7 +267,9 @@ def test_trial_rates_are_compared_with_the_sign_test() -> None:
     assert stats.baseline_accuracy == 1.0
     assert stats.current_accuracy == pytest.approx((6 * 2 / 3 + 34) / 40)
     assert verdict.flips[0].direction == "3/3→2/3"
-    assert verdict.reasons == ("m: pass rate fell on 6 cases and rose on 0 of 40 paired, one-sided exact sign test p = 0.0156 < alpha 0.05",)
+    assert verdict.reasons == (
+        "m: pass rate fell on 6 cases and rose on 0 of 40 paired, one-sided exact sign test p = 0.0156 < alpha 0.05",
+    )
     assert "sign test" in verdict.test
 
 
@@ -257,26 +294,47 @@ def test_errored_trials_leave_the_rest_of_the_case_scored() -> None:
 
 
 def test_options_from_config() -> None:
-    options = GateOptions.from_config({"max_drop": 0.1, "alpha": 0.01, "min_accuracy": {"weather": 0.8}, "require_same_cases": True})
-    assert (options.max_drop, options.alpha, dict(options.min_accuracy), options.require_same_cases) == (0.1, 0.01, {"weather": 0.8}, True)
+    options = GateOptions.from_config(
+        {"max_drop": 0.1, "alpha": 0.01, "min_accuracy": {"weather": 0.8}, "require_same_cases": True}
+    )
+    assert (options.max_drop, options.alpha, dict(options.min_accuracy), options.require_same_cases) == (
+        0.1,
+        0.01,
+        {"weather": 0.8},
+        True,
+    )
     assert GateOptions.from_config({}) == GateOptions()
 
 
 def test_unknown_config_key_lists_the_valid_ones() -> None:
     with pytest.raises(ConfigError) as info:
         GateOptions.from_config({"max_dorp": 0.1})
-    assert str(info.value) == ("[tool.evalkit.gate] 'max_dorp' is not a gate option. "
-                               "Valid options: alpha, max_drop, min_accuracy, min_overall_accuracy, require_same_cases.")
+    assert str(info.value) == (
+        "[tool.evalkit.gate] 'max_dorp' is not a gate option. "
+        "Valid options: alpha, max_drop, min_accuracy, min_overall_accuracy, require_same_cases."
+    )
 
 
-@pytest.mark.parametrize(("raw", "message"), [
-    ({"max_drop": 5}, "gate option max_drop must be a number from 0 to 1 (accuracy points as a fraction: 0.05 = 5 points), got 5"),
-    ({"alpha": 0}, "gate option alpha must be above 0 (a significance level, e.g. 0.05), got 0"),
-    ({"alpha": True}, "gate option alpha must be a number from 0 to 1 (a significance level, e.g. 0.05), got True"),
-    ({"min_accuracy": {"weather": 80}}, "gate option min_accuracy.weather must be a number from 0 to 1 (an accuracy, e.g. 0.8 = 80%), got 80"),
-    ({"min_accuracy": 0.8}, "gate option min_accuracy must be a table of suite = minimum, e.g. {weather = 0.8}; got 0.8"),
-    ({"require_same_cases": "yes"}, "gate option require_same_cases must be true or false, got 'yes'"),
-])
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (
+            {"max_drop": 5},
+            "gate option max_drop must be a number from 0 to 1 (accuracy points as a fraction: 0.05 = 5 points), got 5",
+        ),
+        ({"alpha": 0}, "gate option alpha must be above 0 (a significance level, e.g. 0.05), got 0"),
+        ({"alpha": True}, "gate option alpha must be a number from 0 to 1 (a significance level, e.g. 0.05), got True"),
+        (
+            {"min_accuracy": {"weather": 80}},
+            "gate option min_accuracy.weather must be a number from 0 to 1 (an accuracy, e.g. 0.8 = 80%), got 80",
+        ),
+        (
+            {"min_accuracy": 0.8},
+            "gate option min_accuracy must be a table of suite = minimum, e.g. {weather = 0.8}; got 0.8",
+        ),
+        ({"require_same_cases": "yes"}, "gate option require_same_cases must be true or false, got 'yes'"),
+    ],
+)
 def test_bad_option_values(raw: dict, message: str) -> None:
     with pytest.raises(ConfigError) as info:
         GateOptions.from_config(raw)
@@ -295,15 +353,18 @@ def test_options_are_frozen_all_the_way_down() -> None:
 
 
 def _failing_verdict():
-    base = run(outcomes("P" * 20) + [job("gone")], "base-1")
-    cur = run(outcomes("F" * 6 + "P" * 13 + "E") + [job("new|pipe")], "cur-2")
+    base = run([*outcomes("P" * 20), job("gone")], "base-1")
+    cur = run([*outcomes("F" * 6 + "P" * 13 + "E"), job("new|pipe")], "cur-2")
     return gate(cur, base)
 
 
 def test_text_rendering_says_why() -> None:
     text = render_verdict_text(_failing_verdict())
     assert text.startswith("FAIL: regression (current cur-2 vs baseline base-1)\n")
-    assert "  - m: 6 pass→fail vs 0 fail→pass of 19 paired cases, one-sided exact McNemar p = 0.0156 < alpha 0.05\n" in text
+    assert (
+        "  - m: 6 pass→fail vs 0 fail→pass of 19 paired cases, one-sided exact McNemar p = 0.0156 < alpha 0.05\n"
+        in text
+    )
     assert "Got worse (6):" in text
     assert "wrong_function: called get_weather, expected get_current_temperature" in text
     assert "Only in current (1; reported only; require_same_cases is off):" in text

@@ -33,8 +33,10 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def write_run(folder: Path, pattern: str, run_id: str) -> Path:
     """P passed, F failed, E error: one job per character, saved as <folder>/<run_id>/results.json."""
     status = {"P": "passed", "F": "failed", "E": "error"}
-    jobs = tuple(CaseResult("m", "s", f"c{i}", status[ch], failures=() if ch == "P" else (("wrong_function", "called b"),))
-                 for i, ch in enumerate(pattern))
+    jobs = tuple(
+        CaseResult("m", "s", f"c{i}", status[ch], failures=() if ch == "P" else (("wrong_function", "called b"),))
+        for i, ch in enumerate(pattern)
+    )
     return save_results(RunResult(run_id, "2024-05-01T12:00:00+00:00", {}, jobs), folder)
 
 
@@ -68,7 +70,10 @@ def test_options_come_from_the_config_and_the_command_line_wins(evalkit: _Group,
     assert invoke(evalkit, "gate", str(current), "--baseline", str(baseline)).exit_code == 0
     strict = invoke(evalkit, "gate", str(current), "--baseline", str(baseline), "--max-drop", "0.05")
     assert strict.exit_code == 1
-    assert "  - m: accuracy fell from 100.0% to 90.0% on 10 paired cases, a drop of 10.0 points > max_drop 5.0 points\n" in strict.stdout
+    assert (
+        "  - m: accuracy fell from 100.0% to 90.0% on 10 paired cases, a drop of 10.0 points > max_drop 5.0 points\n"
+        in strict.stdout
+    )
 
 
 def test_min_accuracy_option(evalkit: _Group, workdir: Path) -> None:
@@ -86,8 +91,18 @@ def test_markdown_junit_and_step_summary(evalkit: _Group, workdir: Path) -> None
     current = write_run(workdir / "cur", "PP", "c1")
     summary = workdir / "step-summary.md"
     summary.write_text("earlier step\n", encoding="utf-8")
-    result = invoke(evalkit, "gate", str(current), "--baseline", str(baseline), "--markdown", "out/gate.md",
-                    "--junit", "out/junit.xml", env={"GITHUB_STEP_SUMMARY": str(summary)})
+    result = invoke(
+        evalkit,
+        "gate",
+        str(current),
+        "--baseline",
+        str(baseline),
+        "--markdown",
+        "out/gate.md",
+        "--junit",
+        "out/junit.xml",
+        env={"GITHUB_STEP_SUMMARY": str(summary)},
+    )
     assert result.exit_code == 0
     markdown = (workdir / "out" / "gate.md").read_text(encoding="utf-8")
     assert markdown.startswith("## ✅ evalkit gate: PASS: no regression (current c1 vs baseline b1)")
@@ -102,15 +117,18 @@ def test_missing_baseline_is_a_usage_error(evalkit: _Group, workdir: Path) -> No
     write_run(workdir / "reports", "PP", "c1")
     result = invoke(evalkit, "gate")
     assert result.exit_code == 2
-    assert result.stderr == ("evalkit: error: baseline baselines/baseline.json not found; save one with "
-                             "`evalkit baseline save reports/latest --to baselines/baseline.json` and commit it\n")
+    assert result.stderr == (
+        "evalkit: error: baseline baselines/baseline.json not found; save one with "
+        "`evalkit baseline save reports/latest --to baselines/baseline.json` and commit it\n"
+    )
 
 
 def test_missing_results_is_a_usage_error(evalkit: _Group, workdir: Path) -> None:
     result = invoke(evalkit, "gate", "nowhere", "--baseline", "nowhere")
     assert result.exit_code == 2
-    assert result.stderr == ("evalkit: error: nowhere: no results.json there; run `evalkit run` first "
-                             "or pass the path of a results.json\n")
+    assert result.stderr == (
+        "evalkit: error: nowhere: no results.json there; run `evalkit run` first or pass the path of a results.json\n"
+    )
 
 
 def test_bad_config_key_is_a_usage_error(evalkit: _Group, workdir: Path) -> None:
@@ -118,16 +136,33 @@ def test_bad_config_key_is_a_usage_error(evalkit: _Group, workdir: Path) -> None
     (workdir / "evalkit.toml").write_text("[gate]\nmax_dorp = 0.1\n", encoding="utf-8")
     result = invoke(evalkit, "gate", str(baseline), "--baseline", str(baseline))
     assert result.exit_code == 2
-    assert result.stderr == ("evalkit: error: [tool.evalkit.gate] 'max_dorp' is not a gate option. "
-                             "Valid options: alpha, max_drop, min_accuracy, min_overall_accuracy, require_same_cases.\n")
+    assert result.stderr == (
+        "evalkit: error: [tool.evalkit.gate] 'max_dorp' is not a gate option. "
+        "Valid options: alpha, max_drop, min_accuracy, min_overall_accuracy, require_same_cases.\n"
+    )
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--min-accuracy", "s=high"], "evalkit: error: --min-accuracy 's=high': expected SUITE=FRACTION (e.g. weather=0.8) or FRACTION for each model's whole run\n"),
-    (["--min-accuracy", "=0.8"], "evalkit: error: --min-accuracy '=0.8': the suite name before '=' is empty; e.g. weather=0.8\n"),
-    (["--max-drop", "5"], "evalkit: error: gate option max_drop must be a number from 0 to 1 (accuracy points as a fraction: 0.05 = 5 points), got 5.0\n"),
-    (["--min-accuracy", "wether=0.8"], "evalkit: error: gate min_accuracy names suite 'wether', which neither run has. Suites: s.\n"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--min-accuracy", "s=high"],
+            "evalkit: error: --min-accuracy 's=high': expected SUITE=FRACTION (e.g. weather=0.8) or FRACTION for each model's whole run\n",
+        ),
+        (
+            ["--min-accuracy", "=0.8"],
+            "evalkit: error: --min-accuracy '=0.8': the suite name before '=' is empty; e.g. weather=0.8\n",
+        ),
+        (
+            ["--max-drop", "5"],
+            "evalkit: error: gate option max_drop must be a number from 0 to 1 (accuracy points as a fraction: 0.05 = 5 points), got 5.0\n",
+        ),
+        (
+            ["--min-accuracy", "wether=0.8"],
+            "evalkit: error: gate min_accuracy names suite 'wether', which neither run has. Suites: s.\n",
+        ),
+    ],
+)
 def test_bad_options_are_usage_errors(evalkit: _Group, workdir: Path, args: list[str], message: str) -> None:
     baseline = write_run(workdir / "base", "PP", "b1")
     result = invoke(evalkit, "gate", str(baseline), "--baseline", str(baseline), *args)
@@ -154,7 +189,9 @@ def test_baseline_save_copies_and_describes(evalkit: _Group, workdir: Path) -> N
     ]
     write_run(workdir / "reports", "PPPP", "c2")
     again = invoke(evalkit, "baseline", "save", "reports/latest")
-    assert again.stdout.startswith("saved baseline baselines/baseline.json (replacing run c1): run c2, 4 jobs, models m\n")
+    assert again.stdout.startswith(
+        "saved baseline baselines/baseline.json (replacing run c1): run c2, 4 jobs, models m\n"
+    )
 
 
 def test_baseline_save_name_to_and_error_warning(evalkit: _Group, workdir: Path) -> None:
@@ -162,7 +199,10 @@ def test_baseline_save_name_to_and_error_warning(evalkit: _Group, workdir: Path)
     named = invoke(evalkit, "baseline", "save", "--name", "nightly")
     assert named.exit_code == 0 and (workdir / "baselines" / "nightly.json").is_file()
     assert "  m: 2 jobs, accuracy 100.0% (1/1), 1 errored" in named.stdout
-    assert "evalkit: warning: the baseline has errored jobs; their cases will not be compared until it is refreshed" in named.stderr
+    assert (
+        "evalkit: warning: the baseline has errored jobs; their cases will not be compared until it is refreshed"
+        in named.stderr
+    )
     exact = invoke(evalkit, "baseline", "save", "--to", "ci/base.json")
     assert exact.exit_code == 0 and (workdir / "ci" / "base.json").is_file()
 
@@ -171,7 +211,10 @@ def test_baseline_save_refuses_a_bad_results_file(evalkit: _Group, workdir: Path
     (workdir / "bad.json").write_text('{"version": 99}', encoding="utf-8")
     result = invoke(evalkit, "baseline", "save", "bad.json")
     assert result.exit_code == 2
-    assert result.stderr == "evalkit: error: bad.json: results version 99 is not supported (this evalkit reads 1); re-run it\n"
+    assert (
+        result.stderr
+        == "evalkit: error: bad.json: results version 99 is not supported (this evalkit reads 1); re-run it\n"
+    )
     assert not (workdir / "baselines").exists()
 
 

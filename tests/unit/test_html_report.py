@@ -21,7 +21,11 @@ XSS = "<script>alert('pwned')</script>"
 def make_job(model: str, case: str, tools: int, status: str, **extra) -> CaseResult:
     passed = status == "passed"
     fields = {
-        "scores": {"selection": ScoreRecord(1.0 if passed else 0.0, passed), "coverage": ScoreRecord(1.0 if passed else 0.5, passed), "no_call": ScoreRecord(None, None)},
+        "scores": {
+            "selection": ScoreRecord(1.0 if passed else 0.0, passed),
+            "coverage": ScoreRecord(1.0 if passed else 0.5, passed),
+            "no_call": ScoreRecord(None, None),
+        },
         "failures": () if passed else (("wrong_value", f"city was 'Lyon', expected 'Paris' in {case}"),),
         "expected": "get_weather(city='Paris')",
         "calls": ({"name": "get_weather", "arguments": '{"city": "Lyon"}', "id": "call_1"},),
@@ -33,7 +37,12 @@ def make_job(model: str, case: str, tools: int, status: str, **extra) -> CaseRes
 
 
 def make_run(jobs: list[CaseResult] | tuple[CaseResult, ...]) -> RunResult:
-    config = {"models": [{"name": "alpha", "base_url": "http://127.0.0.1:8089/v1"}], "record_mode": "none", "scorers": ["selection", "coverage"], "trials": 1}
+    config = {
+        "models": [{"name": "alpha", "base_url": "http://127.0.0.1:8089/v1"}],
+        "record_mode": "none",
+        "scorers": ["selection", "coverage"],
+        "trials": 1,
+    }
     return RunResult("20250102-030405", "2025-01-02T03:04:05+00:00", config, tuple(jobs), 75.0)
 
 
@@ -44,8 +53,19 @@ def run() -> RunResult:
         for tools in (1, 4, 16, 64):
             for c in range(4):
                 jobs.append(make_job(model, f"case-{c}", tools, "passed" if c + m < 3 or tools == 1 else "failed"))
-    jobs.append(make_job("beta", "evil", 4, "failed", calls=({"name": "get_weather", "arguments": f'{{"city": "{XSS}"}}', "id": "x"},), content=f"</pre>{XSS}"))
-    jobs.append(make_job("beta", "broken", 4, "error", failures=(("http_error", "HTTP 500 from the server"),), calls=()))
+    jobs.append(
+        make_job(
+            "beta",
+            "evil",
+            4,
+            "failed",
+            calls=({"name": "get_weather", "arguments": f'{{"city": "{XSS}"}}', "id": "x"},),
+            content=f"</pre>{XSS}",
+        )
+    )
+    jobs.append(
+        make_job("beta", "broken", 4, "error", failures=(("http_error", "HTTP 500 from the server"),), calls=())
+    )
     return make_run(jobs)
 
 
@@ -73,7 +93,12 @@ def test_names_from_results_are_escaped() -> None:
     html = render_html(make_run([job]))
     for tag in ("<marquee", "<blink", "<u>", "<em>"):
         assert tag not in html
-    assert "m&quot;&lt;marquee&gt;" in html and "c&lt;blink&gt;" in html and "s&amp;&lt;u&gt;" in html and "&lt;em&gt;" in html
+    assert (
+        "m&quot;&lt;marquee&gt;" in html
+        and "c&lt;blink&gt;" in html
+        and "s&amp;&lt;u&gt;" in html
+        and "&lt;em&gt;" in html
+    )
 
 
 def test_report_is_self_contained(run: RunResult) -> None:
@@ -104,7 +129,7 @@ def test_failures_show_kind_explanation_expected_and_produced_calls(run: RunResu
     html = render_html(run)
     assert "<b>wrong_value</b>: city was &#x27;Lyon&#x27;, expected &#x27;Paris&#x27; in case-3" in html
     assert "get_weather(city=&#x27;Paris&#x27;)" in html  # expected
-    assert 'get_weather\n{\n  &quot;city&quot;: &quot;Lyon&quot;\n}' in html  # produced, indented JSON
+    assert "get_weather\n{\n  &quot;city&quot;: &quot;Lyon&quot;\n}" in html  # produced, indented JSON
     assert '<span class="badge error">error</span>' in html and "HTTP 500 from the server" in html
     assert "(no call)" in html
 
@@ -115,7 +140,12 @@ def test_format_call_keeps_undecodable_arguments_raw() -> None:
 
 
 def test_a_thousand_jobs_render_collapsed() -> None:
-    jobs = [make_job(model, f"case-{c}", tools, "failed" if c % 3 == 0 else "passed") for model in ("a", "b") for tools in (4, 16) for c in range(300)]
+    jobs = [
+        make_job(model, f"case-{c}", tools, "failed" if c % 3 == 0 else "passed")
+        for model in ("a", "b")
+        for tools in (4, 16)
+        for c in range(300)
+    ]
     html = render_html(make_run(jobs))
     assert html.count('<details class="job">') == 400  # every failure listed, each collapsed
     assert '<details class="model" open>' not in html

@@ -10,10 +10,29 @@ from evalkit.junit import build_junit, case_name, write_junit
 from evalkit.results import CaseResult, RunResult
 
 
-def job(case: str, status: str = "passed", *, model: str = "m", suite: str = "s", tool_count: int | None = None,
-        trial: int = 1, failures: tuple = (), seconds: float = 0.5) -> CaseResult:
-    return CaseResult(model, suite, case, status, tool_count=tool_count, trial=trial, failures=failures, seconds=seconds,
-                      expected="get_weather(location='Paris')", calls=({"name": "get_time", "arguments": "{}", "id": "1"},))
+def job(
+    case: str,
+    status: str = "passed",
+    *,
+    model: str = "m",
+    suite: str = "s",
+    tool_count: int | None = None,
+    trial: int = 1,
+    failures: tuple = (),
+    seconds: float = 0.5,
+) -> CaseResult:
+    return CaseResult(
+        model,
+        suite,
+        case,
+        status,
+        tool_count=tool_count,
+        trial=trial,
+        failures=failures,
+        seconds=seconds,
+        expected="get_weather(location='Paris')",
+        calls=({"name": "get_time", "arguments": "{}", "id": "1"},),
+    )
 
 
 def make_run(jobs: list[CaseResult], run_id: str = "20240501-120000") -> RunResult:
@@ -22,7 +41,11 @@ def make_run(jobs: list[CaseResult], run_id: str = "20240501-120000") -> RunResu
 
 JOBS = [
     job("ok"),
-    job("wrong", "failed", failures=(("wrong_function", "called get_time, expected get_weather"), ("missing_call", "no get_weather"))),
+    job(
+        "wrong",
+        "failed",
+        failures=(("wrong_function", "called get_time, expected get_weather"), ("missing_call", "no get_weather")),
+    ),
     job("boom", "error", failures=(("http_error", "HTTP 500"),)),
     job("ok", model="m2", suite="other", tool_count=16, trial=2),
 ]
@@ -43,12 +66,21 @@ def test_written_file_parses_and_counts_add_up(tmp_path: Path) -> None:
     assert (root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")) == ("4", "1", "1", "0")
     first, second = root.findall("testsuite")
     assert first.get("name") == "evalkit.m.s"
-    assert (first.get("tests"), first.get("failures"), first.get("errors"), first.get("skipped")) == ("3", "1", "1", "0")
+    assert (first.get("tests"), first.get("failures"), first.get("errors"), first.get("skipped")) == (
+        "3",
+        "1",
+        "1",
+        "0",
+    )
     assert first.get("time") == "1.500" and first.get("timestamp") == "2024-05-01T12:00:00"
     assert second.get("name") == "evalkit.m2.other" and second.get("tests") == "1"
     # properties come first, as the Ant/Surefire schema orders them
     assert first[0].tag == "properties"
-    assert {p.get("name"): p.get("value") for p in first[0]} == {"run_id": "20240501-120000", "model": "m", "suite": "s"}
+    assert {p.get("name"): p.get("value") for p in first[0]} == {
+        "run_id": "20240501-120000",
+        "model": "m",
+        "suite": "s",
+    }
 
 
 def test_testcases_carry_failures_and_errors() -> None:
@@ -82,7 +114,9 @@ def test_control_characters_in_model_output_are_replaced(tmp_path: Path) -> None
 
 def test_a_verdict_adds_a_gate_suite(tmp_path: Path) -> None:
     baseline = make_run([job(f"c{i}") for i in range(10)], "base")
-    current = make_run([job(f"c{i}", "failed", failures=(("x", "y"),)) for i in range(6)] + [job(f"c{i}") for i in range(6, 10)])
+    current = make_run(
+        [job(f"c{i}", "failed", failures=(("x", "y"),)) for i in range(6)] + [job(f"c{i}") for i in range(6, 10)]
+    )
     verdict = gate(current, baseline)
     root = ET.parse(write_junit(current, tmp_path / "j.xml", verdict)).getroot()
     suite = root.find("testsuite[@name='evalkit.gate']")

@@ -14,9 +14,9 @@ untimed = settings(deadline=None)
 
 grade_matrices = st.integers(0, 5).flatmap(
     lambda rows: st.integers(0, 5).flatmap(
-        lambda cols: st.lists(st.lists(st.sampled_from([NONE, NAME, FULL]), min_size=cols, max_size=cols), min_size=rows, max_size=rows).map(
-            lambda grid: (rows, cols, grid)
-        )
+        lambda cols: st.lists(
+            st.lists(st.sampled_from([NONE, NAME, FULL]), min_size=cols, max_size=cols), min_size=rows, max_size=rows
+        ).map(lambda grid: (rows, cols, grid))
     )
 )
 
@@ -33,7 +33,7 @@ def _brute_best(rows, cols, grid, *, ordered=False):
         for es in combinations(range(rows), k):
             chosen = combinations(range(cols), k) if ordered else permutations(range(cols), k)
             for ps in chosen:
-                best = max(best, _score(grid, list(zip(es, ps))))
+                best = max(best, _score(grid, list(zip(es, ps, strict=True))))
     return best
 
 

@@ -11,9 +11,29 @@ import evalkit.scorers
 
 def test_evalkit_all_is_pinned() -> None:
     assert evalkit.__all__ == [
-        "Case", "CaseFileError", "CaseResult", "CassetteMissError", "ConfigError", "EvalkitError", "Expectation",
-        "ExpectedCall", "Job", "ModelConfig", "ResultsFileError", "RunConfig", "RunResult", "Suite", "ToolCall", "Turn",
-        "TurnError", "UnknownNameError", "load_cases", "load_config", "load_results", "read_results", "run_suites",
+        "Case",
+        "CaseFileError",
+        "CaseResult",
+        "CassetteMissError",
+        "ConfigError",
+        "EvalkitError",
+        "Expectation",
+        "ExpectedCall",
+        "Job",
+        "ModelConfig",
+        "ResultsFileError",
+        "RunConfig",
+        "RunResult",
+        "Suite",
+        "ToolCall",
+        "Turn",
+        "TurnError",
+        "UnknownNameError",
+        "load_cases",
+        "load_config",
+        "load_results",
+        "read_results",
+        "run_suites",
         "tool_from_pydantic",
     ]
     for name in evalkit.__all__:
@@ -22,9 +42,24 @@ def test_evalkit_all_is_pinned() -> None:
 
 def test_scorers_all_is_pinned() -> None:
     assert evalkit.scorers.__all__ == [
-        "DEFAULT_SCORERS", "INFRA_ERRORS", "SCORERS", "Failure", "Score", "failures_of", "resolve_scorers", "score_job",
+        "DEFAULT_SCORERS",
+        "INFRA_ERRORS",
+        "SCORERS",
+        "Failure",
+        "Score",
+        "failures_of",
+        "resolve_scorers",
+        "score_job",
     ]
-    assert list(evalkit.scorers.SCORERS) == ["selection", "hallucination", "validity", "correctness", "coverage", "no_call", "forbidden"]
+    assert list(evalkit.scorers.SCORERS) == [
+        "selection",
+        "hallucination",
+        "validity",
+        "correctness",
+        "coverage",
+        "no_call",
+        "forbidden",
+    ]
 
 
 def test_import_evalkit_loads_nothing_heavy() -> None:

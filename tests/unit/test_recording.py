@@ -17,7 +17,10 @@ from evalkit.errors import EvalkitError
 from evalkit.recording import CassetteMiss, Interaction, cassette_client, read_interactions
 
 URL = "https://api.openai.com/v1/chat/completions"
-REPLY = {"id": "chatcmpl-1", "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}]}
+REPLY = {
+    "id": "chatcmpl-1",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
+}
 SECRET_REQUEST = {
     "Authorization": "Bearer sk-secret-request",
     "api-key": "azure-secret-key",
@@ -55,7 +58,9 @@ def offline() -> httpx2.MockTransport:
     return httpx2.MockTransport(fail)
 
 
-def post(path: Path, body: dict | str, *, mode: str, inner: httpx2.BaseTransport, headers: dict | None = None) -> httpx2.Response:
+def post(
+    path: Path, body: dict | str, *, mode: str, inner: httpx2.BaseTransport, headers: dict | None = None
+) -> httpx2.Response:
     content = body if isinstance(body, str) else json.dumps(body)
     with cassette_client(path, record_mode=mode, inner=inner) as client:
         response = client.post(URL, content=content, headers={"content-type": "application/json", **(headers or {})})
@@ -105,7 +110,13 @@ def test_secrets_are_scrubbed_before_saving(tmp_path: Path):
 
 def test_gzip_response_is_stored_decoded_and_still_reaches_the_caller_decoded(tmp_path: Path):
     payload = json.dumps(REPLY).encode()
-    server = Server(lambda request: httpx2.Response(200, content=gzip.compress(payload), headers={"content-encoding": "gzip", "content-type": "application/json"}))
+    server = Server(
+        lambda request: httpx2.Response(
+            200,
+            content=gzip.compress(payload),
+            headers={"content-encoding": "gzip", "content-type": "application/json"},
+        )
+    )
     path = tmp_path / "case.yaml"
     assert record(path, BODY, server).content == payload
     stored = yaml.safe_load(path.read_text())["interactions"][0]["response"]
@@ -130,9 +141,11 @@ def test_sse_replays_byte_identically(tmp_path: Path):
     server = Server(lambda request: httpx2.Response(200, content=stream, headers={"content-type": "text/event-stream"}))
     path = tmp_path / "case.yaml"
     assert record(path, BODY, server).content == stream
-    with cassette_client(path, inner=offline()) as client:
-        with client.stream("POST", URL, content=json.dumps(BODY)) as response:
-            assert b"".join(response.iter_bytes()) == stream
+    with (
+        cassette_client(path, inner=offline()) as client,
+        client.stream("POST", URL, content=json.dumps(BODY)) as response,
+    ):
+        assert b"".join(response.iter_bytes()) == stream
 
 
 # --- Matching -------------------------------------------------------------------------------------
@@ -171,7 +184,10 @@ def test_missing_or_empty_cassette_says_how_to_record(tmp_path: Path, existing: 
         path.write_text(existing)
     with pytest.raises(CassetteMiss) as caught:
         post(path, BODY, mode="none", inner=offline())
-    assert str(caught.value) == f"no recorded response in {path} for this request (the cassette is missing or empty; record it with --record-mode once)"
+    assert (
+        str(caught.value)
+        == f"no recorded response in {path} for this request (the cassette is missing or empty; record it with --record-mode once)"
+    )
     if existing is None:
         assert not path.exists()  # replay never creates a cassette
     else:
@@ -184,7 +200,9 @@ def test_unreadable_cassette_is_a_miss_that_says_so_and_is_kept(tmp_path: Path):
     for mode in ("none", "once"):
         with pytest.raises(CassetteMiss) as caught:
             post(path, BODY, mode=mode, inner=offline())
-        assert str(caught.value).startswith(f"no recorded response in {path} for this request (the cassette cannot be read (")
+        assert str(caught.value).startswith(
+            f"no recorded response in {path} for this request (the cassette cannot be read ("
+        )
         assert str(caught.value).endswith("); fix it or re-record it with --record-mode all)")
     assert path.read_text() == "interactions: [oops\n"
     post(path, BODY, mode="all", inner=Server().transport)
@@ -197,7 +215,9 @@ def test_a_cassette_file_with_nothing_loadable_is_not_called_missing(tmp_path: P
     path.write_bytes(content)
     with pytest.raises(CassetteMiss) as caught:
         post(path, BODY, mode="none", inner=offline())
-    assert str(caught.value).endswith("(the cassette holds no interaction vcrpy could load; fix the YAML or re-record it with --record-mode all)")
+    assert str(caught.value).endswith(
+        "(the cassette holds no interaction vcrpy could load; fix the YAML or re-record it with --record-mode all)"
+    )
 
 
 def test_each_recorded_response_plays_once(tmp_path: Path):
@@ -268,7 +288,9 @@ def write(tmp_path: Path, interactions: list[dict], *, text: str | None = None) 
     return path
 
 
-def standard(body: object, *, status: int = 200, headers: dict | None = None, request_body: object = '{"a": 1}') -> dict:
+def standard(
+    body: object, *, status: int = 200, headers: dict | None = None, request_body: object = '{"a": 1}'
+) -> dict:
     return {
         "request": {"method": "POST", "uri": URL, "body": request_body, "headers": {}},
         "response": {"status": {"code": status, "message": "OK"}, "headers": headers or {}, "body": {"string": body}},
@@ -285,7 +307,14 @@ def test_reads_a_cassette_written_by_cassette_client(tmp_path: Path):
 
 
 def test_gzip_binary_body_is_decoded_and_header_keys_lower_cased(tmp_path: Path):
-    path = write(tmp_path, [standard(gzip.compress(b'{"ok": true}'), headers={"Content-Encoding": ["gzip"], "Set-Cookie": ["a=1", "b=2"]})])
+    path = write(
+        tmp_path,
+        [
+            standard(
+                gzip.compress(b'{"ok": true}'), headers={"Content-Encoding": ["gzip"], "Set-Cookie": ["a=1", "b=2"]}
+            )
+        ],
+    )
     [interaction] = read_interactions(path)
     assert interaction.body == '{"ok": true}'
     assert dict(interaction.headers) == {"content-encoding": "gzip", "set-cookie": "a=1, b=2"}
@@ -299,7 +328,12 @@ def test_stale_gzip_header_on_a_plain_body_is_ignored(tmp_path: Path):
 def test_old_vcrpy_httpx_stub_format(tmp_path: Path):
     old = {
         "request": {"method": "POST", "uri": URL, "body": "{}", "headers": {}},
-        "response": {"content": '{"old": 1}', "headers": {"Content-Encoding": ["gzip"]}, "http_version": "HTTP/1.1", "status_code": 401},
+        "response": {
+            "content": '{"old": 1}',
+            "headers": {"Content-Encoding": ["gzip"]},
+            "http_version": "HTTP/1.1",
+            "status_code": 401,
+        },
     }
     [interaction] = read_interactions(write(tmp_path, [old]))
     assert (interaction.status, interaction.body) == (401, '{"old": 1}')
@@ -308,7 +342,11 @@ def test_old_vcrpy_httpx_stub_format(tmp_path: Path):
 def test_pydantic_ai_parsed_body(tmp_path: Path):
     interaction = {
         "request": {"method": "POST", "uri": URL, "headers": {}, "parsed_body": {"model": "m", "stream": False}},
-        "response": {"status": {"code": 200, "message": "OK"}, "headers": {"content-type": ["application/json"]}, "parsed_body": {"choices": []}},
+        "response": {
+            "status": {"code": 200, "message": "OK"},
+            "headers": {"content-type": ["application/json"]},
+            "parsed_body": {"choices": []},
+        },
     }
     [read] = read_interactions(write(tmp_path, [interaction]))
     assert json.loads(read.request_body) == {"model": "m", "stream": False} and json.loads(read.body) == {"choices": []}
@@ -344,7 +382,9 @@ def test_other_python_tags_are_refused_not_executed(tmp_path: Path):
 
 
 def test_a_file_that_is_not_a_cassette_says_so(tmp_path: Path):
-    with pytest.raises(EvalkitError, match=r"other\.yaml: not a vcrpy cassette \(no 'interactions' list at the top level\)"):
+    with pytest.raises(
+        EvalkitError, match=r"other\.yaml: not a vcrpy cassette \(no 'interactions' list at the top level\)"
+    ):
         read_interactions(write(tmp_path, [], text="hello: world\n"))
 
 
@@ -369,4 +409,7 @@ def test_record_modes_are_the_four_documented_ones():
     assert RECORD_MODES == ("none", "once", "new_episodes", "all")
     with pytest.raises(UnknownNameError) as caught:
         check_record_mode("any")  # vcrpy has it, undocumented
-    assert str(caught.value) == "'any' is not a record mode. Valid record modes: all, new_episodes, none, once. The default, none, only replays."
+    assert (
+        str(caught.value)
+        == "'any' is not a record mode. Valid record modes: all, new_episodes, none, once. The default, none, only replays."
+    )

@@ -17,7 +17,9 @@ from evalkit.scorers import INFRA_ERRORS, failures_of, score_job
 untimed = settings(deadline=None)
 
 
-def make_case(calls: list[tuple[str, dict[str, Any]]], *, ordered: bool = False, forbid: list[tuple[str, dict[str, Any]]] = ()) -> Case:
+def make_case(
+    calls: list[tuple[str, dict[str, Any]]], *, ordered: bool = False, forbid: list[tuple[str, dict[str, Any]]] = ()
+) -> Case:
     return Case(
         suite="laws",
         id="case",
@@ -52,7 +54,11 @@ def tools_and_literal_calls(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list
     n_tools = draw(st.integers(1, 3))
     tools, schemas = [], {}
     for i in range(n_tools):
-        props = draw(st.dictionaries(st.from_regex(r"[a-z]{1,6}", fullmatch=True), st.sampled_from(sorted(JSON_TYPES)), max_size=4))
+        props = draw(
+            st.dictionaries(
+                st.from_regex(r"[a-z]{1,6}", fullmatch=True), st.sampled_from(sorted(JSON_TYPES)), max_size=4
+            )
+        )
         schemas[f"tool_{i}"] = props
         tools.append(tool(f"tool_{i}", {k: {"type": t} for k, t in props.items()}, strict=draw(st.booleans())))
     calls = []
@@ -84,7 +90,17 @@ WORLD_TOOLS = [
     tool("g", {"a": {"type": "string"}}, strict=True),
     tool("h", {}),
 ]
-EXPECT_A = st.sampled_from(["x", "y", {"any_of": ["x", "y"]}, {"anything": True}, {"absent": True}, {"equals": "x", "optional": True}, {"regex": "[xy]"}])
+EXPECT_A = st.sampled_from(
+    [
+        "x",
+        "y",
+        {"any_of": ["x", "y"]},
+        {"anything": True},
+        {"absent": True},
+        {"equals": "x", "optional": True},
+        {"regex": "[xy]"},
+    ]
+)
 EXPECT_B = st.sampled_from([1, 2, 2.0, {"approx": 1, "tol": 0.5}, {"any_of": [1, {"approx": 2}]}])
 
 
@@ -104,7 +120,14 @@ def produced_call(draw: st.DrawFn) -> ToolCall:
     name = draw(st.sampled_from(["f", "g", "h", "invented"]))
     arguments = draw(
         st.sampled_from(["", "{", "[1]", '{"a": "x"'])  # empty, broken, not an object, cut short
-        | st.fixed_dictionaries({}, optional={"a": st.sampled_from(["x", "y", "X", 3]), "b": st.sampled_from([1, 2, 2.0, "2"]), "c": st.just(1)}).map(json.dumps)
+        | st.fixed_dictionaries(
+            {},
+            optional={
+                "a": st.sampled_from(["x", "y", "X", 3]),
+                "b": st.sampled_from([1, 2, 2.0, "2"]),
+                "c": st.just(1),
+            },
+        ).map(json.dumps)
     )
     return ToolCall(name, arguments)
 
@@ -147,7 +170,9 @@ def test_every_value_is_in_unit_interval_or_none(expected, produced, ordered, fo
 
 
 @untimed
-@given(expected_calls.filter(bool), produced_calls, st.integers(0, 5), st.sampled_from(["invented", "h"]), st.booleans())
+@given(
+    expected_calls.filter(bool), produced_calls, st.integers(0, 5), st.sampled_from(["invented", "h"]), st.booleans()
+)
 def test_an_extra_unexpected_call_never_increases_coverage(expected, produced, where, extra_name, ordered):
     expected = [(name, args) for name, args in expected if name != extra_name] or [("f", {})]
     case = make_case(expected, ordered=ordered)
@@ -170,7 +195,9 @@ def test_coverage_never_drops_when_a_call_is_added(expected, produced, extra, wh
 
 @untimed
 @given(expected_calls, produced_calls, st.booleans(), forbid_rules, turn_errors, finish_reasons, st.booleans())
-def test_status_passes_iff_every_applicable_score_passes_and_the_turn_is_sound(expected, produced, ordered, forbid, error, finish, bfcl):
+def test_status_passes_iff_every_applicable_score_passes_and_the_turn_is_sound(
+    expected, produced, ordered, forbid, error, finish, bfcl
+):
     case = make_case(expected, ordered=ordered, forbid=forbid)
     status, scores = score_job(case, Turn(tuple(produced), None, finish, error), WORLD_TOOLS, bfcl=bfcl)
     all_passed = all(s.passed for s in scores if s.applies)

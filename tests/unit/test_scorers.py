@@ -35,7 +35,9 @@ def build_case(entry: dict[str, Any], folder: Path) -> tuple[Case, list[dict[str
 
 
 def build_turn(raw: dict[str, Any]) -> Turn:
-    calls = tuple(ToolCall(c["name"], c.get("arguments", "{}"), f"call_{i}") for i, c in enumerate(raw.get("calls", ())))
+    calls = tuple(
+        ToolCall(c["name"], c.get("arguments", "{}"), f"call_{i}") for i, c in enumerate(raw.get("calls", ()))
+    )
     error = TurnError(**raw["error"]) if "error" in raw else None
     default_finish = None if error else "tool_calls" if calls else "stop"
     return Turn(calls, raw.get("content"), raw.get("finish_reason", default_finish), error)
@@ -46,7 +48,11 @@ def test_golden(entry: dict[str, Any], tmp_path: Path) -> None:
     case, offered = build_case(entry, tmp_path)
     want = entry["want"]
     status, scores = score_job(
-        case, build_turn(entry["turn"]), offered, scorers=entry.get("scorers", DEFAULT_SCORERS), bfcl=entry.get("bfcl", False)
+        case,
+        build_turn(entry["turn"]),
+        offered,
+        scorers=entry.get("scorers", DEFAULT_SCORERS),
+        bfcl=entry.get("bfcl", False),
     )
 
     values = {s.scorer: s.value for s in scores}
@@ -75,7 +81,9 @@ def test_golden_entries_are_complete() -> None:
     assert len(ids) == len(set(ids))
     for entry in ENTRIES:
         scored = entry.get("scorers", DEFAULT_SCORERS)
-        assert sorted(entry["want"]["scores"]) == sorted(scored), f"{entry['id']}: give a value (or null) for every scorer run"
+        assert sorted(entry["want"]["scores"]) == sorted(scored), (
+            f"{entry['id']}: give a value (or null) for every scorer run"
+        )
         assert entry["want"]["status"] in ("passed", "failed", "error")
 
 

@@ -13,25 +13,33 @@ from evalkit.trials import case_rates, flaky_cases, pass_at_k, pass_hat_k, rende
 STATUS = {"P": "passed", "F": "failed", "E": "error"}
 
 
-def make_run(cases: dict[str, str], *, model: str = "m", suite: str = "s", tool_count: int | None = None) -> list[CaseResult]:
+def make_run(
+    cases: dict[str, str], *, model: str = "m", suite: str = "s", tool_count: int | None = None
+) -> list[CaseResult]:
     """{case id: one character per trial}: P passed, F failed, E error."""
-    return [CaseResult(model, suite, case, STATUS[ch], tool_count=tool_count, trial=t)
-            for case, pattern in cases.items() for t, ch in enumerate(pattern, 1)]
+    return [
+        CaseResult(model, suite, case, STATUS[ch], tool_count=tool_count, trial=t)
+        for case, pattern in cases.items()
+        for t, ch in enumerate(pattern, 1)
+    ]
 
 
 def run(jobs: list[CaseResult]) -> RunResult:
     return RunResult("r1", "2024-05-01T12:00:00+00:00", {}, tuple(jobs))
 
 
-@pytest.mark.parametrize(("n", "c", "k", "at_k", "hat_k"), [
-    (5, 2, 2, 1 - 3 / 10, 1 / 10),  # 1 - C(3,2)/C(5,2); C(2,2)/C(5,2)
-    (5, 2, 1, 2 / 5, 2 / 5),  # k = 1: both are the pass rate
-    (3, 0, 3, 0.0, 0.0),
-    (3, 1, 3, 1.0, 0.0),  # some trial passed; not all did
-    (3, 3, 3, 1.0, 1.0),
-    (4, 3, 2, 1.0, 3 / 6),  # fewer than k failures: pass@k is 1; C(3,2)/C(4,2)
-    (10, 5, 3, 1 - 10 / 120, 10 / 120),  # C(5,3)/C(10,3) both ways
-])
+@pytest.mark.parametrize(
+    ("n", "c", "k", "at_k", "hat_k"),
+    [
+        (5, 2, 2, 1 - 3 / 10, 1 / 10),  # 1 - C(3,2)/C(5,2); C(2,2)/C(5,2)
+        (5, 2, 1, 2 / 5, 2 / 5),  # k = 1: both are the pass rate
+        (3, 0, 3, 0.0, 0.0),
+        (3, 1, 3, 1.0, 0.0),  # some trial passed; not all did
+        (3, 3, 3, 1.0, 1.0),
+        (4, 3, 2, 1.0, 3 / 6),  # fewer than k failures: pass@k is 1; C(3,2)/C(4,2)
+        (10, 5, 3, 1 - 10 / 120, 10 / 120),  # C(5,3)/C(10,3) both ways
+    ],
+)
 def test_pass_at_k_and_pass_hat_k_by_hand(n: int, c: int, k: int, at_k: float, hat_k: float) -> None:
     assert pass_at_k(n, c, k) == pytest.approx(at_k)
     assert pass_hat_k(n, c, k) == pytest.approx(hat_k)
@@ -54,7 +62,14 @@ def test_summary_per_model_and_suite() -> None:
     jobs = make_run({"c0": "PPP", "c1": "PFP", "c2": "FFF", "c3": "PPF"}) + make_run({"x": "PPP"}, suite="other")
     summary = trial_summary(run(jobs))
     first = summary.iloc[0].to_dict()
-    assert (first["model"], first["suite"], first["cases"], first["trials"], first["k"], first["flaky"]) == ("m", "s", 4, "3", 3, 2)
+    assert (first["model"], first["suite"], first["cases"], first["trials"], first["k"], first["flaky"]) == (
+        "m",
+        "s",
+        4,
+        "3",
+        3,
+        2,
+    )
     assert first["pass_rate"] == pytest.approx((1 + 2 / 3 + 0 + 2 / 3) / 4)
     assert first["pass@k"] == pytest.approx(3 / 4)  # k = 3: any pass in all three trials
     assert first["pass^k"] == pytest.approx(1 / 4)  # only c0 passed every trial

@@ -9,7 +9,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
-from ..calls import CASSETTE_MISS, CONNECTION_ERROR, HTTP_ERROR, MALFORMED_REPLY, RATE_LIMITED, TRUNCATED_STREAM, Turn, TurnError
+from ..calls import (
+    CASSETTE_MISS,
+    CONNECTION_ERROR,
+    HTTP_ERROR,
+    MALFORMED_REPLY,
+    RATE_LIMITED,
+    TRUNCATED_STREAM,
+    Turn,
+    TurnError,
+)
 from ..config import OPENAI_BASE_URL, ModelConfig
 from ..errors import ConfigError
 
@@ -28,13 +37,21 @@ def make_client(model: ModelConfig, http_client: Any, *, record_mode: str) -> An
         key = REPLAY_KEY  # replay sends nothing anywhere; never hand a real key to it
     elif key is None:
         if model.api == "azure" or model.base_url in (None, OPENAI_BASE_URL):
-            raise ConfigError(f"model {model.name!r}: recording needs an API key; set {env} (or api_key_env in its config)")
+            raise ConfigError(
+                f"model {model.name!r}: recording needs an API key; set {env} (or api_key_env in its config)"
+            )
         key = REPLAY_KEY  # a local server that takes no key (llama.cpp, vLLM without --api-key)
     if model.api == "azure":
         return openai.AzureOpenAI(
-            azure_endpoint=model.azure_endpoint, api_version=model.api_version, api_key=key, http_client=http_client, max_retries=0
+            azure_endpoint=model.azure_endpoint or "",  # config._model requires it for api = "azure"
+            api_version=model.api_version,
+            api_key=key,
+            http_client=http_client,
+            max_retries=0,
         )
-    return openai.OpenAI(base_url=model.base_url or OPENAI_BASE_URL, api_key=key, http_client=http_client, max_retries=0)
+    return openai.OpenAI(
+        base_url=model.base_url or OPENAI_BASE_URL, api_key=key, http_client=http_client, max_retries=0
+    )
 
 
 def call_api(
@@ -77,7 +94,7 @@ def read_stream(stream: Iterable[Any], parse: Callable[[list[dict[str, Any]]], T
         raise
     except ValueError as exc:  # a data line that is not JSON
         return Turn.failed(MALFORMED_REPLY, f"stream event is not valid JSON: {exc}")
-    except Exception as exc:  # a transport the SDK does not wrap
+    except Exception as exc:  # noqa: BLE001 - any transport's own error (the SDK does not wrap them all) ends the stream, not the run
         return _truncated(parse(events), f"stream broke after {len(events)} events: {exc}")
     return parse(events)
 
@@ -105,7 +122,9 @@ def turn_from_exception(exc: BaseException) -> Turn:
     if isinstance(exc, openai.APIStatusError):
         return Turn.failed(HTTP_ERROR, f"HTTP {exc.status_code}: {_message(exc)}")
     if isinstance(exc, openai.APIConnectionError):
-        return Turn.failed(CONNECTION_ERROR, f"{exc.__class__.__name__}: {cause or exc} (is the server at the base_url up?)")
+        return Turn.failed(
+            CONNECTION_ERROR, f"{exc.__class__.__name__}: {cause or exc} (is the server at the base_url up?)"
+        )
     if isinstance(exc, openai.APIError):  # the SDK raises the bare class for an error event inside a 200 stream
         return Turn.failed(HTTP_ERROR, f"error event in stream: {_message(exc)}")
     raise exc

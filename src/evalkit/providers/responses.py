@@ -24,7 +24,9 @@ def build_request(job: Any) -> dict[str, Any]:
     """The keyword arguments for ``client.responses.create``."""
     model = job.model
     if model.legacy_functions:
-        raise ConfigError(f"model {model.name!r}: the Responses API has no legacy functions; drop legacy_functions or use api = \"chat\"")
+        raise ConfigError(
+            f'model {model.name!r}: the Responses API has no legacy functions; drop legacy_functions or use api = "chat"'
+        )
     params = {_RENAMED.get(k, k): v for k, v in model.params.items()}
     if "tool_choice" in params:
         params["tool_choice"] = tool_choice(params["tool_choice"])
@@ -52,9 +54,17 @@ def messages_to_input(messages: Any) -> list[dict[str, Any]]:
     for number, message in enumerate(messages):
         role = message.get("role")
         if role == "tool":
-            items.append({"type": "function_call_output", "call_id": message.get("tool_call_id"), "output": _text(message.get("content"))})
+            items.append(
+                {
+                    "type": "function_call_output",
+                    "call_id": message.get("tool_call_id"),
+                    "output": _text(message.get("content")),
+                }
+            )
         elif role == "function":
-            items.append({"type": "function_call_output", "call_id": legacy_id, "output": _text(message.get("content"))})
+            items.append(
+                {"type": "function_call_output", "call_id": legacy_id, "output": _text(message.get("content"))}
+            )
         else:
             if message.get("content") is not None or role != "assistant":
                 items.append({"role": role, "content": message.get("content") or ""})
@@ -68,7 +78,12 @@ def messages_to_input(messages: Any) -> list[dict[str, Any]]:
 
 def _function_call(call_id: str | None, function: Mapping[str, Any]) -> dict[str, Any]:
     arguments = function.get("arguments")
-    return {"type": "function_call", "call_id": call_id, "name": function.get("name"), "arguments": arguments if isinstance(arguments, str) else "{}"}
+    return {
+        "type": "function_call",
+        "call_id": call_id,
+        "name": function.get("name"),
+        "arguments": arguments if isinstance(arguments, str) else "{}",
+    }
 
 
 def _text(content: Any) -> str:

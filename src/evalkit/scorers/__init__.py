@@ -40,7 +40,12 @@ def resolve_scorers(names: Iterable[str] | None) -> tuple[str, ...]:
 
 
 def score_job(
-    case: Case, turn: Turn, offered_tools: Sequence[Mapping[str, Any]], *, scorers: Sequence[str] = DEFAULT_SCORERS, bfcl: bool = False
+    case: Case,
+    turn: Turn,
+    offered_tools: Sequence[Mapping[str, Any]],
+    *,
+    scorers: Sequence[str] = DEFAULT_SCORERS,
+    bfcl: bool = False,
 ) -> tuple[str, tuple[Score, ...]]:
     """Run the scorers; return the job's status (passed, failed or error) and the scores."""
     analysis = analyse(case, turn, offered_tools, bfcl=bfcl)
@@ -59,7 +64,9 @@ _EXPLAIN_ORDER = ("no_call", "hallucination", "forbidden", "coverage", "validity
 def failures_of(scores: Iterable[Score]) -> tuple[Failure, ...]:
     """Each problem once: a failure kind already explained by a more specific scorer is not
     repeated (``selection`` and ``coverage`` both see a missing call; ``coverage`` names it)."""
-    ranked = sorted(scores, key=lambda s: _EXPLAIN_ORDER.index(s.scorer) if s.scorer in _EXPLAIN_ORDER else len(_EXPLAIN_ORDER))
+    ranked = sorted(
+        scores, key=lambda s: _EXPLAIN_ORDER.index(s.scorer) if s.scorer in _EXPLAIN_ORDER else len(_EXPLAIN_ORDER)
+    )
     kinds: set[str] = set()
     out: list[Failure] = []
     for score in ranked:
@@ -69,4 +76,13 @@ def failures_of(scores: Iterable[Score]) -> tuple[Failure, ...]:
     return tuple(out)
 
 
-__all__ = ["DEFAULT_SCORERS", "INFRA_ERRORS", "SCORERS", "Failure", "Score", "failures_of", "resolve_scorers", "score_job"]
+__all__ = [
+    "DEFAULT_SCORERS",
+    "INFRA_ERRORS",
+    "SCORERS",
+    "Failure",
+    "Score",
+    "failures_of",
+    "resolve_scorers",
+    "score_job",
+]

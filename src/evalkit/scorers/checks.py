@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
-from ..calls import MALFORMED_REPLY, ToolCall, Turn
+from ..calls import MALFORMED_REPLY, Turn
 from ..cases import Case, ExpectedCall
 from ..matchers import describe_arguments
 from ..tools import arguments_validator, tools_by_name
@@ -92,13 +92,14 @@ def selection(a: Analysis) -> Score:
     want = Counter(c.name for c in a.expected)
     got = Counter(c.name for c in a.turn.calls)
     failures = []
-    for name, n in (got - want).items():
+    for name in got - want:
         if name in want:
             failures.append(Failure(EXTRA_CALL, f"{name} called {got[name]}×, expected {want[name]}×"))
         else:
             failures.append(Failure(WRONG_FUNCTION, f"called {name}, expected {_names(want)}"))
-    for name, n in (want - got).items():
-        failures.append(Failure(MISSING_CALL, f"no call to {name} (expected {want[name]}×, got {got[name]}×)"))
+    failures += [
+        Failure(MISSING_CALL, f"no call to {name} (expected {want[name]}×, got {got[name]}×)") for name in want - got
+    ]
     return Score("selection", float(not failures), not failures, tuple(failures))
 
 
@@ -107,7 +108,9 @@ def hallucination(a: Analysis) -> Score:
     if a.turn.error:
         return Score.not_applicable("hallucination")
     invented = [c.name for c in a.turn.calls if c.name not in a.offered]
-    failures = [Failure(HALLUCINATED_FUNCTION, f"called {name!r}, which was not offered ({_offered(a)})") for name in invented]
+    failures = [
+        Failure(HALLUCINATED_FUNCTION, f"called {name!r}, which was not offered ({_offered(a)})") for name in invented
+    ]
     return Score("hallucination", float(not invented), not invented, tuple(failures))
 
 
@@ -117,7 +120,7 @@ def validity(a: Analysis) -> Score:
     if a.turn.error:
         return Score.not_applicable("validity")
     good, total, failures = 0, 0, []
-    for call, args in zip(a.turn.calls, a.arguments):
+    for call, args in zip(a.turn.calls, a.arguments, strict=True):
         if call.name not in a.offered:
             continue  # no schema to check against: counted by `hallucination`
         total += 1
@@ -164,7 +167,9 @@ def coverage(a: Analysis) -> Score:
         # A(x=2) by name only. And a call that is there, only out of order, is not "missing".
         loose = assign(len(a.expected), len(a.turn.calls), a.grade)
         if loose.full > a.assignment.full:
-            out_of_order.append(Failure(WRONG_ORDER, f"the calls match only in another order than expected ({_names(a.expected)})"))
+            out_of_order.append(
+                Failure(WRONG_ORDER, f"the calls match only in another order than expected ({_names(a.expected)})")
+            )
         paired |= {e for e, _ in loose.pairs}
     # A call paired by name but with wrong arguments is explained by `correctness`; here only
     # the expected calls that no produced call even names.
@@ -199,10 +204,12 @@ def forbidden(a: Analysis) -> Score:
     if a.turn.error:
         return Score.not_applicable("forbidden")
     failures = []
-    for call, args in zip(a.turn.calls, a.arguments):
+    for call, args in zip(a.turn.calls, a.arguments, strict=True):
         for rule in a.case.forbid:
             if (not rule.name or rule.name == call.name) and isinstance(args, dict) and _all_present(rule, args):
-                failures.append(Failure(FORBIDDEN_CALL, f"{call.name}({_clip(call.arguments, 60)}) matches a forbidden call"))
+                failures.append(
+                    Failure(FORBIDDEN_CALL, f"{call.name}({_clip(call.arguments, 60)}) matches a forbidden call")
+                )
                 break
     return Score("forbidden", float(not failures), not failures, tuple(failures))
 

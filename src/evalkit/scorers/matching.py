@@ -44,7 +44,8 @@ def _hungarian(weight: Sequence[Sequence[int]]) -> list[tuple[int, int]]:
     top = max((w for row in weight for w in row), default=0)
     # Square cost matrix to minimise; padding cells cost `top` (weight 0).
     cost = [[top - (weight[i][j] if i < rows and j < cols else 0) for j in range(n)] for i in range(n)]
-    u, v = [0] * (n + 1), [0] * (n + 1)
+    u: list[float] = [0.0] * (n + 1)
+    v: list[float] = [0.0] * (n + 1)
     match_col = [0] * (n + 1)  # match_col[j] = row (1-based) assigned to column j
     way = [0] * (n + 1)
     for i in range(1, n + 1):
