@@ -449,7 +449,7 @@ def startup(repeats: int) -> tuple[dict[str, list[float]], str]:
             "evalkit.cli",
             "evalkit",
             "click",
-            "evalkit.gate_cli",
+            "evalkit.gating.cli",
             "evalkit.errors",
             "evalkit.cases",
             "evalkit.tools",

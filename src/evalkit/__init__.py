@@ -35,7 +35,7 @@ _WHERE = {
     "CaseResult": "results",
     "RunResult": "results",
     "read_results": "results",
-    "load_results": "report",
+    "load_results": "reporting.tables",
     "run_suites": "runner",
     "tool_from_pydantic": "tools",
 }
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from .config import ModelConfig, RunConfig, load_config
     from .errors import CaseFileError, CassetteMissError, ConfigError, EvalkitError, ResultsFileError, UnknownNameError
     from .jobs import Job
-    from .report import load_results
+    from .reporting.tables import load_results
     from .results import CaseResult, RunResult, read_results
     from .runner import run_suites
     from .tools import tool_from_pydantic

@@ -89,7 +89,7 @@ def run(
     from .cases import load_all
     from .config import load_config
     from .recording import check_record_mode
-    from .report import write_summary
+    from .reporting.tables import write_summary
     from .results import save_results
     from .runner import run_suites
 
@@ -119,7 +119,7 @@ def run(
     path = save_results(result, config.reports)
     write_summary(result, path.parent)
     if html:
-        from .html_report import write_html
+        from .reporting.html import write_html
 
         write_html(result, path.parent)
     _print_run(result, failure_limit)
@@ -175,13 +175,13 @@ def _choose_models(
 
 def _print_run(result: Any, failure_limit: int) -> None:
     """The terminal report: scores per model × suite, the curve and comparison when there is one, failures."""
-    from .report import render_failures, render_table
+    from .reporting.tables import render_failures, render_table
 
     click.echo(render_table(result))
     if any(j.tool_count is not None for j in result.jobs):
         from tabulate import tabulate
 
-        from .compare import accuracy_by_tool_count
+        from .reporting.compare import accuracy_by_tool_count
 
         curve = accuracy_by_tool_count(result)
         rows = [
@@ -200,11 +200,11 @@ def _print_run(result: Any, failure_limit: int) -> None:
             + tabulate(rows, headers=["model", "tools", "n", "pass", "95% CI", "prompt tokens"])
         )
     if len(result.models) > 1:
-        from .compare import render_comparison
+        from .reporting.compare import render_comparison
 
         click.echo("\n" + render_comparison(result))
     if result.config.get("trials", 1) > 1:
-        from .trials import render_trials
+        from .gating.trials import render_trials
 
         click.echo("\n" + render_trials(result))
     if failure_limit:
@@ -226,14 +226,14 @@ def _print_run(result: Any, failure_limit: int) -> None:
 )
 def report(results: str, fmt: str, failure_limit: int) -> None:
     """Re-render a results.json (or a report folder) without calling any model."""
-    from .report import render_markdown, to_frame
+    from .reporting.tables import render_markdown, to_frame
     from .results import read_results, resolve_results_path
 
     run_result = read_results(results)
     if fmt == "md":
         click.echo(render_markdown(run_result), nl=False)
     elif fmt == "html":
-        from .html_report import write_html
+        from .reporting.html import write_html
 
         click.echo(write_html(run_result, resolve_results_path(results).parent))
     elif fmt == "csv":
@@ -255,7 +255,7 @@ def validate(cases: Path) -> None:
 
 
 def _register_gate_commands() -> None:
-    from .gate_cli import baseline_group, gate_command  # click and errors only: keeps --help fast
+    from .gating.cli import baseline_group, gate_command  # click and errors only: keeps --help fast
 
     cli.add_command(gate_command)
     cli.add_command(baseline_group)

@@ -15,7 +15,7 @@ from types import ModuleType
 
 import pytest
 
-from evalkit.html_report import write_html
+from evalkit.reporting.html import write_html
 from evalkit.results import CaseResult, RunResult, ScoreRecord
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "check_html_report.py"

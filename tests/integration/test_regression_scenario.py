@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from evalkit.cases import load_cases
 from evalkit.cli import cli
 from evalkit.config import load_config, select_models
-from evalkit.gate import GateOptions, Verdict, gate
+from evalkit.gating.gate import GateOptions, Verdict, gate
 from evalkit.results import RunResult, save_results
 from evalkit.runner import run_suites
 

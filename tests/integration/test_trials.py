@@ -10,9 +10,9 @@ import pytest
 
 from evalkit.cases import load_all
 from evalkit.config import load_config, select_models
+from evalkit.gating.trials import flaky_cases, trial_summary
 from evalkit.results import RunResult
 from evalkit.runner import run_suites
-from evalkit.trials import flaky_cases, trial_summary
 
 
 def replay(repo_root: Path, model: str, paths: list[str], **options: object) -> RunResult:

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from evalkit.compare import (
+from evalkit.reporting.compare import (
     accuracy_by_tool_count,
     accuracy_cell,
     case_differences,

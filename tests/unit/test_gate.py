@@ -8,7 +8,7 @@ from fractions import Fraction
 import pytest
 
 from evalkit.errors import ConfigError
-from evalkit.gate import CaseRef, GateOptions, gate, render_verdict_markdown, render_verdict_text
+from evalkit.gating.gate import CaseRef, GateOptions, gate, render_verdict_markdown, render_verdict_text
 from evalkit.results import CaseResult, RunResult
 from evalkit.stats import mcnemar_exact, mcnemar_one_sided
 
@@ -310,7 +310,7 @@ def test_unknown_config_key_lists_the_valid_ones() -> None:
     with pytest.raises(ConfigError) as info:
         GateOptions.from_config({"max_dorp": 0.1})
     assert str(info.value) == (
-        "[tool.evalkit.gate] 'max_dorp' is not a gate option. "
+        "[tool.evalkit.gating.gate] 'max_dorp' is not a gate option. "
         "Valid options: alpha, max_drop, min_accuracy, min_overall_accuracy, require_same_cases."
     )
 

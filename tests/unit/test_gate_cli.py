@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from evalkit.cli import _Group
-from evalkit.gate_cli import COMMANDS
+from evalkit.gating.cli import COMMANDS
 from evalkit.results import CaseResult, RunResult, save_results
 
 
@@ -137,7 +137,7 @@ def test_bad_config_key_is_a_usage_error(evalkit: _Group, workdir: Path) -> None
     result = invoke(evalkit, "gate", str(baseline), "--baseline", str(baseline))
     assert result.exit_code == 2
     assert result.stderr == (
-        "evalkit: error: [tool.evalkit.gate] 'max_dorp' is not a gate option. "
+        "evalkit: error: [tool.evalkit.gating.gate] 'max_dorp' is not a gate option. "
         "Valid options: alpha, max_drop, min_accuracy, min_overall_accuracy, require_same_cases.\n"
     )
 

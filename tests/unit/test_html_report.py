@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.html_report import format_call, render_html, write_html
-from evalkit.plots import figure_accuracy_vs_tools, plot_accuracy_vs_tools, plot_score_breakdown
+from evalkit.reporting.html import format_call, render_html, write_html
+from evalkit.reporting.plots import figure_accuracy_vs_tools, plot_accuracy_vs_tools, plot_score_breakdown
 from evalkit.results import CaseResult, RunResult, ScoreRecord
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from evalkit.gate import gate
-from evalkit.junit import build_junit, case_name, write_junit
+from evalkit.gating.gate import gate
+from evalkit.gating.junit import build_junit, case_name, write_junit
 from evalkit.results import CaseResult, RunResult
 
 
@@ -119,13 +119,13 @@ def test_a_verdict_adds_a_gate_suite(tmp_path: Path) -> None:
     )
     verdict = gate(current, baseline)
     root = ET.parse(write_junit(current, tmp_path / "j.xml", verdict)).getroot()
-    suite = root.find("testsuite[@name='evalkit.gate']")
+    suite = root.find("testsuite[@name='evalkit.gating.gate']")
     assert (suite.get("tests"), suite.get("failures")) == ("1", "1")
     failure = suite.find("testcase[@name='regression-gate']/failure")
     assert failure.get("message") == verdict.reasons[0]
     assert root.get("tests") == "11" and root.get("failures") == "7"
     passing = build_junit(baseline, gate(baseline, baseline)).getroot()
-    assert passing.find("testsuite[@name='evalkit.gate']/testcase").find("failure") is None
+    assert passing.find("testsuite[@name='evalkit.gating.gate']/testcase").find("failure") is None
 
 
 def test_an_empty_run_is_still_valid(tmp_path: Path) -> None:

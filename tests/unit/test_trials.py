@@ -7,8 +7,8 @@ import math
 import pytest
 
 from evalkit.errors import ConfigError
+from evalkit.gating.trials import case_rates, flaky_cases, pass_at_k, pass_hat_k, render_trials, trial_summary
 from evalkit.results import CaseResult, RunResult
-from evalkit.trials import case_rates, flaky_cases, pass_at_k, pass_hat_k, render_trials, trial_summary
 
 STATUS = {"P": "passed", "F": "failed", "E": "error"}
 

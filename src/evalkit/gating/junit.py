@@ -3,7 +3,7 @@
 Layout: one ``<testsuite>`` per model × suite, one ``<testcase>`` per job, named like its cassette
 (``<case_id>[--tools-N][--trial-K]``) so a failure leads straight to the recording. A failed job is a
 ``<failure>`` (the model called tools wrongly); a job that errored (HTTP error, cassette miss) is an
-``<error>``, because it measured nothing. With a gate verdict, one more suite, ``evalkit.gate``, holds a
+``<error>``, because it measured nothing. With a gate verdict, one more suite, ``evalkit.gating.gate``, holds a
 single test case that fails when the gate does, so the regression shows up in the same report.
 
 Only the attributes every common reader accepts are written, in the order of the Ant/Surefire schema
@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .results import CaseResult, RunResult
+from ..results import CaseResult, RunResult
 
 if TYPE_CHECKING:
     from .gate import Verdict
@@ -107,7 +107,7 @@ def _gate_suite(root: ET.Element, run: RunResult, verdict: Verdict) -> None:
     suite = ET.SubElement(
         root,
         "testsuite",
-        name="evalkit.gate",
+        name="evalkit.gating.gate",
         tests="1",
         failures=str(int(not verdict.passed)),
         errors="0",
@@ -116,7 +116,7 @@ def _gate_suite(root: ET.Element, run: RunResult, verdict: Verdict) -> None:
         **_timestamp(run.created),
     )
     _properties(suite, {"run_id": verdict.current_run, "baseline_run_id": verdict.baseline_run})
-    case = ET.SubElement(suite, "testcase", name="regression-gate", classname="evalkit.gate", time="0.000")
+    case = ET.SubElement(suite, "testcase", name="regression-gate", classname="evalkit.gating.gate", time="0.000")
     if not verdict.passed:
         message = verdict.reasons[0] if verdict.reasons else "regression"
         failure = ET.SubElement(case, "failure", message=_clean(message), type="regression")

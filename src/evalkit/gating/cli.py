@@ -1,4 +1,4 @@
-"""``evalkit gate`` and ``evalkit baseline save|show``: thin commands over :mod:`evalkit.gate`.
+"""``evalkit gate`` and ``evalkit baseline save|show``: thin commands over :mod:`evalkit.gating.gate`.
 
 Registered on the main group in :mod:`evalkit.cli` (``cli.add_command(gate_command)``,
 ``cli.add_command(baseline_group)``), whose ``_Group`` prints an :class:`EvalkitError` as one line
@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .errors import ConfigError, ResultsFileError
+from ..errors import ConfigError, ResultsFileError
 
 if TYPE_CHECKING:
+    from ..results import RunResult
     from .gate import GateOptions
-    from .results import RunResult
 
 DEFAULT_BASELINE = "baselines/baseline.json"
 
@@ -56,8 +56,8 @@ def _options(
     min_accuracy: tuple[str, ...],
     require_same_cases: bool | None,
 ) -> GateOptions:
-    """``[tool.evalkit.gate]``, then the command line on top."""
-    from .config import load_config
+    """``[tool.evalkit.gating.gate]``, then the command line on top."""
+    from ..config import load_config
     from .gate import GateOptions
 
     options = GateOptions.from_config(load_config(config_path).gate)
@@ -72,7 +72,7 @@ def _options(
 
 
 def _read_baseline(path: str) -> RunResult:
-    from .results import read_results
+    from ..results import read_results
 
     if not Path(path).exists():
         raise ResultsFileError(
@@ -160,8 +160,8 @@ def gate_command(
     A regression: more cases went pass→fail than fail→pass beyond chance (one-sided exact McNemar,
     p < alpha), or accuracy fell by more than --max-drop, or a suite is below its --min-accuracy.
     Cases in one run only and errored jobs are listed; they do not count in the test."""
+    from ..results import read_results
     from .gate import gate, render_verdict_markdown, render_verdict_text
-    from .results import read_results
 
     options = _options(config_path, max_drop, alpha, min_accuracy, require_same_cases)
     current = read_results(results)
@@ -206,7 +206,7 @@ def save_command(results: str, name: str, target: Path | None) -> None:
     """Copy RESULTS (default reports/latest) to the baseline file; commit it afterwards.
 
     Refresh the baseline deliberately, after a change whose scores were reviewed and accepted."""
-    from .results import read_results, resolve_results_path
+    from ..results import read_results, resolve_results_path
 
     run = read_results(results)  # refuse to save a file the gate could not read back
     target = target or Path("baselines") / f"{name}.json"
@@ -230,7 +230,7 @@ def _replacing(target: Path) -> str:
     """What the save overwrites, so a reviewer sees the refresh in the log, not only in the diff."""
     if not target.exists():
         return ""
-    from .results import read_results
+    from ..results import read_results
 
     try:
         return f" (replacing run {read_results(target).run_id})"
@@ -242,7 +242,7 @@ def _replacing(target: Path) -> str:
 @click.argument("path", required=False, default=DEFAULT_BASELINE)
 def show_command(path: str) -> None:
     """Print what a baseline holds: run, models, jobs, accuracy per model and suite."""
-    from .report import render_table
+    from ..reporting.tables import render_table
 
     run = _read_baseline(path)
     click.echo(

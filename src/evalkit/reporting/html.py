@@ -17,6 +17,7 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..results import CaseResult, RunResult
 from .compare import (
     METRIC_LABELS,
     accuracy_by_tool_count,
@@ -26,8 +27,7 @@ from .compare import (
     paired_sentence,
     paired_tests,
 )
-from .report import SCORE_COLUMNS, pct, summary_table
-from .results import CaseResult, RunResult
+from .tables import SCORE_COLUMNS, pct, summary_table
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -1,7 +1,7 @@
 """Compare models side by side: accuracy and score tables, per-case disagreements, the tool-count curve.
 
 Everything is read from a :class:`RunResult`; nothing is re-scored. Accuracy follows
-:func:`evalkit.report.aggregate`: jobs that errored (HTTP, cassette miss) are not the model's
+:func:`evalkit.reporting.tables.aggregate`: jobs that errored (HTTP, cassette miss) are not the model's
 doing, so they are left out of n and of the pass rate.
 """
 
@@ -12,9 +12,9 @@ from collections.abc import Hashable, Mapping
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
-from .report import MISSING, SCORE_COLUMNS, SCORE_LABELS, aggregate, is_missing, pct, to_frame
-from .results import CaseResult, RunResult
-from .stats import mcnemar_exact
+from ..results import CaseResult, RunResult
+from ..stats import mcnemar_exact
+from .tables import MISSING, SCORE_COLUMNS, SCORE_LABELS, aggregate, is_missing, pct, to_frame
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -21,9 +21,9 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError
-from .report import pct
-from .results import RunResult
+from ..errors import ConfigError
+from ..reporting.tables import pct
+from ..results import RunResult
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -12,9 +12,9 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..results import RunResult
 from .compare import accuracy_by_tool_count
-from .report import SCORE_COLUMNS, SCORE_LABELS, aggregate, to_frame
-from .results import RunResult
+from .tables import SCORE_COLUMNS, SCORE_LABELS, aggregate, to_frame
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

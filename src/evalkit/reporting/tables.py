@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .results import RunResult, read_results
-from .stats import wilson_interval
+from ..results import RunResult, read_results
+from ..stats import wilson_interval
 
 if TYPE_CHECKING:
     import pandas as pd

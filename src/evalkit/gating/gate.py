@@ -23,7 +23,7 @@ verdict. Errored jobs are left out of the test (an HTTP error says nothing about
 missing cases fail the gate only with ``require_same_cases``. A model present in both runs whose cases
 could not be paired at all fails: a gate that compared nothing must not vouch for anything.
 
-Nothing here prints or exits; :mod:`evalkit.gate_cli` turns the verdict into output and an exit code.
+Nothing here prints or exits; :mod:`evalkit.gating.cli` turns the verdict into output and an exit code.
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-from .errors import ConfigError
-from .results import CaseResult, RunResult
-from .stats import mcnemar_one_sided
+from ..errors import ConfigError
+from ..results import CaseResult, RunResult
+from ..stats import mcnemar_one_sided
 
 GATE_KEYS = ("alpha", "max_drop", "min_accuracy", "min_overall_accuracy", "require_same_cases")
 ALL_MODELS = "(all)"
@@ -52,7 +52,7 @@ PairKey = tuple[str, str, str, int | None]  # a job's key without its trial: wha
 
 @dataclass(frozen=True)
 class GateOptions:
-    """Thresholds of the gate; ``[tool.evalkit.gate]`` in the config, overridden by CLI options."""
+    """Thresholds of the gate; ``[tool.evalkit.gating.gate]`` in the config, overridden by CLI options."""
 
     max_drop: float = 0.05  # accuracy points as a fraction: 0.05 = 5 points
     alpha: float = 0.05  # significance level of the one-sided test
@@ -80,12 +80,12 @@ class GateOptions:
 
     @classmethod
     def from_config(cls, raw: Mapping[str, Any]) -> GateOptions:
-        """Options from the ``[tool.evalkit.gate]`` table; an unknown key is an error, not ignored,
+        """Options from the ``[tool.evalkit.gating.gate]`` table; an unknown key is an error, not ignored,
         because a misspelt threshold would otherwise silently not apply."""
         for key in raw:
             if key not in GATE_KEYS:
                 raise ConfigError(
-                    f"[tool.evalkit.gate] {key!r} is not a gate option. Valid options: {', '.join(GATE_KEYS)}."
+                    f"[tool.evalkit.gating.gate] {key!r} is not a gate option. Valid options: {', '.join(GATE_KEYS)}."
                 )
         return cls(**dict(raw))
 
