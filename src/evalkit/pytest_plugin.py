@@ -244,9 +244,10 @@ def assert_tool_calls(
 
     ``expected`` is a list of ``{"name": ..., "arguments": {...matchers...}}`` (the case-file
     syntax), or ``None``/``[]`` for "no call". Raises AssertionError listing every failure."""
-    from .calls import Turn, turn_from_chat_completion
+    from .calls import Turn
     from .cases import Case, Expectation, ExpectedCall
     from .matchers import compile_arguments
+    from .parsing.chat import turn_from_chat_completion
     from .scorers import failures_of, score_job
 
     turn = (

@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 
-from evalkit.calls import HTTP_ERROR, MALFORMED_REPLY, RATE_LIMITED, Turn, is_sse, turn_from_http
-from evalkit.recording import Interaction, read_interactions
+from evalkit.calls import HTTP_ERROR, MALFORMED_REPLY, RATE_LIMITED, Turn
+from evalkit.importers.cassettes import Interaction, read_interactions
+from evalkit.parsing import is_sse, turn_from_http
 
 pytestmark = pytest.mark.corpus
 

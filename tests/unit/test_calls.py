@@ -7,25 +7,12 @@ import json
 
 import pytest
 
-from evalkit.calls import (
-    HTTP_ERROR,
-    MALFORMED_REPLY,
-    RATE_LIMITED,
-    TRUNCATED_STREAM,
-    ToolCall,
-    is_sse,
-    sse_events,
-    sse_json,
-    turn_from_chat_chunks,
-    turn_from_chat_completion,
-    turn_from_http,
-)
-from evalkit.calls_responses import (
-    turn_from_assistants_events,
-    turn_from_assistants_run,
-    turn_from_responses,
-    turn_from_responses_events,
-)
+from evalkit.calls import HTTP_ERROR, MALFORMED_REPLY, RATE_LIMITED, TRUNCATED_STREAM, ToolCall
+from evalkit.parsing import is_sse, turn_from_http
+from evalkit.parsing.assistants import turn_from_assistants_events, turn_from_assistants_run
+from evalkit.parsing.chat import turn_from_chat_chunks, turn_from_chat_completion
+from evalkit.parsing.responses import turn_from_responses, turn_from_responses_events
+from evalkit.parsing.sse import Event, parse_events
 
 
 def completion(message: dict, finish_reason: str = "tool_calls", **extra: object) -> dict:
@@ -185,7 +172,7 @@ def test_stream_without_finish_reason_is_truncated_and_keeps_partial_calls():
     chunks = [chunk(call_delta(0, id="a", name="get_weather", arguments='{"city": "Pa'))]
     turn = turn_from_chat_chunks(chunks)
     assert turn.error.kind == TRUNCATED_STREAM
-    assert turn.error.message == "stream ended without a finish_reason after 1 partial call(s)"
+    assert turn.error.message == "stream ended without a finish_reason or [DONE] after 1 partial call(s)"
     assert turn.calls == (ToolCall("get_weather", '{"city": "Pa', "a"),)
 
 
@@ -234,8 +221,8 @@ def test_stream_usage_chunk_and_content_are_kept():
 
 def test_sse_events_keep_event_names_join_multiline_data_and_drop_done():
     text = 'event: a\ndata: {"x":\ndata: 1}\n\n: comment\ndata: [DONE]\n\n'
-    assert sse_events(text) == [("a", '{"x":\n1}')]
-    assert sse_json(text) == [{"x": 1}]
+    assert parse_events(text).events == (Event("a", '{"x":\n1}'),)
+    assert parse_events(text).done
 
 
 @pytest.mark.parametrize(("text", "expected"), [("data: {}\n\n", True), ('{\n  "data": 1\n}', False), ("", False)])

@@ -268,8 +268,8 @@ def test_connection_drop_mid_stream_is_a_truncated_stream_that_keeps_the_partial
     )
     assert turn.error.kind == TRUNCATED_STREAM
     assert (
-        turn.error.message
-        == "stream broke after 1 events: peer closed connection without sending complete message body"
+        turn.error.message == "the connection broke after 272 bytes of the reply: RemoteProtocolError: "
+        "peer closed connection without sending complete message body"
     )
     assert turn.calls == (ToolCall("get_weather", '{"ci', "a"),) and turn.finish_reason is None
 
@@ -282,7 +282,9 @@ def test_error_event_inside_a_200_stream_is_an_http_error_not_a_crash():
         job(stream=True),
         lambda request: httpx2.Response(200, content=stream, headers={"content-type": "text/event-stream"}),
     )
-    assert turn.error.kind == HTTP_ERROR and turn.error.message == "error event in stream: Tool call validation failed"
+    assert turn.error.kind == HTTP_ERROR and turn.error.message == (
+        "error event in stream: tool_use_failed: Tool call validation failed"
+    )
 
 
 # --- failures -------------------------------------------------------------------------------------

@@ -43,7 +43,6 @@ def test_evalkit_all_is_pinned() -> None:
 def test_scorers_all_is_pinned() -> None:
     assert evalkit.scorers.__all__ == [
         "DEFAULT_SCORERS",
-        "INFRA_ERRORS",
         "SCORERS",
         "Failure",
         "Score",
@@ -59,6 +58,7 @@ def test_scorers_all_is_pinned() -> None:
         "coverage",
         "no_call",
         "forbidden",
+        "finish",
     ]
 
 

@@ -14,7 +14,8 @@ import vcr
 import yaml
 
 from evalkit.errors import EvalkitError
-from evalkit.recording import CassetteMiss, Interaction, cassette_client, read_interactions
+from evalkit.importers.cassettes import Interaction, read_interactions
+from evalkit.recording import CassetteMiss, cassette_client
 
 URL = "https://api.openai.com/v1/chat/completions"
 REPLY = {

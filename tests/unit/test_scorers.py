@@ -103,7 +103,16 @@ def test_golden_file_covers_every_failure_kind() -> None:
 
 def test_registry_names() -> None:
     assert tuple(SCORERS) == DEFAULT_SCORERS
-    assert set(SCORERS) == {"selection", "hallucination", "validity", "correctness", "coverage", "no_call", "forbidden"}
+    assert set(SCORERS) == {
+        "selection",
+        "hallucination",
+        "validity",
+        "correctness",
+        "coverage",
+        "no_call",
+        "forbidden",
+        "finish",
+    }
 
 
 def test_resolve_scorers() -> None:
@@ -112,8 +121,8 @@ def test_resolve_scorers() -> None:
     with pytest.raises(UnknownNameError) as info:
         resolve_scorers(["selection", "coverge"])
     assert str(info.value) == (
-        "'coverge' is not a scorer. Valid scorers: correctness, coverage, forbidden, hallucination, no_call, "
-        "selection, validity. Set `scorers` in [tool.evalkit] or --scorers."
+        "'coverge' is not a scorer. Valid scorers: correctness, coverage, finish, forbidden, hallucination, "
+        "no_call, selection, validity. Set `scorers` in [tool.evalkit] or --scorers."
     )
 
 

@@ -5,22 +5,16 @@ reply into a :class:`~evalkit.calls.Turn`. None of them touches cassettes: they 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import Any
 
-from ..calls import (
-    CASSETTE_MISS,
-    CONNECTION_ERROR,
-    HTTP_ERROR,
-    MALFORMED_REPLY,
-    RATE_LIMITED,
-    TRUNCATED_STREAM,
-    Turn,
-    TurnError,
-)
+from ..calls import CASSETTE_MISS, CONNECTION_ERROR, HTTP_ERROR, RATE_LIMITED, TRUNCATED_STREAM, Turn, TurnError
 from ..config import OPENAI_BASE_URL, ModelConfig
 from ..errors import ConfigError
+from ..parsing import shape, turn_from_body
+from ..parsing.http import Api
 
 REPLAY_KEY = "sk-evalkit-replay"  # replay sends no request anywhere; the SDK still wants a key
 
@@ -54,57 +48,37 @@ def make_client(model: ModelConfig, http_client: Any, *, record_mode: str) -> An
     )
 
 
-def call_api(
-    create: Callable[[], Any],
-    parse: Callable[[dict[str, Any]], Turn],
-    parse_stream: Callable[[list[dict[str, Any]]], Turn],
-    *,
-    stream: bool,
-) -> Turn:
-    """Make one SDK call and read its reply with ``parse`` (or ``parse_stream`` for a stream of
-    events); every way it can fail becomes a failed turn."""
+def call_api(open_response: Callable[[], AbstractContextManager[Any]], api: Api) -> Turn:
+    """Make one SDK call and read its reply. ``open_response`` is the SDK's
+    ``….with_streaming_response.create(**request)``: the SDK sends the request and raises for an error
+    status, and evalkit reads the raw body, streamed or not, with the same parser that reads recorded
+    cassettes (:func:`evalkit.parsing.turn_from_body`). Every way it can fail becomes a failed turn."""
     import openai
 
     from ..recording import CassetteMiss
 
     try:
-        try:
-            reply = create()
-        except ValueError as exc:  # the SDK could not decode a body labelled application/json
-            return Turn.failed(MALFORMED_REPLY, f"reply is not valid JSON: {exc}")
-        if isinstance(reply, str):  # the SDK hands back text when the content type is not JSON
-            return Turn.failed(MALFORMED_REPLY, f"reply is not JSON: {reply[:160]!r}")
-        return read_stream(reply, parse_stream) if stream else parse(as_dict(reply))
+        with open_response() as response:
+            status = int(response.status_code)
+            body, broke = _read_body(response)
     except (openai.APIError, CassetteMiss) as exc:
         return turn_from_exception(exc)
+    turn = turn_from_body(api, body.decode("utf-8", errors="replace"), status=status)
+    if broke is None:
+        return turn
+    # The connection dropped mid-body: keep what was read (partial calls), marked truncated.
+    message = f"the connection broke after {len(body)} bytes of the reply: {type(broke).__name__}: {broke}"
+    return replace(turn, finish_reason=None, error=TurnError(TRUNCATED_STREAM, message))
 
 
-def read_stream(stream: Iterable[Any], parse: Callable[[list[dict[str, Any]]], Turn]) -> Turn:
-    """Read a streamed reply to its end. A connection that drops mid-stream keeps the partial
-    calls, marked truncated; an error event inside the stream is raised for turn_from_exception."""
-    import openai
-
-    events: list[dict[str, Any]] = []
+def _read_body(response: Any) -> tuple[bytes, BaseException | None]:
+    chunks: list[bytes] = []
     try:
-        for event in stream:
-            events.append(as_dict(event))
-    except openai.APIConnectionError as exc:  # openai 3.x wraps the transport error mid-stream too
-        return _truncated(parse(events), f"stream broke after {len(events)} events: {exc.__cause__ or exc}")
-    except openai.APIError:
-        raise
-    except ValueError as exc:  # a data line that is not JSON
-        return Turn.failed(MALFORMED_REPLY, f"stream event is not valid JSON: {exc}")
-    except Exception as exc:  # noqa: BLE001 - any transport's own error (the SDK does not wrap them all) ends the stream, not the run
-        return _truncated(parse(events), f"stream broke after {len(events)} events: {exc}")
-    return parse(events)
-
-
-def _truncated(partial: Turn, message: str) -> Turn:
-    return replace(partial, finish_reason=None, error=TurnError(TRUNCATED_STREAM, message))
-
-
-def as_dict(obj: Any) -> dict[str, Any]:
-    return obj if isinstance(obj, dict) else obj.model_dump(mode="json")
+        for chunk in response.iter_bytes():
+            chunks.append(chunk)  # noqa: PERF402 - a loop, so the chunks read before a transport error are kept
+    except Exception as exc:  # noqa: BLE001 - any transport's error mid-body (httpx, h11, ssl, a cut stream) ends this reply, not the run
+        return b"".join(chunks), exc
+    return b"".join(chunks), None
 
 
 def turn_from_exception(exc: BaseException) -> Turn:
@@ -117,27 +91,25 @@ def turn_from_exception(exc: BaseException) -> Turn:
     # openai 3.x lets a transport's own exception through; older SDKs wrap it in APIConnectionError.
     if isinstance(exc, CassetteMiss) or isinstance(cause, CassetteMiss):
         return Turn.failed(CASSETTE_MISS, str(exc if isinstance(exc, CassetteMiss) else cause))
-    if isinstance(exc, openai.RateLimitError):
-        return Turn.failed(RATE_LIMITED, f"HTTP 429: {_message(exc)}; lower --concurrency or retry later")
-    if isinstance(exc, openai.APIStatusError):
-        return Turn.failed(HTTP_ERROR, f"HTTP {exc.status_code}: {_message(exc)}")
+    if isinstance(exc, openai.APIStatusError):  # the same words as a recorded error reply reads with
+        turn = turn_from_body("chat", _body_text(exc.response), status=exc.status_code)
+        if turn.error is not None and turn.error.kind == RATE_LIMITED:
+            return Turn.failed(RATE_LIMITED, f"{turn.error.message}; lower --concurrency or retry later")
+        return turn
     if isinstance(exc, openai.APIConnectionError):
         return Turn.failed(
             CONNECTION_ERROR, f"{exc.__class__.__name__}: {cause or exc} (is the server at the base_url up?)"
         )
-    if isinstance(exc, openai.APIError):  # the SDK raises the bare class for an error event inside a 200 stream
-        return Turn.failed(HTTP_ERROR, f"error event in stream: {_message(exc)}")
+    if isinstance(exc, openai.APIError):  # any other SDK error: the server said something went wrong
+        return Turn.failed(HTTP_ERROR, f"{exc.__class__.__name__}: {shape.short(str(exc))}")
     raise exc
 
 
-def _message(exc: Any) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        detail = body.get("error", body)
-        text = detail.get("message") if isinstance(detail, dict) else detail
-        if text:
-            return str(text)[:200]
-    return str(getattr(exc, "message", exc))[:200]
+def _body_text(response: Any) -> str:
+    try:
+        return str(response.text)
+    except Exception:  # noqa: BLE001 - a body that cannot be read still leaves the status to report
+        return ""
 
 
 def run_job(client: Any, job: Any) -> tuple[dict[str, Any], Turn]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..calls import Turn, turn_from_chat_chunks, turn_from_chat_completion
+from ..calls import Turn
 from ..tools import tool_to_function
 from . import call_api
 
@@ -50,10 +50,5 @@ def summary(request: dict[str, Any]) -> dict[str, Any]:
 
 def run(client: Any, job: Any) -> tuple[dict[str, Any], Turn]:
     request = build_request(job)
-    turn = call_api(
-        lambda: client.chat.completions.create(**request),
-        turn_from_chat_completion,
-        turn_from_chat_chunks,
-        stream=bool(request.get("stream")),
-    )
+    turn = call_api(lambda: client.chat.completions.with_streaming_response.create(**request), "chat")
     return summary(request), turn

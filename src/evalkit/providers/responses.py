@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..calls import Turn
-from ..calls_responses import turn_from_responses, turn_from_responses_events
 from ..errors import ConfigError
 from ..tools import tool_to_responses
 from . import call_api
@@ -105,10 +104,5 @@ def summary(request: dict[str, Any]) -> dict[str, Any]:
 
 def run(client: Any, job: Any) -> tuple[dict[str, Any], Turn]:
     request = build_request(job)
-    turn = call_api(
-        lambda: client.responses.create(**request),
-        turn_from_responses,
-        turn_from_responses_events,
-        stream=bool(request.get("stream")),
-    )
+    turn = call_api(lambda: client.responses.with_streaming_response.create(**request), "responses")
     return summary(request), turn

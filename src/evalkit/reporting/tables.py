@@ -16,7 +16,16 @@ from ..stats import wilson_interval
 if TYPE_CHECKING:
     import pandas as pd
 
-SCORE_COLUMNS = ("selection", "validity", "correctness", "coverage", "no_call", "hallucination", "forbidden")
+SCORE_COLUMNS = (
+    "selection",
+    "validity",
+    "correctness",
+    "coverage",
+    "no_call",
+    "hallucination",
+    "forbidden",
+    "finish",
+)
 # How each score reads as a column. "hallucination" is 1.0 when nothing was hallucinated, so a
 # bare "hallucination 100%" would read backwards.
 SCORE_LABELS = {
@@ -27,6 +36,7 @@ SCORE_LABELS = {
     "no_call": "no-call",
     "hallucination": "no hallucination",
     "forbidden": "no forbidden",
+    "finish": "finished",
 }
 
 

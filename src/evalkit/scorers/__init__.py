@@ -8,11 +8,22 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from ..calls import CASSETTE_MISS, CONNECTION_ERROR, HTTP_ERROR, RATE_LIMITED, Turn
+from ..calls import Turn
 from ..cases import Case
 from ..errors import UnknownNameError
 from .base import Failure, Score
-from .checks import Analysis, analyse, correctness, coverage, forbidden, hallucination, no_call, selection, validity
+from .checks import (
+    Analysis,
+    analyse,
+    correctness,
+    coverage,
+    finish,
+    forbidden,
+    hallucination,
+    no_call,
+    selection,
+    validity,
+)
 
 Scorer = Callable[[Analysis], Score]
 
@@ -24,11 +35,9 @@ SCORERS: dict[str, Scorer] = {
     "coverage": coverage,
     "no_call": no_call,
     "forbidden": forbidden,
+    "finish": finish,
 }
 DEFAULT_SCORERS = tuple(SCORERS)
-
-# Not the model's doing: such jobs are reported as errors and left out of accuracy.
-INFRA_ERRORS = frozenset({HTTP_ERROR, RATE_LIMITED, CASSETTE_MISS, CONNECTION_ERROR})
 
 
 def resolve_scorers(names: Iterable[str] | None) -> tuple[str, ...]:
@@ -47,18 +56,22 @@ def score_job(
     scorers: Sequence[str] = DEFAULT_SCORERS,
     bfcl: bool = False,
 ) -> tuple[str, tuple[Score, ...]]:
-    """Run the scorers; return the job's status (passed, failed or error) and the scores."""
+    """Run the scorers; return the job's status and the scores.
+
+    The status is ``error`` when there is no complete, readable reply (any :class:`~evalkit.calls.TurnError`:
+    an HTTP error, a cassette miss, a cut stream, a malformed body, a content filter): an unknown outcome is
+    neither credited to the model nor blamed on it, and accuracy leaves it out. Otherwise ``passed`` when
+    every applicable score passed, else ``failed``."""
     analysis = analyse(case, turn, offered_tools, bfcl=bfcl)
     scores = tuple(SCORERS[name](analysis) for name in scorers)
-    if turn.error and turn.error.kind in INFRA_ERRORS:
+    if turn.error is not None:
         return "error", scores
-    passed = turn.error is None and all(s.passed for s in scores if s.applies)
-    return ("passed" if passed else "failed"), scores
+    return ("passed" if all(s.passed for s in scores if s.applies) else "failed"), scores
 
 
 # The order failures are explained in: the most specific first. `validity` precedes `correctness`:
 # both report invalid_json, and only validity's explanation says the reply hit finish_reason=length.
-_EXPLAIN_ORDER = ("no_call", "hallucination", "forbidden", "coverage", "validity", "correctness", "selection")
+_EXPLAIN_ORDER = ("finish", "no_call", "hallucination", "forbidden", "coverage", "validity", "correctness", "selection")
 
 
 def failures_of(scores: Iterable[Score]) -> tuple[Failure, ...]:
@@ -78,7 +91,6 @@ def failures_of(scores: Iterable[Score]) -> tuple[Failure, ...]:
 
 __all__ = [
     "DEFAULT_SCORERS",
-    "INFRA_ERRORS",
     "SCORERS",
     "Failure",
     "Score",

@@ -15,6 +15,8 @@ WRONG_VALUE = "wrong_value"
 UNEXPECTED_CALL = "unexpected_call"
 FORBIDDEN_CALL = "forbidden_call"
 WRONG_ORDER = "wrong_order"
+TRUNCATED_REPLY = "truncated_reply"  # finish_reason=length (Chat) / status incomplete (Responses)
+TEXT_TOOL_CALL = "text_tool_call"  # a tool call written in the message text instead of made
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,10 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
-from ..calls import MALFORMED_REPLY, Turn
+from ..calls import Turn
 from ..cases import Case, ExpectedCall
 from ..matchers import describe_arguments
+from ..parsing.text_calls import find_text_tool_call
 from ..tools import arguments_validator, tools_by_name
 from .base import (
     EXTRA_CALL,
@@ -23,6 +24,8 @@ from .base import (
     INVALID_JSON,
     MISSING_CALL,
     SCHEMA_VIOLATION,
+    TEXT_TOOL_CALL,
+    TRUNCATED_REPLY,
     UNEXPECTED_CALL,
     WRONG_FUNCTION,
     WRONG_ORDER,
@@ -70,6 +73,17 @@ class Analysis:
     @cached_property
     def assignment(self) -> Assignment:
         return assign(len(self.expected), len(self.turn.calls), self.grade, ordered=self.case.expect.ordered)
+
+    @cached_property
+    def unfinished(self) -> Failure | None:
+        """Why the reply is not a finished answer (cut off, or a call written as text), or ``None``."""
+        if self.bfcl:
+            return None
+        if self.turn.finish_reason == "length":
+            return Failure(TRUNCATED_REPLY, "the reply was cut off by the token limit (finish_reason=length)")
+        if (text_call := find_text_tool_call(self.turn.content)) is not None:
+            return Failure(TEXT_TOOL_CALL, text_call.describe())
+        return None
 
     def mismatch(self, e: int, p: int) -> str:
         args = self.arguments[p]
@@ -190,11 +204,19 @@ def no_call(a: Analysis) -> Score:
     if a.turn.calls:
         shown = ", ".join(f"{c.name}({_clip(c.arguments, 40)})" for c in a.turn.calls)
         return Score("no_call", 0.0, False, (Failure(UNEXPECTED_CALL, f"expected no call, got {shown}"),))
-    if a.turn.finish_reason in ("tool_calls", "function_call"):
-        # The reply says it called a function, yet none could be read: malformed, not a refusal.
-        reason = f"finish_reason is {a.turn.finish_reason!r} but the reply holds no readable call"
-        return Score("no_call", 0.0, False, (Failure(MALFORMED_REPLY, reason),))
+    if (problem := a.unfinished) is not None:  # cut off, or a call written as text: not an abstention
+        return Score("no_call", 0.0, False, (problem,))
     return Score("no_call", 1.0, True)
+
+
+def finish(a: Analysis) -> Score:
+    """The reply ended on its own: not cut off by the token limit, and no tool call written as text
+    instead of made. Applies to every reply that was read; not in ``bfcl`` mode, where BFCL's rule
+    (undecodable output counts as no call) holds."""
+    if a.turn.error or a.bfcl:
+        return Score.not_applicable("finish")
+    problem = a.unfinished
+    return Score("finish", float(problem is None), problem is None, (problem,) if problem else ())
 
 
 def forbidden(a: Analysis) -> Score:

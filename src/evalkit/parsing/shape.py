@@ -1,0 +1,120 @@
+"""Reading JSON of unknown shape: each accessor returns the value it promises or raises
+:class:`Unreadable`, which the parsers turn into a ``malformed_reply`` turn.
+
+Replies come from any OpenAI-shaped server, and some send ``null`` where a list belongs, a number
+where text belongs, or a list where a name belongs. None of that may raise anything else: a reply
+evalkit cannot read is an error of that job, never a crash of the run (DESIGN.md, "Quality bars").
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+class Unreadable(ValueError):
+    """A reply that does not have the shape its API defines; the message says what and where."""
+
+
+def mapping(value: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise Unreadable(f"{what} is not an object: {short(value)}")
+    return value
+
+
+def optional_mapping(value: Any, what: str) -> Mapping[str, Any] | None:
+    return None if value is None else mapping(value, what)
+
+
+def items(value: Any, what: str) -> Sequence[Any]:
+    """A JSON array; ``null`` or a missing field is an empty one."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise Unreadable(f"{what} is not a list: {short(value)}")
+    return value
+
+
+def optional_str(value: Any, what: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise Unreadable(f"{what} is not a string: {short(value)}")
+
+
+def name(value: Any, what: str) -> str:
+    """A function name: a non-empty string."""
+    if not isinstance(value, str) or not value:
+        raise Unreadable(f"{what} is not a function name: {short(value)}")
+    return value
+
+
+def index(value: Any) -> int | None:
+    """A stream's ``index``: an integer, or ``None`` when absent, ``null`` or of another type
+    (servers that send no usable index are read by the no-index rules)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def arguments_text(value: Any) -> str:
+    """A call's arguments as JSON text. Strings are kept verbatim (the scorers judge them); servers
+    in the Ollama tradition send an object instead, which is written back as JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def content_text(value: Any, what: str) -> str | None:
+    """Message text: a string, ``null``, or a list of content parts (Mistral and some gateways send
+    ``[{"type": "text", "text": ...}]``) whose text parts are joined."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        texts = []
+        for part in value:
+            part = mapping(part, f"{what} part")
+            if part.get("type") in ("text", "output_text", None):
+                texts.append(optional_str(part.get("text"), f"{what} part text") or "")
+        return "".join(texts)
+    raise Unreadable(f"{what} is not text: {short(value)}")
+
+
+def usage(body: Mapping[str, Any]) -> tuple[int | None, int | None]:
+    """(prompt tokens, completion tokens) as the server counted them, when it did."""
+    counts = body.get("usage")
+    if not isinstance(counts, Mapping):
+        return None, None
+
+    def number(*keys: str) -> int | None:
+        for key in keys:
+            value = counts.get(key)
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+        return None
+
+    return number("prompt_tokens", "input_tokens"), number("completion_tokens", "output_tokens")
+
+
+def short(value: Any, limit: int = 160) -> str:
+    """A value as one clipped line, for messages."""
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = json.dumps(value, default=repr, ensure_ascii=False)
+        except ValueError:  # a circular structure: only possible from Python callers
+            text = repr(value)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def is_complete_json(text: str) -> bool:
+    """Whether ``text`` is one whole JSON value (a call's arguments received in full)."""
+    if not text.strip():
+        return False
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
