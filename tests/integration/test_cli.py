@@ -110,3 +110,17 @@ def test_help_is_fast_and_imports_nothing_heavy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("[]")
+
+
+def test_a_tool_call_written_as_text_is_not_a_correct_no_call(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The shipped 0.5B reply to chitchat/joke is the text {"name": "Joke", "arguments": {…: it called
+    # nothing an app could run, but it is no abstention either (issue 8, part 4).
+    code, _, err = run_cli(
+        project, "run", "cases/chitchat.yaml", "-m", "qwen2.5-coder-0.5b", "--no-progress", monkeypatch=monkeypatch
+    )
+    assert code == 0, err
+    jobs = json.loads((project / "reports" / "latest" / "results.json").read_text())["jobs"]
+    joke = next(j for j in jobs if j["case_id"] == "joke")
+    assert joke["status"] == "failed"
+    assert [kind for kind, _ in joke["failures"]] == ["text_tool_call"]
+    assert joke["scores"]["no_call"]["passed"] is False

@@ -408,3 +408,69 @@ def test_azure_recording_without_a_key_is_a_config_error() -> None:
     )
     with pytest.raises(ConfigError, match="recording needs an API key; set AZURE_OPENAI_API_KEY"):
         make_client(model, httpx2.Client(), record_mode="once")
+
+
+# --- a streamed request answered some other way (issue 8, part 3) ---------------------------------
+
+
+def test_a_streamed_request_answered_with_a_plain_completion_reads_that_completion():
+    # A proxy that ignores stream: true answers one JSON object: its call is the model's answer.
+    server, _, turn = send(job(stream=True), json_reply(completion(weather_call())))
+    assert server.body()["stream"] is True
+    assert turn.error is None and turn.calls == (ToolCall("get_weather", '{"city": "Paris"}', "call_1"),)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"<!DOCTYPE html><html><body>502 Bad Gateway</body></html>", "text/html"),
+        (b"", "text/event-stream"),
+        (b"", "application/json"),
+    ],
+)
+@pytest.mark.parametrize("stream", [True, False])
+def test_an_html_page_or_an_empty_200_is_malformed_not_a_model_answer(body, content_type, stream):
+    reply = lambda request: httpx2.Response(200, content=body, headers={"content-type": content_type})  # noqa: E731
+    _, _, turn = send(job(stream=stream), reply)
+    assert turn.error.kind == MALFORMED_REPLY and turn.calls == ()
+
+
+@pytest.mark.parametrize(
+    "delta_shape",
+    [
+        # (a): both calls at index 0, each with its own id (Ollama through LiteLLM, older vLLM)
+        [
+            {
+                "index": 0,
+                "id": "call_a",
+                "type": "function",
+                "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+            },
+            {
+                "index": 0,
+                "id": "call_b",
+                "type": "function",
+                "function": {"name": "get_weather", "arguments": '{"city": "Tokyo"}'},
+            },
+        ],
+        # (b): no index, two whole calls in one delta (Gemini, SGLang, Mistral)
+        [
+            [
+                {"id": "call_a", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}},
+                {"id": "call_b", "function": {"name": "get_weather", "arguments": '{"city": "Tokyo"}'}},
+            ]
+        ],
+    ],
+)
+def test_the_sdk_path_reads_other_servers_parallel_calls(delta_shape):
+    chunks = [chunk({"tool_calls": piece if isinstance(piece, list) else [piece]}) for piece in delta_shape]
+    body = sse_body(*chunks, chunk({}, "tool_calls"))
+    _, _, turn = send(
+        job(stream=True),
+        lambda request: httpx2.Response(200, content=body, headers={"content-type": "text/event-stream"}),
+    )
+    assert turn.error is None
+    assert [(c.name, c.arguments) for c in turn.calls] == [
+        ("get_weather", '{"city": "Paris"}'),
+        ("get_weather", '{"city": "Tokyo"}'),
+    ]

@@ -1,4 +1,4 @@
-"""Parsing replies into turns: Chat Completions (plain and streamed), Responses, Assistants, and
+"""Parsing replies into turns (evalkit.parsing): Chat Completions (plain and streamed), Responses, Assistants, and
 the dispatcher that reads any recorded exchange."""
 
 from __future__ import annotations
@@ -517,3 +517,90 @@ def test_error_statuses_fail_with_the_servers_message(status, kind):
 @pytest.mark.parametrize("body", ["<html>bad gateway</html>", "", "[1, 2]", "data: {not json\n\n"])
 def test_unreadable_bodies_are_malformed(body):
     assert http("https://api.openai.com/v1/chat/completions", body).error.kind == MALFORMED_REPLY
+
+
+# --- inputs that used to raise (issue 8, part 2): each is now a malformed_reply turn -----------------
+
+
+@pytest.mark.parametrize(
+    ("api", "body"),
+    [
+        ("chat", '{"choices":[{"message":{"tool_calls":3}}]}'),
+        ("chat", 'data: {"choices":[null]}\n\ndata: [DONE]\n\n'),
+        (
+            "chat",
+            (
+                '{"choices":[{"index":0,"finish_reason":"tool_calls","message":{"tool_calls":'
+                '[{"id":"c","type":"function","function":{"name":["get_temp"],"arguments":"{}"}}]}}]}'
+            ),
+        ),
+        (
+            "responses",
+            (
+                '{"status":"completed","output":[{"type":"function_call","call_id":"c","name":["get_temp"],'
+                '"arguments":"{}"}]}'
+            ),
+        ),
+        ("chat", 'data: {"choices":[{"index":0,"delta":{"content":5}}]}\n\ndata: [DONE]\n\n'),
+        ("responses", 'data: {"type":"response.output_text.delta","output_index":0,"delta":{"text":"x"}}\n\n'),
+        ("chat", '{"choices":[{"index":0,"message":null,"finish_reason":"stop"}]}'),
+        ("chat", '{"choices":{"0":{}}}'),
+        (
+            "assistants",
+            (
+                '{"object":"thread.run","status":"requires_action","required_action":{"submit_tool_outputs":'
+                '{"tool_calls":[{"type":"function","function":{"name":7}}]}}}'
+            ),
+        ),
+    ],
+)
+def test_a_reply_of_the_wrong_shape_is_malformed_and_never_raises(api, body):
+    from evalkit.parsing import turn_from_body
+
+    turn = turn_from_body(api, body)
+    assert turn.error is not None and turn.error.kind == MALFORMED_REPLY, turn
+
+
+def test_a_streamed_null_index_then_index_zero_is_one_call():
+    chunks = [
+        chunk({"tool_calls": [{"index": None, "id": "c", "function": {"name": "f", "arguments": '{"a"'}}]}),
+        chunk({"tool_calls": [{"index": 0, "function": {"arguments": ": 1}"}}]}),
+        chunk({}, "tool_calls"),
+    ]
+    assert turn_from_chat_chunks(chunks).calls == (ToolCall("f", '{"a": 1}', "c"),)
+
+
+def test_a_responses_arguments_delta_sent_as_an_object_is_whole_arguments():
+    events = [
+        {
+            "type": "response.output_item.added",
+            "output_index": 0,
+            "item": {"type": "function_call", "name": "f", "call_id": "c"},
+        },
+        {"type": "response.function_call_arguments.delta", "output_index": 0, "delta": {"a": 1}},
+    ]
+    turn = turn_from_responses_events(events)
+    assert turn.calls == (ToolCall("f", '{"a": 1}', "c"),) and turn.error.kind == TRUNCATED_STREAM
+
+
+# --- an unknown outcome is never an abstention (part 4) --------------------------------------------
+
+
+def test_a_content_filter_stop_is_an_error_of_its_own_kind():
+    from evalkit.calls import CONTENT_FILTER
+
+    chat = turn_from_chat_completion(completion({"content": ""}, finish_reason="content_filter"))
+    responses = turn_from_responses(response(status="incomplete", incomplete_details={"reason": "content_filter"}))
+    assert chat.error.kind == responses.error.kind == CONTENT_FILTER
+
+
+def test_responses_incomplete_for_tokens_reads_as_length_for_the_finish_scorer():
+    turn = turn_from_responses(response(status="incomplete", incomplete_details={"reason": "max_output_tokens"}))
+    assert (turn.finish_reason, turn.error) == ("length", None)
+
+
+def test_finish_tool_calls_with_a_call_written_as_text_is_left_to_the_scorers():
+    # vLLM without a tool parser: finish_reason says tool_calls, the call is in the text.
+    text = '<tool_call>\n{"name": "f", "arguments": {}}\n</tool_call>'
+    turn = turn_from_chat_completion(completion({"content": text}, finish_reason="tool_calls"))
+    assert (turn.error, turn.calls, turn.content) == (None, (), text)
