@@ -9,18 +9,21 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .config import project_paths
 from .errors import CaseFileError
 from .matchers import Fields, MatcherError, compile_arguments, describe_arguments
+from .paths import inside
 from .tools import function_to_tool, tool_from_pydantic, tool_name, tool_parameters, tool_problem
+from .yaml_load import YamlError, load_yaml, read_text
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"  # ids become cassette file names
 
@@ -154,7 +157,7 @@ def load_cases(path: str | Path) -> list[Suite]:
     files = [f for f in files if "tools" not in f.relative_to(root).parts[:-1]] if root.is_dir() else files
     suites: list[Suite] = []
     for file in files:
-        _add_unique(suites, load_suite_file(file))
+        _add_unique(suites, load_suite_file(file, root=root if root.is_dir() else None))
     if not suites:
         raise CaseFileError(str(root), "holds no case files (*.yaml); see the README for the format")
     return suites
@@ -181,26 +184,29 @@ def _add_unique(suites: list[Suite], suite: Suite) -> None:
     suites.append(suite)
 
 
-def load_suite_file(file: Path) -> Suite:
+def load_suite_file(file: Path, *, root: Path | None = None) -> Suite:
+    """Load and validate one case file. Its ``tools_file`` must be inside the project: the folder of
+    the config file that governs ``file`` (plus its ``allow_paths``), else ``root`` (the folder
+    :func:`load_cases` was given), else the case file's own folder."""
     name = str(file)
     try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise CaseFileError(name, f"is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        raw = load_yaml(read_text(file))
+    except YamlError as exc:
+        raise CaseFileError(name, exc.message) from None
+    except OSError as exc:
+        raise CaseFileError(name, f"cannot be read: {exc.strerror or exc}") from None
     if not isinstance(raw, dict):
         raise CaseFileError(name, f"must be a mapping with version, suite, tools and cases; got {type(raw).__name__}")
     try:
         spec = SuiteSpec.model_validate(raw)
     except ValidationError as exc:
         raise _explain(name, raw, exc) from None
-    return _build_suite(file, spec)
+    return _build_suite(file, spec, root)
 
 
-def _build_suite(file: Path, spec: SuiteSpec) -> Suite:
+def _build_suite(file: Path, spec: SuiteSpec, root: Path | None = None) -> Suite:
     name = str(file)
-    tools = _suite_tools(file, spec)
+    tools = _suite_tools(file, spec, root)
     by_name = {tool_name(t): t for t in tools}
     ids: set[str] = set()
     cases = []
@@ -279,18 +285,12 @@ def _check_messages(file: str, case_id: str, path: str, messages: tuple[Mapping[
             )
 
 
-def _suite_tools(file: Path, spec: SuiteSpec) -> list[dict[str, Any]]:
+def _suite_tools(file: Path, spec: SuiteSpec, root: Path | None = None) -> list[dict[str, Any]]:
     name = str(file)
     if spec.functions is not None:
         raw, where = [function_to_tool(f) for f in spec.functions], "functions"
     elif spec.tools_file is not None:
-        tools_path = (file.parent / spec.tools_file).resolve()
-        try:
-            loaded = yaml.safe_load(tools_path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise CaseFileError(
-                name, f"cannot read tools_file {spec.tools_file!r}: {exc}", field="tools_file"
-            ) from None
+        loaded = _read_tools_file(file, spec.tools_file, root)
         loaded = loaded.get("tools") if isinstance(loaded, dict) else loaded
         if not isinstance(loaded, list):
             raise CaseFileError(
@@ -314,19 +314,79 @@ def _suite_tools(file: Path, spec: SuiteSpec) -> list[dict[str, Any]]:
     return tools
 
 
+def _read_tools_file(file: Path, tools_file: str, root: Path | None) -> Any:
+    """The parsed ``tools_file``: inside the project (or an ``allow_paths`` folder), at most
+    MAX_BYTES, and no error quotes its content (it could be any file the user can read)."""
+    name, shown = str(file), repr(tools_file)
+    project = project_paths(file.parent)
+    roots = [project[0], *project[1]] if project else [(root or file.parent).resolve()]
+    path = (file.parent / tools_file).resolve()
+    if not inside(path, roots):
+        listed = ", ".join(str(r) for r in roots)
+        raise CaseFileError(
+            name,
+            f"tools_file {shown} resolves to {path}, outside the project ({listed}); move it into the project "
+            "or add its folder to allow_paths in [tool.evalkit]",
+            field="tools_file",
+        )
+    if not path.is_file():
+        what = "does not exist" if not path.exists() else "is not a regular file"
+        raise CaseFileError(name, f"tools_file {shown} {what} (looked for {path})", field="tools_file")
+    try:
+        return load_yaml(read_text(path))
+    except YamlError as exc:
+        raise CaseFileError(name, f"tools_file {shown} {exc.safe_message}", field="tools_file") from None
+    except OSError as exc:
+        raise CaseFileError(name, f"tools_file {shown} cannot be read: {exc.strerror}", field="tools_file") from None
+
+
+# `module:Class`, a dotted module path of identifiers: never '..', '/', or an empty part.
+_PYDANTIC_REF = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*", re.ASCII)
+
+
 def _pydantic_tool(file: Path, ref: Any, path: str) -> dict[str, Any]:
     """``{pydantic: "module:Model"}``: a tool built by ``openai.pydantic_function_tool``. The module
-    is ``module.py`` beside the case file if there is one, else an importable module."""
-    if not isinstance(ref, str) or ":" not in ref:
-        raise CaseFileError(str(file), f"expected 'module:ModelClass', got {ref!r}", field=path)
+    is ``module.py`` beside the case file if there is one, else an importable module. Importing
+    runs the module's code: case files that use this are code, and are reviewed like code."""
+    name = str(file)
+    if not isinstance(ref, str) or not _PYDANTIC_REF.fullmatch(ref):
+        shown = _clip(repr(ref))
+        raise CaseFileError(
+            name, f"expected 'module:ModelClass' (a dotted module name, ':', a class name), got {shown}", field=path
+        )
     module_name, _, attr = ref.partition(":")
     beside = file.parent / (module_name.replace(".", "/") + ".py")
     try:
         module = _module_from_file(beside) if beside.is_file() else importlib.import_module(module_name)
-        model = getattr(module, attr)
-    except (ImportError, AttributeError, SyntaxError) as exc:
-        raise CaseFileError(str(file), f"cannot import {ref!r}: {exc}", field=path) from None
-    return tool_from_pydantic(model)
+    except ImportError as exc:
+        raise CaseFileError(name, f"cannot import {ref!r}: {_first_line(exc)}", field=path) from None
+    except (Exception, SystemExit) as exc:  # noqa: BLE001  # the module is user code: any error is theirs to fix
+        raise CaseFileError(
+            name,
+            f"cannot import {ref!r}: importing {module_name} raised {type(exc).__name__}: {_first_line(exc)}",
+            field=path,
+        ) from None
+    model = getattr(module, attr, None)
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        got = "nothing" if model is None else f"a {type(model).__name__}"
+        raise CaseFileError(
+            name, f"{ref!r} must name a pydantic BaseModel subclass in {module_name}; it is {got}", field=path
+        )
+    try:
+        return tool_from_pydantic(model)
+    except Exception as exc:  # noqa: BLE001  # the model is user code: its schema may break openai's converter
+        raise CaseFileError(
+            name, f"cannot make a tool of {ref!r}: {type(exc).__name__}: {_first_line(exc)}", field=path
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return _clip(lines[0]) if lines else "(no message)"
+
+
+def _clip(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _module_from_file(path: Path) -> Any:
@@ -340,7 +400,11 @@ def _module_from_file(path: Path) -> Any:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # pydantic resolves annotations through the module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]  # a half-run module must not be found next time
+        raise
     return module
 
 
@@ -365,7 +429,7 @@ def _explain(file: str, raw: dict[str, Any], exc: ValidationError) -> CaseFileEr
         message = f"version {value!r} is not supported. Valid versions: 1"
     else:
         message = (
-            f"{error['msg'].removeprefix('Value error, ')} (got {value!r})"
+            f"{error['msg'].removeprefix('Value error, ')} (got {_clip(repr(value))})"
             if not isinstance(value, dict)
             else error["msg"].removeprefix("Value error, ")
         )

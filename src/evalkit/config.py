@@ -3,6 +3,8 @@ into one typed :class:`RunConfig`.
 
     [tool.evalkit]
     models = ["gpt-4o-mini"]            # the models `evalkit run` uses when --model is not given
+    allow_paths = ["../shared-tools"]   # folders outside the project that a tools_file may be in
+                                        # (relative to this file); by default only the project
     [tool.evalkit.model."gpt-4o-mini"]
     model = "gpt-4o-mini"               # the id sent to the API (defaults to the table's name)
     base_url = "https://api.openai.com/v1"
@@ -10,10 +12,15 @@ into one typed :class:`RunConfig`.
     stream = false
     legacy_functions = false            # send functions/function_call instead of tools/tool_calls
     params = {temperature = 0, parallel_tool_calls = true}
+
+A model's name (the table's name) becomes the folder ``cassettes/<name>/``, so it may only hold
+letters, digits, ``.``, ``_``, ``-`` and ``:`` (``/`` between parts); the id sent to the API (``model``)
+may be anything.
 """
 
 from __future__ import annotations
 
+import json
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,6 +29,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ConfigError, UnknownNameError
+from .paths import name_problem
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 
@@ -58,6 +66,7 @@ class EvalkitSpec(_Spec):
     scorers: list[str] | None = None
     bfcl: bool = False
     gate: dict[str, Any] = Field(default_factory=dict)
+    allow_paths: list[str] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,14 @@ class ModelConfig:
     params: dict[str, Any] = field(default_factory=dict)
     azure_endpoint: str | None = None
     api_version: str | None = None
+
+    def __post_init__(self) -> None:
+        # Checked here, so every way a model is made (config table, `--model NAME --base-url`) is covered.
+        if (problem := name_problem(self.name)) is not None:
+            raise ConfigError(
+                f"{problem}. Give the table a plain name and keep the API's id in `model`: "
+                f'[tool.evalkit.model."my-model"] model = {_toml_string(self.name)}'
+            )
 
     def summary(self) -> dict[str, Any]:
         """What results.json keeps to reproduce the run (never the key itself)."""
@@ -95,9 +112,14 @@ class RunConfig:
     scorers: tuple[str, ...] | None = None
     bfcl: bool = False
     gate: dict[str, Any] = field(default_factory=dict)
+    allow_paths: tuple[Path, ...] = ()  # folders outside `root` that tools_file may read
 
     def with_options(self, **changes: Any) -> RunConfig:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _toml_string(value: object) -> str:
+    return json.dumps(str(value))  # a JSON string is a valid TOML basic string
 
 
 def find_config_file(start: Path) -> Path | None:
@@ -146,8 +168,27 @@ def load_config(path: str | Path | None = None, *, start: Path | None = None) ->
         scorers=tuple(spec.scorers) if spec.scorers else None,
         bfcl=spec.bfcl,
         gate=spec.gate,
+        allow_paths=tuple((root / p).resolve() for p in spec.allow_paths),
     )
     return select_models(config, spec.models) if spec.models else config
+
+
+def project_paths(start: Path) -> tuple[Path, tuple[Path, ...]] | None:
+    """The project root (the config file's folder) and the extra folders ``allow_paths`` lets case
+    files read, for a case file in ``start``; ``None`` when no config file governs ``start``."""
+    file = find_config_file(start.resolve())
+    if file is None:
+        return None
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{file}: cannot read the configuration: {exc}") from None
+    raw = data.get("tool", {}).get("evalkit", {}) if file.name == "pyproject.toml" else data
+    allowed = raw.get("allow_paths", []) if isinstance(raw, dict) else []
+    if not isinstance(allowed, list) or not all(isinstance(p, str) for p in allowed):
+        raise ConfigError(f"{file}: [tool.evalkit] allow_paths must be a list of folder paths (got {allowed!r})")
+    root = file.parent.resolve()
+    return root, tuple((root / p).resolve() for p in allowed)
 
 
 def select_models(config: RunConfig, names: list[str]) -> RunConfig:

@@ -9,6 +9,7 @@ from typing import Any
 
 from .cases import Case, Suite
 from .config import ModelConfig
+from .paths import join_inside
 
 
 @dataclass(frozen=True)
@@ -25,13 +26,14 @@ class Job:
         return (self.model.name, self.case.suite, self.case.id, self.tool_count, self.trial)
 
     def cassette_path(self, root: Path) -> Path:
-        """``<root>/<model>/<suite>/<case-id>[--tools-N][--trial-K].yaml``"""
+        """``<root>/<model>/<suite>/<case-id>[--tools-N][--trial-K].yaml``; a :class:`ConfigError` if the
+        names would make it leave ``root`` (they are checked where defined too: this is the last line)."""
         name = self.case.id
         if self.tool_count is not None:
             name += f"--tools-{self.tool_count}"
         if self.trial > 1:
             name += f"--trial-{self.trial}"
-        return root / self.model.name / self.case.suite / f"{name}.yaml"
+        return join_inside(root, self.model.name, self.case.suite, f"{name}.yaml", what="cassette")
 
 
 @dataclass(frozen=True)

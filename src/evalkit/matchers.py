@@ -13,7 +13,7 @@ expect a literal object whose keys look like matcher keys.
 
     equals: V          the literal rule (the same as writing V)
     any_of: [V, …]     any one of the values (each may be a matcher)
-    regex: P           a string that fully matches the Python regex P
+    regex: P           a string that fully matches the regex P (Python syntax, run with a time limit)
     approx: N, tol: T  a number within T of N (T defaults to 1e-6)
     anything: true     any value, but the argument must be there
     absent: true       the argument must not be there
@@ -24,10 +24,11 @@ expect a literal object whose keys look like matcher keys.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from .patterns import PatternTimeout, fullmatch, pattern_problem
 
 MATCHER_KEYS = frozenset(
     {"equals", "any_of", "regex", "approx", "tol", "anything", "absent", "optional", "ignore_case"}
@@ -102,9 +103,11 @@ class Regex(Matcher):
     ignore_case: bool = False
 
     def mismatch(self, got: Any) -> str | None:
-        flags = re.IGNORECASE if self.ignore_case else 0
-        if isinstance(got, str) and re.fullmatch(self.pattern, got, flags):
-            return None
+        try:  # the `regex` engine with a timeout: model output must not hang a run (see patterns.py)
+            if isinstance(got, str) and fullmatch(self.pattern, got, ignore_case=self.ignore_case):
+                return None
+        except PatternTimeout as exc:
+            return f"{exc}, so it does not count as a match; got {_show(got)}"
         return f"expected a string matching /{self.pattern}/, got {_show(got)}"
 
 
@@ -114,11 +117,9 @@ class Approx(Matcher):
     tol: float = 1e-6
 
     def mismatch(self, got: Any) -> str | None:
-        if (
-            isinstance(got, int | float)
-            and not isinstance(got, bool)
-            and math.isclose(got, self.value, rel_tol=0, abs_tol=self.tol)
-        ):
+        # |got - value| <= tol, compared exactly where a float would overflow: a model may answer
+        # 10**400, which math.isclose cannot turn into a float.
+        if isinstance(got, int | float) and not isinstance(got, bool) and _within(got, self.value, self.tol):
             return None
         return f"expected {self.value} ± {self.tol}, got {_show(got)}"
 
@@ -235,17 +236,20 @@ def _compile_mapping(raw: Mapping[str, Any], path: str) -> Matcher:
     if kind == "regex":
         if not isinstance(value, str):
             raise MatcherError(path, f"regex needs a string pattern, got {_show(value)}")
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise MatcherError(path, f"regex {value!r} does not compile: {exc}") from None
+        if (problem := pattern_problem(value, ignore_case=ignore_case)) is not None:
+            raise MatcherError(path, f"regex {_show(value)} {problem}")
         return Regex(optional=optional, pattern=value, ignore_case=ignore_case)
     if kind == "approx":
         tol = raw.get("tol", 1e-6)
         for name, number in (("approx", value), ("tol", tol)):
             if not isinstance(number, int | float) or isinstance(number, bool):
                 raise MatcherError(path, f"{name} needs a number, got {_show(number)}")
-        if not tol >= 0:  # a negative (or NaN) tolerance would silently fail every value
+            if not _finite(number):  # inf, NaN, or an int no float can hold (10**400)
+                raise MatcherError(
+                    path,
+                    f"{name} needs a finite number within ±1.8e308, got {_show(number)}; for any number use anything: true",
+                )
+        if not tol >= 0:  # a negative tolerance would silently fail every value
             raise MatcherError(path, f"tol must be zero or more, got {_show(tol)}")
         return Approx(optional=optional, value=float(value), tol=float(tol))
     if value is not True:
@@ -253,6 +257,19 @@ def _compile_mapping(raw: Mapping[str, Any], path: str) -> Matcher:
     if kind == "absent":
         return Absent()
     return Anything(optional=optional)
+
+
+def _finite(number: float) -> bool:
+    try:
+        return math.isfinite(float(number))
+    except OverflowError:
+        return False
+
+
+def _within(got: float, value: float, tol: float) -> bool:
+    if isinstance(got, int) and not _finite(got):  # beyond any float: far from a finite value
+        return False
+    return math.isclose(got, value, rel_tol=0, abs_tol=tol)
 
 
 def _flag(raw: Mapping[str, Any], key: str, path: str) -> bool:

@@ -214,6 +214,7 @@ def evalkit_cassette(request: pytest.FixtureRequest) -> Iterator[Any]:
 
     import openai
 
+    from .paths import join_inside
     from .providers import REPLAY_KEY
     from .recording import cassette_client
 
@@ -221,7 +222,8 @@ def evalkit_cassette(request: pytest.FixtureRequest) -> Iterator[Any]:
     stack = ExitStack()
 
     def make(name: str, *, base_url: str | None = None, api_key: str | None = None) -> Any:
-        path = run_config.cassettes / Path(str(request.node.path)).stem / f"{name}.yaml"
+        # `name` may hold '/' (subfolders) but never leave the cassettes folder: "../x" is an error.
+        path = join_inside(run_config.cassettes, Path(str(request.node.path)).stem, f"{name}.yaml", what="cassette")
         http_client = stack.enter_context(cassette_client(path, record_mode=run_config.record_mode))
         # Replay needs no key (a placeholder keeps the SDK quiet); recording needs the real one,
         # as providers.make_client does, or the cassette would record a 401.

@@ -18,6 +18,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from .schemas import ArgumentsValidator, schema_problem
+
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
@@ -69,23 +71,34 @@ def tool_problem(tool: Any) -> str | None:
     try:
         Draft202012Validator.check_schema(parameters)
     except SchemaError as exc:
-        return f"parameters of {name!r} are not a valid JSON Schema: {exc.message}"
+        return f"parameters of {name!r} are not a valid JSON Schema: {_clip(exc.message)}"
+    except RecursionError:
+        return f"parameters of {name!r} nest too deeply to check"
+    if (problem := schema_problem(parameters)) is not None:  # refs, ref cycles, regexes: see schemas.py
+        return f"parameters of {name!r}: {problem}"
     return None
 
 
-def arguments_validator(tool: Mapping[str, Any]) -> Draft202012Validator:
+def _clip(text: str, limit: int = 200) -> str:
+    # jsonschema's messages quote the offending (sub)schema, which can be long; keep the line short.
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def arguments_validator(tool: Mapping[str, Any]) -> ArgumentsValidator:
     """A validator for a call's arguments. A ``strict`` tool also rejects keys it does not list,
-    as OpenAI's structured outputs do, even where the schema forgot ``additionalProperties``."""
+    as OpenAI's structured outputs do, even where the schema forgot ``additionalProperties``.
+    For a tool that passed :func:`tool_problem`, ``iter_errors`` never raises (see schemas.py)."""
     return _validator(json.dumps(tool_parameters(tool), sort_keys=True), is_strict(tool))
 
 
 @lru_cache(maxsize=4096)
-def _validator(schema_json: str, strict: bool) -> Draft202012Validator:
+def _validator(schema_json: str, strict: bool) -> ArgumentsValidator:
     # Keyed on the canonical schema text: the same tool is validated for every job of a run.
     schema = json.loads(schema_json)
     if strict:
         _close_objects(schema)
-    return Draft202012Validator(schema)
+    return ArgumentsValidator.for_schema(schema)
 
 
 def _close_objects(schema: Any) -> None:

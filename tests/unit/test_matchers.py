@@ -276,7 +276,7 @@ def test_compile_arguments_of_none_is_no_arguments():
         (
             {"a": {"regex": "("}},
             "arguments.a",
-            "regex '(' does not compile: missing ), unterminated subpattern at position 0",
+            "regex '(' does not compile: missing ) at position 1",
         ),
         ({"a": {"regex": 5}}, "arguments.a", "regex needs a string pattern, got 5"),
         ({"a": {"regex": "a", "tol": 1}}, "arguments.a", "'tol' goes with 'approx'"),
@@ -319,7 +319,7 @@ def test_compile_arguments_of_none_is_no_arguments():
         (
             {"a": {"any_of": ["x", {"regex": "["}]}},
             "arguments.a.any_of[1]",
-            "regex '[' does not compile: unterminated character set at position 0",
+            "regex '[' does not compile: unterminated character set at position 1",
         ),
         (
             {"a": {"b": {"c": {"tol": 1}}}},
