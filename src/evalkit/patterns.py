@@ -46,18 +46,35 @@ def pattern_problem(pattern: str, *, ignore_case: bool = False) -> str | None:
 
 def fullmatch(pattern: str, text: str, *, ignore_case: bool = False) -> bool:
     """Whether ``text`` fully matches; raises :class:`PatternTimeout` past :data:`TIMEOUT`."""
-    try:
-        return _compiled(pattern, ignore_case).fullmatch(text, timeout=TIMEOUT) is not None
-    except TimeoutError:
-        raise PatternTimeout(pattern, text) from None
+    return _run("fullmatch", pattern, text, ignore_case)
 
 
 def search(pattern: str, text: str) -> bool:
     """Whether ``pattern`` matches anywhere in ``text`` (JSON Schema's rule); may raise :class:`PatternTimeout`."""
+    return _run("search", pattern, text, False)
+
+
+# (how, pattern, text, ignore_case) that timed out once. Several scorers look at the same value:
+# they must all get the same verdict (a second try could finish on a less loaded machine), and
+# only the first pays for the timeout.
+_TIMED_OUT: dict[tuple[str, str, str, bool], None] = {}
+
+
+def _run(how: str, pattern: str, text: str, ignore_case: bool) -> bool:
+    key = (how, pattern, text, ignore_case)
+    if key in _TIMED_OUT:
+        raise PatternTimeout(pattern, text)
+    compiled = _compiled(pattern, ignore_case)
     try:
-        return _compiled(pattern, False).search(text, timeout=TIMEOUT) is not None
+        found = (
+            compiled.fullmatch(text, timeout=TIMEOUT) if how == "fullmatch" else compiled.search(text, timeout=TIMEOUT)
+        )
     except TimeoutError:
+        if len(_TIMED_OUT) >= 1024:
+            _TIMED_OUT.clear()
+        _TIMED_OUT[key] = None
         raise PatternTimeout(pattern, text) from None
+    return found is not None
 
 
 @lru_cache(maxsize=2048)

@@ -13,8 +13,9 @@ the run the first time a model calls the tool:
 At scoring, :func:`arguments_validator` gives a validator that never raises on any arguments
 against a schema that passed :func:`schema_problem` (a hypothesis test states it): regexes run on
 the ``regex`` engine with a timeout (:mod:`evalkit.patterns`), ``multipleOf`` takes infinities and
-huge integers, no ``$ref`` is fetched over the network, and arguments nested too deeply for the
-recursion limit are a validation error instead of a ``RecursionError``.
+huge integers, ``uniqueItems`` is linear (jsonschema's is quadratic on objects), no ``$ref`` is
+fetched over the network, and arguments nested too deeply for the recursion limit are a
+validation error instead of a ``RecursionError``.
 """
 
 from __future__ import annotations
@@ -314,6 +315,36 @@ def _multiple_of(validator: Any, divisor: Any, instance: Any, schema: Any) -> It
         yield ValidationError(f"{_clip(instance)} is not a multiple of {divisor}")
 
 
+def _unique_items(validator: Any, unique: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    # jsonschema compares every pair of unhashable items: 3,000 small objects take 30 s. The same
+    # equality (1 == 1.0, true ≠ 1, objects by key), hashed: linear.
+    if not unique or not validator.is_type(instance, "array"):
+        return
+    seen: set[Any] = set()
+    for item in instance:
+        key = _canonical(item)
+        if key in seen:
+            yield ValidationError(f"{_clip(instance)} has non-unique elements")
+            return
+        seen.add(key)
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, bool) or value is None:
+        return ("b", value)
+    if isinstance(value, float) and value != value:  # NaN: equal only to itself, as jsonschema's `is` test
+        return ("nan", id(value))
+    if isinstance(value, int | float):
+        return ("n", value)  # 1 and 1.0: equal and of equal hash
+    if isinstance(value, str):
+        return ("s", value)
+    if isinstance(value, list):
+        return ("a", tuple(_canonical(v) for v in value))
+    if isinstance(value, dict):
+        return ("o", frozenset((k, _canonical(v)) for k, v in value.items()))
+    return ("?", id(value))
+
+
 def _clip(value: Any, limit: int = 120) -> str:
     try:
         text = repr(value)
@@ -330,6 +361,7 @@ _SafeValidator = validators.extend(  # type: ignore[no-untyped-call]  # untyped 
         "additionalProperties": _additional_properties,
         "unevaluatedProperties": _unevaluated_properties,
         "multipleOf": _multiple_of,
+        "uniqueItems": _unique_items,
     },
 )
 
