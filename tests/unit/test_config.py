@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from evalkit.config import load_config, select_models
+from evalkit.config import load_config, project_paths, select_models
 from evalkit.errors import ConfigError, UnknownNameError
 
 
@@ -76,3 +77,37 @@ def test_azure_needs_endpoint_and_version(tmp_path: Path) -> None:
     write(tmp_path, '[model.az]\napi = "azure"\nmodel = "my-deployment"\n')
     with pytest.raises(ConfigError, match="needs azure_endpoint and api_version"):
         load_config(start=tmp_path)
+
+
+# --- model names become cassette folders ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["../../x", "..", "a/../b", "/abs", ".hidden", "a b", "a\\\\b", "a//b", ""])
+def test_a_model_name_that_is_not_a_safe_folder_name_is_refused(tmp_path: Path, name: str) -> None:
+    write(tmp_path, f'[model."{name}"]\nmodel = "gpt-4o-mini"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(start=tmp_path)
+    shown = name.replace("\\\\", "\\")
+    assert str(info.value) == (
+        f"model name {shown!r} is not allowed: it names the folder cassettes/<name>/, so use letters, digits, "
+        "'.', '_', '-' and ':' ('/' only between parts), each part starting with a letter or digit. "
+        "Give the table a plain name and keep the API's id in `model`: "
+        f'[tool.evalkit.model."my-model"] model = {json.dumps(shown)}'
+    )
+
+
+def test_model_names_of_real_servers_are_accepted(tmp_path: Path) -> None:
+    names = ["gpt-4o-mini", "qwen2.5-coder-0.5b", "llama3.1:8b", "meta-llama/Llama-3.1-8B-Instruct"]
+    write(tmp_path, "".join(f'[model."{n}"]\n' for n in names))
+    assert list(load_config(start=tmp_path).defined) == names
+
+
+def test_allow_paths_resolve_against_the_config_folder(tmp_path: Path) -> None:
+    write(tmp_path, 'allow_paths = ["../shared", "tools"]\n')
+    assert load_config(start=tmp_path).allow_paths == ((tmp_path.parent / "shared").resolve(), tmp_path / "tools")
+    write(tmp_path, 'allow_paths = "../shared"\n')
+    with pytest.raises(ConfigError) as info:
+        project_paths(tmp_path)
+    assert str(info.value) == (
+        f"{tmp_path / 'evalkit.toml'}: [tool.evalkit] allow_paths must be a list of folder paths (got '../shared')"
+    )
