@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .errors import ConfigError
 from .tools import tool_name, tool_problem
+from .yaml_load import YamlError, load_yaml, read_text
 
 POOL_FILE = "distractors-v1.json"
 NEAR_MISS_FILE = "near-miss.yaml"
@@ -113,8 +113,10 @@ def load_near_miss(path: Path, *, required: bool = True) -> dict[str, NearMiss]:
     if not path.exists() and not required:
         return {}
     try:
-        spec = _NearMissFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError) as exc:
+        spec = _NearMissFile.model_validate(load_yaml(read_text(path)))  # the bounded loader of case files
+    except YamlError as exc:
+        raise ConfigError(f"{path}: cannot read near-miss tools: it {exc.message}") from None
+    except OSError as exc:
         raise ConfigError(f"{path}: cannot read near-miss tools: {exc}") from None
     except ValidationError as exc:
         error = exc.errors()[0]

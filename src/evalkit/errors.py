@@ -27,7 +27,8 @@ class CaseFileError(EvalkitError):
         if field:
             where += f", field '{field}'"
         self.file, self.case_id, self.field = file, case_id, field
-        super().__init__(f"{where}: {message}")
+        # One line, always: a case id or a file name from the user may hold a line break.
+        super().__init__(f"{where}: {message}".replace("\r", "\\r").replace("\n", "\\n"))
 
 
 class ConfigError(EvalkitError):

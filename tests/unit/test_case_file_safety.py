@@ -107,6 +107,16 @@ def test_a_file_that_is_not_utf8(tmp_path: Path) -> None:
     assert error_of(path) == f"{path}: is not UTF-8 text (byte 21); save it as UTF-8"
 
 
+def test_a_line_break_in_a_case_id_stays_on_one_line(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, 'version: 1\nsuite: s\ntools: []\ncases:\n  - {id: "a\\nb", prompt: hi, expect: {no_call: true}}\n'
+    )
+    assert error_of(path) == (
+        f"{path}, case 'a\\nb', field 'cases[0].id': String should match pattern "
+        "'^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$' (got 'a\\nb')"
+    )
+
+
 # --- tools_file ----------------------------------------------------------------------------------
 
 
