@@ -38,6 +38,10 @@ class ModelSpec(_Spec):
     stream: bool = False
     legacy_functions: bool = False
     params: dict[str, Any] = Field(default_factory=dict)
+    # Recording only (replay never retries and never waits): the SDK's own retries, with exponential
+    # backoff and jitter, honouring Retry-After / retry-after-ms; seconds before a request times out.
+    max_retries: int = Field(default=2, ge=0, le=20)
+    timeout: float = Field(default=600.0, gt=0, le=3600)
     # Azure OpenAI: the deployment name goes in `model`.
     azure_endpoint: str | None = None
     api_version: str | None = None
@@ -70,12 +74,23 @@ class ModelConfig:
     stream: bool = False
     legacy_functions: bool = False
     params: dict[str, Any] = field(default_factory=dict)
+    max_retries: int = 2
+    timeout: float = 600.0
     azure_endpoint: str | None = None
     api_version: str | None = None
 
     def summary(self) -> dict[str, Any]:
-        """What results.json keeps to reproduce the run (never the key itself)."""
-        return {k: v for k, v in self.__dict__.items() if v not in (None, {}, False) or k in ("stream",)}
+        """What results.json keeps to reproduce the run: never a key, a header value or a
+        credential-like query parameter (see :mod:`evalkit.redaction`)."""
+        from .redaction import redact_params, redact_url
+
+        kept = {k: v for k, v in self.__dict__.items() if v not in (None, {}, False) or k in ("stream",)}
+        for name in ("base_url", "azure_endpoint"):
+            if kept.get(name):
+                kept[name] = redact_url(kept[name])
+        if kept.get("params"):
+            kept["params"] = redact_params(kept["params"])
+        return kept
 
 
 @dataclass(frozen=True)
@@ -176,6 +191,8 @@ def _model(name: str, spec: ModelSpec) -> ModelConfig:
         stream=spec.stream,
         legacy_functions=spec.legacy_functions,
         params=dict(spec.params),
+        max_retries=spec.max_retries,
+        timeout=spec.timeout,
         azure_endpoint=spec.azure_endpoint,
         api_version=spec.api_version,
     )

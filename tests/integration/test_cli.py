@@ -35,7 +35,7 @@ def test_run_replays_shipped_cassettes_for_both_models(project: Path, monkeypatc
     assert "qwen2.5-coder-0.5b" in out and "qwen2.5-coder-1.5b" in out
     assert "(all)" in out and "95% CI" in out
     results = json.loads((project / "reports" / "latest" / "results.json").read_text())
-    assert results["version"] == 1
+    assert results["version"] == 2
     assert {j["status"] for j in results["jobs"]} <= {"passed", "failed"}  # no cassette miss, no error
     assert (project / "reports" / "latest" / "summary.md").is_file()
 

@@ -5,7 +5,6 @@ A Turn is one choice: with ``n`` > 1 the other choices are other answers, not pa
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -84,7 +83,7 @@ def turn_from_chat_stream(text: str, *, choice: int = 0) -> Turn:
     chunks = []
     for number, event in enumerate(stream.events, start=1):
         try:
-            chunks.append(json.loads(event.data))
+            chunks.append(shape.loads(event.data))
         except ValueError:
             return Turn.failed(MALFORMED_REPLY, f"stream event {number} is not JSON: {shape.short(event.data)}")
         if event.name == "error" and isinstance(chunks[-1], Mapping) and "error" not in chunks[-1]:
