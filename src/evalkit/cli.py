@@ -316,6 +316,36 @@ def validate(cases: Path) -> None:
     click.echo(f"ok: {sum(len(s.cases) for s in suites)} cases in {len(suites)} suites")
 
 
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="evalkit.toml or pyproject.toml.",
+)
+def scan(paths: tuple[Path, ...], config_path: Path | None) -> None:
+    """Look for credentials in cassettes and reports before they are committed (default: the
+    config's cassettes and reports folders). Exit 1 on a finding; values are shown masked."""
+    from .config import load_config
+    from .scan import scan_paths
+
+    if not paths:
+        config = load_config(config_path)
+        paths = tuple(p for p in (config.cassettes, config.reports) if p.exists())
+    findings, scanned = scan_paths(paths)
+    for finding in findings:
+        click.echo(str(finding))
+    if findings:
+        click.echo(
+            f"evalkit scan: {len(findings)} possible credential(s) in {scanned} files; remove them before committing",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo(f"evalkit scan: no credentials found in {scanned} files", err=True)
+
+
 def _register_gate_commands() -> None:
     from .gating.cli import baseline_group, gate_command  # click and errors only: keeps --help fast
 
