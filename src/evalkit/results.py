@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Collection, Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
@@ -95,9 +95,17 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def job_record(result: CaseResult) -> dict[str, Any]:
+    """A job as the JSON object results.json stores (``dataclasses.asdict`` without its deep copy,
+    which cost a third of a millisecond a job)."""
+    record = dict(result.__dict__)
+    record["scores"] = {name: {"value": s.value, "passed": s.passed} for name, s in result.scores.items()}
+    return record
+
+
 def job_line(result: CaseResult) -> str:
     """One job as one line of JSON."""
-    return json.dumps(asdict(result), ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(job_record(result), ensure_ascii=False, separators=(",", ":"))
 
 
 def case_result(raw: Mapping[str, Any]) -> CaseResult:
