@@ -16,7 +16,6 @@ Rows:
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
@@ -104,7 +103,7 @@ def variants(base_url: str, folder: Path, *, stream: bool, concurrency: int) -> 
         def one(request: dict[str, Any]) -> Any:
             reply = client.chat.completions.create(**request)
             if stream:  # read the stream to its end, as a caller would
-                return [chunk for chunk in reply]
+                return list(reply)
             return reply.choices[0].message.tool_calls
 
         with ThreadPoolExecutor(concurrency) as pool:
