@@ -105,6 +105,7 @@ def run(
     from .config import load_config
     from .recording import check_record_mode
     from .runner import run_suites
+    from .words import plural
 
     if run_id is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", run_id):
         raise click.BadParameter(f"{run_id!r}: use letters, digits, '.', '_' or '-'", param_hint="--run-id")
@@ -119,11 +120,13 @@ def run(
         seed=seed,
         tool_counts=_tool_counts(tool_counts),
     )
-    suites = load_all(cases or (config.cases,))  # every file validated before the first model call
+    # every file validated before the first model call; recordings and reports are not case files
+    suites = load_all(cases or (config.cases,), skip=(config.cassettes, config.reports))
     counts = f" × tool counts {','.join(map(str, config.tool_counts))}" if config.tool_counts else ""
     click.echo(
-        f"evalkit: {sum(len(s.cases) for s in suites)} cases in {len(suites)} suites × {len(config.models)} models "
-        f"({', '.join(m.name for m in config.models)}){counts}, record mode {config.record_mode}",
+        f"evalkit: {plural(sum(len(s.cases) for s in suites), 'case')} in {plural(len(suites), 'suite')} × "
+        f"{plural(len(config.models), 'model')} ({', '.join(m.name for m in config.models)}){counts}, "
+        f"record mode {config.record_mode}",
         err=True,
     )
     if resume is not None:
@@ -307,13 +310,23 @@ def report(results: str, fmt: str, failure_limit: int) -> None:
 
 
 @cli.command()
-@click.argument("cases", type=click.Path(path_type=Path))
-def validate(cases: Path) -> None:
-    """Check case files without calling a model."""
+@click.argument("cases", required=False, type=click.Path(path_type=Path))
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="evalkit.toml or pyproject.toml.",
+)
+def validate(cases: Path | None, config_path: Path | None) -> None:
+    """Check case files without calling a model (default: the config's cases folder)."""
     from .cases import load_cases
+    from .config import load_config
+    from .words import plural
 
-    suites = load_cases(cases)
-    click.echo(f"ok: {sum(len(s.cases) for s in suites)} cases in {len(suites)} suites")
+    config = load_config(config_path)
+    suites = load_cases(cases or config.cases, skip=(config.cassettes, config.reports))
+    click.echo(f"ok: {plural(sum(len(s.cases) for s in suites), 'case')} in {plural(len(suites), 'suite')}")
 
 
 @cli.command()

@@ -17,6 +17,8 @@ expect a literal object whose keys look like matcher keys.
     approx: N, tol: T  a number within T of N (T defaults to 1e-6)
     anything: true     any value, but the argument must be there
     absent: true       the argument must not be there
+    not: V             any value but V (V may be a matcher); the argument must be there
+    none_of: [V, …]    none of the values (each may be a matcher); the argument must be there
     optional: true     with another matcher: the argument may be left out
     ignore_case: true  with equals / any_of / regex: compare strings case-insensitively
 """
@@ -26,13 +28,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 MATCHER_KEYS = frozenset(
-    {"equals", "any_of", "regex", "approx", "tol", "anything", "absent", "optional", "ignore_case"}
+    {"equals", "any_of", "regex", "approx", "tol", "anything", "absent", "not", "none_of", "optional", "ignore_case"}
 )
-_PRIMARY = ("equals", "any_of", "regex", "approx", "anything", "absent")
+_PRIMARY = ("equals", "any_of", "regex", "approx", "anything", "absent", "not", "none_of")
 
 
 class MatcherError(ValueError):
@@ -142,6 +144,18 @@ class Absent(Matcher):
 
 
 @dataclass(frozen=True)
+class Not(Matcher):
+    """Passes when ``inner`` does not (``not: V``; ``none_of: [...]`` is ``not`` of ``any_of``)."""
+
+    inner: Matcher = field(default_factory=Anything)
+
+    def mismatch(self, got: Any) -> str | None:
+        if self.inner.mismatch(got) is None:
+            return f"expected anything but {_brief(self.inner)}, got {_show(got)}"
+        return None
+
+
+@dataclass(frozen=True)
 class Fields(Matcher):
     """An object: each named key checked by its matcher. With ``exact``, other keys fail too."""
 
@@ -223,8 +237,12 @@ def _compile_mapping(raw: Mapping[str, Any], path: str) -> Matcher:
     value = raw[kind]
     if "tol" in raw and kind != "approx":
         raise MatcherError(path, "'tol' goes with 'approx'")
-    if ignore_case and kind not in ("equals", "any_of", "regex"):
-        raise MatcherError(path, f"'ignore_case' goes with equals, any_of or regex, not {kind}")
+    if ignore_case and kind not in ("equals", "any_of", "regex", "not", "none_of"):
+        raise MatcherError(
+            path, f"'ignore_case' does not go with {kind}; it goes with equals, any_of, regex, not or none_of"
+        )
+    if kind in ("not", "none_of"):
+        return Not(optional=optional, inner=_negated(raw, kind, value, ignore_case, path))
     if kind == "equals":
         return Equals(optional=optional, value=value, ignore_case=ignore_case)
     if kind == "any_of":
@@ -255,6 +273,18 @@ def _compile_mapping(raw: Mapping[str, Any], path: str) -> Matcher:
     return Anything(optional=optional)
 
 
+def _negated(raw: Mapping[str, Any], kind: str, value: Any, ignore_case: bool, path: str) -> Matcher:
+    """What ``not: V`` / ``none_of: [...]`` must not match."""
+    if kind == "none_of":
+        if not isinstance(value, list) or not value:
+            raise MatcherError(path, f"none_of needs a non-empty list, got {_show(value)}")
+        return _compile_mapping({"any_of": value, "ignore_case": ignore_case}, path)
+    inner = compile_matcher(value, f"{path}.not")
+    if inner.optional or isinstance(inner, Absent):
+        raise MatcherError(path, "'not' takes a value or a matcher that needs the argument (not optional or absent)")
+    return _with_case(inner, ignore_case)
+
+
 def _flag(raw: Mapping[str, Any], key: str, path: str) -> bool:
     value = raw.get(key, False)
     if not isinstance(value, bool):
@@ -277,6 +307,8 @@ def _describe(matcher: Matcher) -> Any:
         return f"{matcher.value}±{matcher.tol}"
     if isinstance(matcher, AnyOf):
         return f"one of {[_describe(o) for o in matcher.options]}"
+    if isinstance(matcher, Not):
+        return f"not {_describe(matcher.inner)}"
     # Literal objects and arrays compile to Fields / Items: show their shape, not the class name.
     if isinstance(matcher, Fields):
         return {key: _describe(m) for key, m in matcher.fields}
