@@ -369,6 +369,15 @@ def _register_gate_commands() -> None:
 _register_gate_commands()
 
 
+def _register_extract_command() -> None:
+    from .importers.cli import extract_command  # click only: the work is imported when it runs
+
+    cli.add_command(extract_command)
+
+
+_register_extract_command()
+
+
 def main() -> None:
     cli(prog_name="evalkit")
 
