@@ -91,6 +91,7 @@ class Turn:
     error: TurnError | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    server_seconds: float | None = None  # the time the server says it took (llama.cpp timings, Groq usage)
 
     @classmethod
     def failed(cls, kind: str, message: str) -> Turn:

@@ -30,6 +30,11 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class Price(_Spec):
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+
+
 class ModelSpec(_Spec):
     model: str | None = None
     api: Literal["chat", "responses", "azure"] = "chat"
@@ -42,6 +47,8 @@ class ModelSpec(_Spec):
     # backoff and jitter, honouring Retry-After / retry-after-ms; seconds before a request times out.
     max_retries: int = Field(default=2, ge=0, le=20)
     timeout: float = Field(default=600.0, gt=0, le=3600)
+    # USD per million tokens, for the cost columns of reports: {input = 0.15, output = 0.60}
+    price: Price | None = None
     # Azure OpenAI: the deployment name goes in `model`.
     azure_endpoint: str | None = None
     api_version: str | None = None
@@ -76,6 +83,7 @@ class ModelConfig:
     params: dict[str, Any] = field(default_factory=dict)
     max_retries: int = 2
     timeout: float = 600.0
+    price: tuple[float, float] | None = None  # USD per million (input, output) tokens
     azure_endpoint: str | None = None
     api_version: str | None = None
 
@@ -193,6 +201,7 @@ def _model(name: str, spec: ModelSpec) -> ModelConfig:
         params=dict(spec.params),
         max_retries=spec.max_retries,
         timeout=spec.timeout,
+        price=(spec.price.input, spec.price.output) if spec.price else None,
         azure_endpoint=spec.azure_endpoint,
         api_version=spec.api_version,
     )

@@ -151,7 +151,7 @@ class Not(Matcher):
 
     def mismatch(self, got: Any) -> str | None:
         if self.inner.mismatch(got) is None:
-            return f"expected anything but {_brief(self.inner)}, got {_show(got)}"
+            return f"expected anything but {brief(self.inner)}, got {_show(got)}"
         return None
 
 
@@ -170,7 +170,7 @@ class Fields(Matcher):
         for key, matcher in self.fields:
             if key not in got:
                 if not matcher.optional:
-                    reasons.append(f"{key}: missing (expected {_brief(matcher)})")
+                    reasons.append(f"{key}: missing (expected {brief(matcher)})")
             elif (reason := matcher.mismatch(got[key])) is not None:
                 reasons.append(f"{key}: {reason}")
         if self.exact:
@@ -317,8 +317,9 @@ def _describe(matcher: Matcher) -> Any:
     return type(matcher).__name__.lower()
 
 
-def _brief(matcher: Matcher) -> str:
-    # Literals as repr, so an expected "5" (a string) never reads like the number 5.
+def brief(matcher: Matcher) -> str:
+    """How an expectation reads in a report: literals as repr (so an expected "5", a string, never
+    reads like the number 5), anything else described (``/Paris.*/``, ``one of [...]``)."""
     return repr(matcher.value) if isinstance(matcher, Equals) else str(_describe(matcher))
 
 
@@ -331,6 +332,6 @@ def describe_arguments(fields: Fields) -> str:
     """``location='Paris', unit=one of ['C', 'F'], days?=3`` (``?``: may be left out), for reports."""
     parts = []
     for key, matcher in fields.fields:
-        shown = "<absent>" if isinstance(matcher, Absent) else _brief(matcher)
+        shown = "<absent>" if isinstance(matcher, Absent) else brief(matcher)
         parts.append(f"{key}{'?' if matcher.optional and not isinstance(matcher, Absent) else ''}={shown}")
     return ", ".join(parts)

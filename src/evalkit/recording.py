@@ -9,9 +9,11 @@ vcrpy and pytest-recording read what evalkit writes and the other way round.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -196,21 +198,44 @@ class CassetteTransport(httpx2.BaseTransport):
         self._handle: Callable[..., httpx2.Response] = vcr_handle_request(cassette, CassetteTransport._send, httpx2)
         self.requests = 0
         self.retries = 0
+        self.latency: float | None = None  # seconds the server took, summed over this job's requests
+        self._recorded: dict[str, float] = {}  # request body digest -> seconds, for the cassette
+        self._sent = False
 
     def _send(self, request: httpx2.Request) -> httpx2.Response:
         # The real transport is made on the first request that must reach the network: replay never needs it.
         if self._inner is None:
             self._inner = self._inner_factory() if self._inner_factory else httpx2.HTTPTransport()
+        self._sent = True
         return self._inner.handle_request(request)
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         self.requests += 1
         if request.headers.get("x-stainless-retry-count", "0") not in ("", "0"):
             self.retries += 1
+        self._sent = False
+        started = time.perf_counter()
         try:
-            return self._handle(self, request)
+            response = self._handle(self, request)
         except CannotOverwriteExistingCassetteException as exc:
             raise CassetteMiss(self.cassette.path, _differences(self.cassette, exc.failed_request)) from None
+        digest = _digest(request.content)
+        seconds: float | None
+        if self._sent:  # from the network: vcrpy has read the whole body, so this is the reply's latency
+            seconds = round(time.perf_counter() - started, 4)
+            if response.status_code < _ERROR_STATUS:
+                self._recorded[digest] = seconds
+        else:  # replayed: the latency measured when it was recorded, if the cassette kept it
+            seconds = _recorded_latency(self.cassette).get(digest)
+        if seconds is not None:
+            self.latency = round((self.latency or 0.0) + seconds, 4)
+        return response
+
+    def remember_latency(self) -> None:
+        """Keep what the recorded requests took in the cassette's metadata (vcrpy's own field)."""
+        if self._recorded:
+            kept = {**_recorded_latency(self.cassette), **self._recorded}
+            self.cassette._metadata[_LATENCY_KEY] = kept
 
     def close(self) -> None:
         if self._inner is not None and self._owns_inner:
@@ -232,6 +257,11 @@ class CassetteSession:
     @property
     def retries(self) -> int:
         return self.transport.retries if self.transport else 0
+
+    @property
+    def latency(self) -> float | None:
+        """Seconds the server took for this job (measured when recorded, kept in the cassette)."""
+        return self.transport.latency if self.transport else None
 
     def discard(self) -> None:
         """Do not save what this job recorded (it ended in an error: a partial loop would otherwise
@@ -263,6 +293,7 @@ def cassette_session(
     finally:
         session.http_client.close()
         if cassette.dirty and session.keep:
+            transport.remember_latency()
             cassette._save()  # vcrpy's own writer (through _AtomicPersister); use_cassette calls the same
 
 
@@ -274,6 +305,18 @@ def cassette_client(
     factory = (lambda: inner) if inner is not None else None
     with cassette_session(path, record_mode=record_mode, inner=factory, timeout=timeout) as session:
         yield session.http_client
+
+
+_LATENCY_KEY = "evalkit_latency_seconds"  # in the cassette's metadata: request body digest -> seconds
+
+
+def _digest(body: bytes) -> str:
+    return hashlib.sha256(canonical_body(body).encode()).hexdigest()[:16]
+
+
+def _recorded_latency(cassette: Cassette) -> dict[str, float]:
+    value = getattr(cassette, "_metadata", {}).get(_LATENCY_KEY)
+    return {str(k): float(v) for k, v in value.items() if isinstance(v, int | float)} if isinstance(value, dict) else {}
 
 
 def _differences(cassette: Cassette, request: Any) -> str:

@@ -60,6 +60,8 @@ class CaseResult:
     seconds: float = 0.0
     requests: int = 0  # HTTP requests sent or replayed for this job (retries included)
     retries: int = 0  # of those, how many were the SDK retrying (a 429, a 5xx, a timeout)
+    latency: float | None = None  # seconds the model took (measured when recorded; else as the server says)
+    alignment: tuple[dict[str, Any], ...] = ()  # expected vs produced calls (evalkit.scorers.alignment)
 
     @property
     def passed(self) -> bool:
@@ -81,6 +83,7 @@ class RunResult:
     jobs: Collection[CaseResult]
     seconds: float = 0.0
     version: int = RESULTS_VERSION
+    toolsets: Mapping[str, Any] = field(default_factory=dict)  # id -> the offered tool list (each job names one)
 
     @cached_property
     def models(self) -> list[str]:
@@ -115,6 +118,7 @@ def case_result(raw: Mapping[str, Any]) -> CaseResult:
     data["failures"] = tuple(tuple(f) for f in data.get("failures", ()))
     data["tags"] = tuple(data.get("tags", ()))
     data["calls"] = tuple(data.get("calls", ()))
+    data["alignment"] = tuple(data.get("alignment", ()))
     return CaseResult(**data)
 
 
@@ -128,19 +132,21 @@ class RunWriter:
     """Writes a run as it goes: ``run.json`` at the start, a line of ``jobs.jsonl`` per finished job,
     and ``results.json`` from both at the end. Not thread-safe: the runner calls it from one thread."""
 
-    def __init__(self, folder: Path, *, run_id: str, created: str, config: Mapping[str, Any]):
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        run_id: str,
+        created: str,
+        config: Mapping[str, Any],
+        toolsets: Mapping[str, Any] | None = None,
+    ):
         self.folder = folder
         self.run_id, self.created, self.config = run_id, created, dict(config)
+        self.toolsets = dict(toolsets or {})
         folder.mkdir(parents=True, exist_ok=True)
-        _write_atomic(
-            folder / RUN_HEADER,
-            json.dumps(
-                {"version": RESULTS_VERSION, "run_id": run_id, "created": created, "config": self.config},
-                ensure_ascii=False,
-                indent=1,
-            )
-            + "\n",
-        )
+        header = {"version": RESULTS_VERSION, "run_id": run_id, "created": created, "config": self.config}
+        _write_atomic(folder / RUN_HEADER, json.dumps(header, ensure_ascii=False, indent=1) + "\n")
         self._journal = (folder / JOURNAL).open("a", encoding="utf-8")
 
     def add(self, result: CaseResult) -> None:
@@ -157,6 +163,7 @@ class RunWriter:
             "created": self.created,
             "seconds": round(seconds, 3),
             "config": self.config,
+            "toolsets": self.toolsets,
         }
         path = self.folder / "results.json"
         journal = self.folder / JOURNAL
@@ -244,7 +251,9 @@ def read_run_header(folder: Path) -> dict[str, Any]:
 
 def save_results(run: RunResult, reports_dir: Path) -> Path:
     """Write a whole in-memory run as ``<reports>/<run-id>/results.json`` and point ``latest`` at it."""
-    writer = RunWriter(reports_dir / run.run_id, run_id=run.run_id, created=run.created, config=run.config)
+    writer = RunWriter(
+        reports_dir / run.run_id, run_id=run.run_id, created=run.created, config=run.config, toolsets=run.toolsets
+    )
     for job in run.jobs:
         writer.add(job)
     order = {job.key: number for number, job in enumerate(run.jobs)}
@@ -350,7 +359,13 @@ def read_results(path: str | Path) -> RunResult:
         if not isinstance(jobs, StoredJobs):
             jobs = tuple(case_result(j) for j in header["jobs"])
         return RunResult(
-            header["run_id"], header["created"], header["config"], jobs, header.get("seconds", 0.0), version
+            header["run_id"],
+            header["created"],
+            header["config"],
+            jobs,
+            header.get("seconds", 0.0),
+            version,
+            header.get("toolsets") or {},
         )
     except (KeyError, TypeError) as exc:
         raise ResultsFileError(f"{file}: a job record is missing {exc}; was the file edited by hand?") from None

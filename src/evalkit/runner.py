@@ -33,7 +33,10 @@ from .results import (
     read_results,
     read_run_header,
 )
-from .scorers import failures_of, resolve_scorers, score_job
+from .scorers import failures_of, resolve_scorers, score_analysis
+from .scorers.alignment import alignment
+from .scorers.checks import analyse
+from .tools import toolset_id
 
 log = logging.getLogger(__name__)
 INTERNAL_ERROR = "internal_error"
@@ -75,6 +78,7 @@ def run_suites(
     for note in plan.skipped:
         log.warning("skipped: %s", note)
     summary = {**reproducible_config(config, suites, scorers), "skipped": list(plan.skipped)}
+    toolsets = {toolset_id(job.offered_tools): [dict(t) for t in job.offered_tools] for job in plan.jobs}
     run_id = run_id or new_run_id()
     created = now_iso()
     done: set[JobKey] = set()
@@ -85,7 +89,7 @@ def run_suites(
         if resume:
             created = _check_resumable(folder, summary)
             done = {result.key for result in journal_results(folder)}
-        writer = RunWriter(folder, run_id=run_id, created=created, config=summary)
+        writer = RunWriter(folder, run_id=run_id, created=created, config=summary, toolsets=toolsets)
     todo = [job for job in plan.jobs if job.key not in done]
     redactor = Redactor.for_models(config.models)
     network = NetworkTransports()
@@ -106,7 +110,7 @@ def run_suites(
     if writer is None:
         order = {job.key: number for number, job in enumerate(plan.jobs)}
         kept.sort(key=lambda result: order[result.key])
-        return RunResult(run_id, created, summary, tuple(kept), round(seconds, 3))
+        return RunResult(run_id, created, summary, tuple(kept), round(seconds, 3), toolsets=toolsets)
     path = writer.finish(seconds=seconds, order={job.key: number for number, job in enumerate(plan.jobs)})
     return read_results(path)
 
@@ -164,6 +168,8 @@ def run_job(
     started = time.perf_counter()
     request: dict[str, Any] = {}
     requests = retries = 0
+    latency: float | None = None
+    aligned: tuple[dict[str, Any], ...] = ()
     inner = (lambda: network.get(job.model.name)) if network is not None else None
     try:
         with cassette_session(
@@ -173,8 +179,10 @@ def run_job(
             request, turn = call_api(client, job)
             if turn.error is not None:
                 session.discard()  # an error is not the model's answer: nothing of it is saved
-            requests, retries = session.requests, session.retries
-        status, scores = score_job(job.case, turn, job.offered_tools, scorers=scorers, bfcl=config.bfcl)
+            requests, retries, latency = session.requests, session.retries, session.latency
+        analysis = analyse(job.case, turn, job.offered_tools, bfcl=config.bfcl)
+        status, scores = score_analysis(analysis, scorers=scorers)
+        aligned = alignment(analysis) if status != "passed" and turn.error is None else ()
     except EvalkitError as exc:  # e.g. recording with no API key: the user can fix it
         turn = Turn.failed(CONFIG_ERROR, str(exc))
         status, scores = "error", ()
@@ -209,6 +217,8 @@ def run_job(
         seconds=round(time.perf_counter() - started, 4),
         requests=requests,
         retries=retries,
+        latency=latency if latency is not None else turn.server_seconds,
+        alignment=aligned,
     )
     return _redacted(result, redactor)
 
@@ -225,6 +235,7 @@ def _redacted(result: CaseResult, redactor: Redactor) -> CaseResult:
         calls=tuple(redactor.value(call) for call in result.calls),
         content=redactor.text(result.content) if result.content else result.content,
         request=redactor.value(result.request),
+        alignment=redactor.value(result.alignment),
     )
 
 

@@ -48,7 +48,7 @@ def _completion(body: Mapping[str, Any], choice: int) -> Turn:
         calls.append(ToolCall(shape.name(legacy.get("name"), "function_call name"), _arguments(legacy)))
     content = shape.content_text(message.get("content"), "message content")
     finish = shape.optional_str(picked.get("finish_reason"), "finish_reason")
-    return Turn(tuple(calls), content, finish, None, *shape.usage(body))
+    return Turn(tuple(calls), content, finish, None, *shape.usage(body), shape.server_seconds(body))
 
 
 def _tool_call(raw: Mapping[str, Any]) -> ToolCall:

@@ -106,6 +106,23 @@ def loads(text: str | bytes) -> Any:
         raise ValueError("JSON nested too deeply to read") from None
 
 
+def server_seconds(body: Mapping[str, Any]) -> float | None:
+    """The time a server reports it spent on a reply: llama.cpp's ``timings`` (prompt + generation,
+    in ms) or Groq's ``usage.total_time`` / ``x_groq.usage.total_time`` (in s). ``None`` when absent."""
+    timings = body.get("timings")
+    if isinstance(timings, Mapping):
+        prompt, predicted = timings.get("prompt_ms"), timings.get("predicted_ms")
+        if isinstance(prompt, int | float) and isinstance(predicted, int | float):
+            return round((float(prompt) + float(predicted)) / 1000, 4)
+    for holder in (
+        body.get("usage"),
+        (body.get("x_groq") or {}).get("usage") if isinstance(body.get("x_groq"), Mapping) else None,
+    ):
+        if isinstance(holder, Mapping) and isinstance(holder.get("total_time"), int | float):
+            return round(float(holder["total_time"]), 4)
+    return None
+
+
 def short(value: Any, limit: int = 160) -> str:
     """A value as one clipped line, for messages."""
     if isinstance(value, str):
