@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +54,15 @@ def canonical_body(body: bytes | str | None) -> str:
     """A request body in a form that ignores key order and whitespace (JSON), else as text."""
     if body is None:
         return ""
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    return _canonical(body.decode("utf-8", "replace") if isinstance(body, bytes) else body)
+
+
+@lru_cache(maxsize=1024)
+def _canonical(text: str) -> str:
+    # Cached: vcrpy compares the same request body with each recorded one, several times per request.
     try:
         return json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"))
-    except ValueError:
+    except (ValueError, RecursionError):
         return text
 
 
@@ -80,7 +86,8 @@ class _Scrubber:
         for name in list(request.headers):
             if name.lower() not in KEPT_REQUEST_HEADERS:
                 del request.headers[name]
-        request.uri = redact_url(request.uri)
+        if "?" in request.uri:  # vcrpy calls this hook several times per request: keep it cheap
+            request.uri = redact_url(request.uri)
         if self.redactor and request.body:
             body = request.body.decode("utf-8", "replace") if isinstance(request.body, bytes) else request.body
             if (clean := self.redactor.text(body)) != body:
