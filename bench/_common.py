@@ -7,6 +7,7 @@ import contextlib
 import datetime as _dt
 import gc
 import hashlib
+import json
 import os
 import platform
 import re
@@ -181,3 +182,15 @@ def write_section(name: str, body: str) -> Path:
         text = text.rstrip() + "\n\n" + block + "\n"
     RESULTS.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
     return RESULTS
+
+
+# --- bench/results/*.json ---------------------------------------------------------------------------
+
+
+def write_json(name: str, data: Mapping[str, object]) -> Path:
+    """Write ``bench/results/<name>.json`` (the machine-readable record of one benchmark run)."""
+    folder = BENCH / "results"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps(data, indent=1, default=str) + "\n", encoding="utf-8")
+    return path

@@ -39,9 +39,37 @@ class ToolCall:
     id: str | None = None
 
     def decoded_arguments(self) -> Any:
-        """The decoded arguments; raises ``ValueError`` when they are not valid JSON."""
+        """The decoded arguments; raises ``ValueError`` when they are not valid JSON, or nest deeper
+        than :data:`MAX_ARGUMENT_DEPTH` (no tool takes such arguments, and the checks that walk
+        them recursively would hit Python's recursion limit)."""
         # An empty string is what servers send for a no-argument function in some streams.
-        return json.loads(self.arguments) if self.arguments.strip() else {}
+        if not self.arguments.strip():
+            return {}
+        try:
+            value = json.loads(self.arguments)
+        except RecursionError:
+            raise ValueError("arguments nest too deeply to read") from None
+        if _depth(value) > MAX_ARGUMENT_DEPTH:
+            raise ValueError(f"arguments nest deeper than {MAX_ARGUMENT_DEPTH} levels")
+        return value
+
+
+MAX_ARGUMENT_DEPTH = 64
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests (iteratively: it may be deep)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > MAX_ARGUMENT_DEPTH:
+            break
+        if isinstance(item, dict):
+            stack += [(v, level + 1) for v in item.values()]
+        elif isinstance(item, list):
+            stack += [(v, level + 1) for v in item]
+    return deepest
 
 
 @dataclass(frozen=True)
@@ -63,6 +91,7 @@ class Turn:
     error: TurnError | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    server_seconds: float | None = None  # the time the server says it took (llama.cpp timings, Groq usage)
 
     @classmethod
     def failed(cls, kind: str, message: str) -> Turn:

@@ -11,7 +11,7 @@ import importlib
 import importlib.util
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -148,26 +148,48 @@ class Suite:
     description: str | None = None
 
 
-def load_cases(path: str | Path) -> list[Suite]:
-    """Load and validate a case file, or every ``*.yaml``/``*.yml`` file under a directory."""
+# Folders that never hold case files: shared tools of a cases folder, recordings, virtualenvs, caches.
+_NOT_CASE_FOLDERS = frozenset({"tools", "cassettes", "node_modules", "__pycache__", "site-packages", "venv"})
+
+
+def case_files(root: Path, *, skip: Iterable[Path] = ()) -> list[Path]:
+    """The case files under ``root``: every ``*.yaml``/``*.yml``, leaving out the ``skip`` folders
+    (the configured cassettes and reports), folders named in ``_NOT_CASE_FOLDERS``, and hidden
+    files and folders (``.venv``, ``.github``, ``.pre-commit-config.yaml``)."""
+    if not root.is_dir():
+        return [root]
+    skipped = [p.resolve() for p in skip]
+    found = []
+    for file in sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()):
+        parts = file.relative_to(root).parts
+        if any(part.startswith(".") for part in parts) or _NOT_CASE_FOLDERS & set(parts[:-1]):
+            continue
+        resolved = file.resolve()
+        if any(folder == resolved or folder in resolved.parents for folder in skipped):
+            continue
+        found.append(file)
+    return found
+
+
+def load_cases(path: str | Path, *, skip: Iterable[Path] = ()) -> list[Suite]:
+    """Load and validate a case file, or every case file under a folder (see :func:`case_files`;
+    ``skip``: folders to leave out, such as the configured cassettes and reports)."""
     root = Path(path)
     if not root.exists():
         raise CaseFileError(str(root), "no such file or directory; pass a case file or a folder of them")
-    files = sorted(p for p in root.rglob("*.y*ml") if p.suffix in (".yaml", ".yml")) if root.is_dir() else [root]
-    files = [f for f in files if "tools" not in f.relative_to(root).parts[:-1]] if root.is_dir() else files
     suites: list[Suite] = []
-    for file in files:
+    for file in case_files(root, skip=skip):
         _add_unique(suites, load_suite_file(file, root=root if root.is_dir() else None))
     if not suites:
         raise CaseFileError(str(root), "holds no case files (*.yaml); see the README for the format")
     return suites
 
 
-def load_all(paths: Sequence[str | Path]) -> list[Suite]:
+def load_all(paths: Sequence[str | Path], *, skip: Iterable[Path] = ()) -> list[Suite]:
     """:func:`load_cases` for several files or folders; suite names must stay unique across them."""
     suites: list[Suite] = []
     for path in paths:
-        for suite in load_cases(path):
+        for suite in load_cases(path, skip=skip):
             _add_unique(suites, suite)
     return suites
 
@@ -195,6 +217,12 @@ def load_suite_file(file: Path, *, root: Path | None = None) -> Suite:
         raise CaseFileError(name, exc.message) from None
     except OSError as exc:
         raise CaseFileError(name, f"cannot be read: {exc.strerror or exc}") from None
+    if isinstance(raw, dict) and "interactions" in raw and "suite" not in raw:
+        raise CaseFileError(
+            name,
+            "this looks like a vcrpy cassette (it has 'interactions:'), not a case file; pass the cases "
+            "folder, or set `cassettes` in [tool.evalkit] to the folder that holds cassettes",
+        )
     if not isinstance(raw, dict):
         raise CaseFileError(name, f"must be a mapping with version, suite, tools and cases; got {type(raw).__name__}")
     try:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 from pathlib import Path
@@ -11,6 +12,8 @@ from typing import Any
 import click
 
 from .errors import EvalkitError
+
+log = logging.getLogger(__name__)
 
 
 class _Group(click.Group):
@@ -67,6 +70,14 @@ def _split(values: tuple[str, ...]) -> list[str]:
     "--html/--no-html", default=True, help="Write report.html (plots, comparison, failures) beside results.json."
 )
 @click.option("--run-id", default=None, help="Name of the report folder (default: a UTC timestamp).")
+@click.option(
+    "--resume",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[RUN_ID]",
+    help="Finish a stopped run: keep its finished jobs, run the rest (default: the newest stopped run).",
+)
 def run(
     cases: tuple[Path, ...],
     models: tuple[str, ...],
@@ -84,14 +95,17 @@ def run(
     progress: bool,
     html: bool,
     run_id: str | None,
+    resume: str | None,
 ) -> None:
-    """Run case files or folders (default: the config's `cases` folder); print scores per model and suite."""
+    """Run case files or folders (default: the config's `cases` folder); print scores per model and suite.
+
+    Each finished job is written at once to reports/<run-id>/jobs.jsonl: a run that was killed keeps
+    every finished job, and `--resume` (the newest unfinished run, or `--resume RUN_ID`) runs the rest."""
     from .cases import load_all
     from .config import load_config
     from .recording import check_record_mode
-    from .reporting.tables import write_summary
-    from .results import save_results
     from .runner import run_suites
+    from .words import plural
 
     if run_id is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", run_id):
         raise click.BadParameter(f"{run_id!r}: use letters, digits, '.', '_' or '-'", param_hint="--run-id")
@@ -106,25 +120,33 @@ def run(
         seed=seed,
         tool_counts=_tool_counts(tool_counts),
     )
-    suites = load_all(cases or (config.cases,))  # every file validated before the first model call
+    # every file validated before the first model call; recordings and reports are not case files
+    suites = load_all(cases or (config.cases,), skip=(config.cassettes, config.reports))
     counts = f" × tool counts {','.join(map(str, config.tool_counts))}" if config.tool_counts else ""
     click.echo(
-        f"evalkit: {sum(len(s.cases) for s in suites)} cases in {len(suites)} suites × {len(config.models)} models "
-        f"({', '.join(m.name for m in config.models)}){counts}, record mode {config.record_mode}",
+        f"evalkit: {plural(sum(len(s.cases) for s in suites), 'case')} in {plural(len(suites), 'suite')} × "
+        f"{plural(len(config.models), 'model')} ({', '.join(m.name for m in config.models)}){counts}, "
+        f"record mode {config.record_mode}",
         err=True,
     )
-    result = run_suites(config, suites, progress=progress and sys.stderr.isatty(), run_id=run_id)
+    if resume is not None:
+        run_id = _run_to_resume(config.reports, resume or run_id)
+        click.echo(f"evalkit: resuming run {run_id}", err=True)
+    result = run_suites(
+        config,
+        suites,
+        progress=progress and sys.stderr.isatty(),
+        run_id=run_id,
+        reports=config.reports,
+        resume=resume is not None,
+    )
     for note in result.config.get("skipped", ()):
         click.echo(f"evalkit: skipped {note}", err=True)
-    path = save_results(result, config.reports)
-    write_summary(result, path.parent)
-    if html:
-        from .reporting.html import write_html
-
-        write_html(result, path.parent)
-    _print_run(result, failure_limit)
-    extra = "summary.md and report.html" if html else "summary.md"
-    click.echo(f"\nResults: {path}  ({extra} beside it; `evalkit report {path.parent}` re-renders)")
+    folder = config.reports / result.run_id
+    _print_run(result, failure_limit)  # first: a report writer that fails must not hide the scores
+    written, failed = _write_reports(result, folder, html=html)
+    beside = " and ".join(written) or "no report"
+    click.echo(f"\nResults: {folder / 'results.json'}  ({beside} beside it; `evalkit report {folder}` re-renders)")
     errors = [j for j in result.jobs if j.status == "error"]
     if errors:
         first = errors[0]
@@ -134,6 +156,49 @@ def run(
             err=True,
         )
         sys.exit(1)
+    if failed:
+        sys.exit(1)
+
+
+def _run_to_resume(reports: Path, run_id: str | None) -> str:
+    """``run_id``, or the newest run under ``reports`` that has a journal (it was stopped)."""
+    from .errors import ConfigError
+
+    if run_id:
+        if not (reports / run_id).is_dir():
+            raise ConfigError(f"--resume {run_id}: no run of that id in {reports}")
+        return run_id
+    stopped = sorted((p for p in reports.glob("*/jobs.jsonl")), key=lambda p: p.stat().st_mtime)
+    if not stopped:
+        raise ConfigError(
+            f"--resume: no stopped run in {reports} (a run in progress keeps reports/<run-id>/jobs.jsonl)"
+        )
+    return stopped[-1].parent.name
+
+
+def _write_reports(result: Any, folder: Path, *, html: bool) -> tuple[list[str], list[str]]:
+    """summary.md and report.html beside results.json: (written, failed). A writer that fails says
+    so in one line and the run still ends with its results, never with a traceback that hides them."""
+    from .reporting.tables import write_summary
+
+    writers: list[tuple[str, Any]] = [("summary.md", write_summary)]
+    if html:
+        from .reporting.html import write_html
+
+        writers.append(("report.html", write_html))
+    written, failed = [], []
+    for name, write in writers:
+        try:
+            write(result, folder)
+            written.append(name)
+        except Exception as exc:
+            log.exception("writing %s failed", name)
+            click.echo(
+                f"evalkit: could not write {name}: {type(exc).__name__}: {exc} (a bug; results.json is intact)",
+                err=True,
+            )
+            failed.append(name)
+    return written, failed
 
 
 def _tool_counts(text: str | None) -> tuple[int, ...] | None:
@@ -245,13 +310,53 @@ def report(results: str, fmt: str, failure_limit: int) -> None:
 
 
 @cli.command()
-@click.argument("cases", type=click.Path(path_type=Path))
-def validate(cases: Path) -> None:
-    """Check case files without calling a model."""
+@click.argument("cases", required=False, type=click.Path(path_type=Path))
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="evalkit.toml or pyproject.toml.",
+)
+def validate(cases: Path | None, config_path: Path | None) -> None:
+    """Check case files without calling a model (default: the config's cases folder)."""
     from .cases import load_cases
+    from .config import load_config
+    from .words import plural
 
-    suites = load_cases(cases)
-    click.echo(f"ok: {sum(len(s.cases) for s in suites)} cases in {len(suites)} suites")
+    config = load_config(config_path)
+    suites = load_cases(cases or config.cases, skip=(config.cassettes, config.reports))
+    click.echo(f"ok: {plural(sum(len(s.cases) for s in suites), 'case')} in {plural(len(suites), 'suite')}")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="evalkit.toml or pyproject.toml.",
+)
+def scan(paths: tuple[Path, ...], config_path: Path | None) -> None:
+    """Look for credentials in cassettes and reports before they are committed (default: the
+    config's cassettes and reports folders). Exit 1 on a finding; values are shown masked."""
+    from .config import load_config
+    from .scan import scan_paths
+
+    if not paths:
+        config = load_config(config_path)
+        paths = tuple(p for p in (config.cassettes, config.reports) if p.exists())
+    findings, scanned = scan_paths(paths)
+    for finding in findings:
+        click.echo(str(finding))
+    if findings:
+        click.echo(
+            f"evalkit scan: {len(findings)} possible credential(s) in {scanned} files; remove them before committing",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo(f"evalkit scan: no credentials found in {scanned} files", err=True)
 
 
 def _register_gate_commands() -> None:
@@ -262,6 +367,15 @@ def _register_gate_commands() -> None:
 
 
 _register_gate_commands()
+
+
+def _register_extract_command() -> None:
+    from .importers.cli import extract_command  # click only: the work is imported when it runs
+
+    cli.add_command(extract_command)
+
+
+_register_extract_command()
 
 
 def main() -> None:

@@ -38,6 +38,11 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class Price(_Spec):
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+
+
 class ModelSpec(_Spec):
     model: str | None = None
     api: Literal["chat", "responses", "azure"] = "chat"
@@ -46,6 +51,12 @@ class ModelSpec(_Spec):
     stream: bool = False
     legacy_functions: bool = False
     params: dict[str, Any] = Field(default_factory=dict)
+    # Recording only (replay never retries and never waits): the SDK's own retries, with exponential
+    # backoff and jitter, honouring Retry-After / retry-after-ms; seconds before a request times out.
+    max_retries: int = Field(default=2, ge=0, le=20)
+    timeout: float = Field(default=600.0, gt=0, le=3600)
+    # USD per million tokens, for the cost columns of reports: {input = 0.15, output = 0.60}
+    price: Price | None = None
     # Azure OpenAI: the deployment name goes in `model`.
     azure_endpoint: str | None = None
     api_version: str | None = None
@@ -79,6 +90,9 @@ class ModelConfig:
     stream: bool = False
     legacy_functions: bool = False
     params: dict[str, Any] = field(default_factory=dict)
+    max_retries: int = 2
+    timeout: float = 600.0
+    price: tuple[float, float] | None = None  # USD per million (input, output) tokens
     azure_endpoint: str | None = None
     api_version: str | None = None
 
@@ -91,8 +105,17 @@ class ModelConfig:
             )
 
     def summary(self) -> dict[str, Any]:
-        """What results.json keeps to reproduce the run (never the key itself)."""
-        return {k: v for k, v in self.__dict__.items() if v not in (None, {}, False) or k in ("stream",)}
+        """What results.json keeps to reproduce the run: never a key, a header value or a
+        credential-like query parameter (see :mod:`evalkit.redaction`)."""
+        from .redaction import redact_params, redact_url
+
+        kept = {k: v for k, v in self.__dict__.items() if v not in (None, {}, False) or k in ("stream",)}
+        for name in ("base_url", "azure_endpoint"):
+            if kept.get(name):
+                kept[name] = redact_url(kept[name])
+        if kept.get("params"):
+            kept["params"] = redact_params(kept["params"])
+        return kept
 
 
 @dataclass(frozen=True)
@@ -217,6 +240,9 @@ def _model(name: str, spec: ModelSpec) -> ModelConfig:
         stream=spec.stream,
         legacy_functions=spec.legacy_functions,
         params=dict(spec.params),
+        max_retries=spec.max_retries,
+        timeout=spec.timeout,
+        price=(spec.price.input, spec.price.output) if spec.price else None,
         azure_endpoint=spec.azure_endpoint,
         api_version=spec.api_version,
     )

@@ -17,6 +17,8 @@ expect a literal object whose keys look like matcher keys.
     approx: N, tol: T  a number within T of N (T defaults to 1e-6)
     anything: true     any value, but the argument must be there
     absent: true       the argument must not be there
+    not: V             any value but V (V may be a matcher); the argument must be there
+    none_of: [V, …]    none of the values (each may be a matcher); the argument must be there
     optional: true     with another matcher: the argument may be left out
     ignore_case: true  with equals / any_of / regex: compare strings case-insensitively
 """
@@ -25,15 +27,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .patterns import PatternTimeout, fullmatch, pattern_problem
 
 MATCHER_KEYS = frozenset(
-    {"equals", "any_of", "regex", "approx", "tol", "anything", "absent", "optional", "ignore_case"}
+    {"equals", "any_of", "regex", "approx", "tol", "anything", "absent", "not", "none_of", "optional", "ignore_case"}
 )
-_PRIMARY = ("equals", "any_of", "regex", "approx", "anything", "absent")
+_PRIMARY = ("equals", "any_of", "regex", "approx", "anything", "absent", "not", "none_of")
 
 
 class MatcherError(ValueError):
@@ -143,6 +145,18 @@ class Absent(Matcher):
 
 
 @dataclass(frozen=True)
+class Not(Matcher):
+    """Passes when ``inner`` does not (``not: V``; ``none_of: [...]`` is ``not`` of ``any_of``)."""
+
+    inner: Matcher = field(default_factory=Anything)
+
+    def mismatch(self, got: Any) -> str | None:
+        if self.inner.mismatch(got) is None:
+            return f"expected anything but {brief(self.inner)}, got {_show(got)}"
+        return None
+
+
+@dataclass(frozen=True)
 class Fields(Matcher):
     """An object: each named key checked by its matcher. With ``exact``, other keys fail too."""
 
@@ -157,7 +171,7 @@ class Fields(Matcher):
         for key, matcher in self.fields:
             if key not in got:
                 if not matcher.optional:
-                    reasons.append(f"{key}: missing (expected {_brief(matcher)})")
+                    reasons.append(f"{key}: missing (expected {brief(matcher)})")
             elif (reason := matcher.mismatch(got[key])) is not None:
                 reasons.append(f"{key}: {reason}")
         if self.exact:
@@ -224,8 +238,12 @@ def _compile_mapping(raw: Mapping[str, Any], path: str) -> Matcher:
     value = raw[kind]
     if "tol" in raw and kind != "approx":
         raise MatcherError(path, "'tol' goes with 'approx'")
-    if ignore_case and kind not in ("equals", "any_of", "regex"):
-        raise MatcherError(path, f"'ignore_case' goes with equals, any_of or regex, not {kind}")
+    if ignore_case and kind not in ("equals", "any_of", "regex", "not", "none_of"):
+        raise MatcherError(
+            path, f"'ignore_case' does not go with {kind}; it goes with equals, any_of, regex, not or none_of"
+        )
+    if kind in ("not", "none_of"):
+        return Not(optional=optional, inner=_negated(raw, kind, value, ignore_case, path))
     if kind == "equals":
         return Equals(optional=optional, value=value, ignore_case=ignore_case)
     if kind == "any_of":
@@ -257,6 +275,18 @@ def _compile_mapping(raw: Mapping[str, Any], path: str) -> Matcher:
     if kind == "absent":
         return Absent()
     return Anything(optional=optional)
+
+
+def _negated(raw: Mapping[str, Any], kind: str, value: Any, ignore_case: bool, path: str) -> Matcher:
+    """What ``not: V`` / ``none_of: [...]`` must not match."""
+    if kind == "none_of":
+        if not isinstance(value, list) or not value:
+            raise MatcherError(path, f"none_of needs a non-empty list, got {_show(value)}")
+        return _compile_mapping({"any_of": value, "ignore_case": ignore_case}, path)
+    inner = compile_matcher(value, f"{path}.not")
+    if inner.optional or isinstance(inner, Absent):
+        raise MatcherError(path, "'not' takes a value or a matcher that needs the argument (not optional or absent)")
+    return _with_case(inner, ignore_case)
 
 
 def _finite(number: float) -> bool:
@@ -294,6 +324,8 @@ def _describe(matcher: Matcher) -> Any:
         return f"{matcher.value}±{matcher.tol}"
     if isinstance(matcher, AnyOf):
         return f"one of {[_describe(o) for o in matcher.options]}"
+    if isinstance(matcher, Not):
+        return f"not {_describe(matcher.inner)}"
     # Literal objects and arrays compile to Fields / Items: show their shape, not the class name.
     if isinstance(matcher, Fields):
         return {key: _describe(m) for key, m in matcher.fields}
@@ -302,8 +334,9 @@ def _describe(matcher: Matcher) -> Any:
     return type(matcher).__name__.lower()
 
 
-def _brief(matcher: Matcher) -> str:
-    # Literals as repr, so an expected "5" (a string) never reads like the number 5.
+def brief(matcher: Matcher) -> str:
+    """How an expectation reads in a report: literals as repr (so an expected "5", a string, never
+    reads like the number 5), anything else described (``/Paris.*/``, ``one of [...]``)."""
     return repr(matcher.value) if isinstance(matcher, Equals) else str(_describe(matcher))
 
 
@@ -316,6 +349,6 @@ def describe_arguments(fields: Fields) -> str:
     """``location='Paris', unit=one of ['C', 'F'], days?=3`` (``?``: may be left out), for reports."""
     parts = []
     for key, matcher in fields.fields:
-        shown = "<absent>" if isinstance(matcher, Absent) else _brief(matcher)
+        shown = "<absent>" if isinstance(matcher, Absent) else brief(matcher)
         parts.append(f"{key}{'?' if matcher.optional and not isinstance(matcher, Absent) else ''}={shown}")
     return ", ".join(parts)

@@ -9,11 +9,15 @@ vcrpy and pytest-recording read what evalkit writes and the other way round.
 
 from __future__ import annotations
 
+import hashlib
 import json
-import re
+import os
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -23,32 +27,21 @@ from vcr.cassette import Cassette
 from vcr.errors import CannotOverwriteExistingCassetteException
 from vcr.filters import decode_response
 from vcr.matchers import host, method, path, port, query, scheme
+from vcr.persisters.filesystem import FilesystemPersister
 from vcr.record_mode import RecordMode
+from vcr.serialize import serialize
 from vcr.stubs.httpx_stubs import vcr_handle_request
 
 from .errors import CassetteMissError, UnknownNameError
+from .redaction import KEPT_REQUEST_HEADERS, KEPT_RESPONSE_HEADERS, Redactor, redact_url
 
 # vcrpy's RecordMode also has an undocumented ``any`` ("?" in its docstring): not offered here.
 RECORD_MODES = ("none", "once", "new_episodes", "all")
 
-# Headers that identify an account or a session. Never written to a cassette.
-SECRET_REQUEST_HEADERS = frozenset(
-    {"authorization", "api-key", "x-api-key", "openai-organization", "openai-project", "cookie"}
-)
-SECRET_RESPONSE_HEADERS = frozenset(
-    {
-        "set-cookie",
-        "openai-organization",
-        "openai-project",
-        "x-request-id",
-        "request-id",
-        "apim-request-id",
-        "cf-ray",
-        "x-ms-client-request-id",
-    }
-)
-# Headers that only make cassettes differ by machine (SDK version, OS, retry count, timing).
-NOISY_REQUEST_HEADERS = re.compile(r"^(x-stainless-.*|user-agent)$", re.IGNORECASE)
+# An interaction whose response has one of these statuses is never saved, and is dropped when a
+# cassette is loaded for recording: a 429 or a 503 is not the model's answer, and replaying it
+# forever would hide the model (the next `--record-mode once` run re-sends the request instead).
+_ERROR_STATUS = 400
 
 
 def check_record_mode(mode: str) -> str:
@@ -61,10 +54,15 @@ def canonical_body(body: bytes | str | None) -> str:
     """A request body in a form that ignores key order and whitespace (JSON), else as text."""
     if body is None:
         return ""
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    return _canonical(body.decode("utf-8", "replace") if isinstance(body, bytes) else body)
+
+
+@lru_cache(maxsize=1024)
+def _canonical(text: str) -> str:
+    # Cached: vcrpy compares the same request body with each recorded one, several times per request.
     try:
         return json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"))
-    except ValueError:
+    except (ValueError, RecursionError):
         return text
 
 
@@ -76,21 +74,52 @@ def _body_matcher(r1: Any, r2: Any) -> None:
 MATCHERS = (method, scheme, host, port, path, query, _body_matcher)
 
 
-def _scrub_request(request: Any) -> Any:
-    for name in list(request.headers):
-        if name.lower() in SECRET_REQUEST_HEADERS or NOISY_REQUEST_HEADERS.match(name):
-            del request.headers[name]
-    return request
+@dataclass(frozen=True)
+class _Scrubber:
+    """vcrpy's ``before_record_request`` / ``before_record_response`` hooks for one run. vcrpy also
+    runs the request hook on every request *before matching*, so a redacted URL still matches its
+    recording, and the response hook on every interaction it loads, so both must be idempotent."""
+
+    redactor: Redactor
+
+    def request(self, request: Any) -> Any:
+        for name in list(request.headers):
+            if name.lower() not in KEPT_REQUEST_HEADERS:
+                del request.headers[name]
+        if "?" in request.uri:  # vcrpy calls this hook several times per request: keep it cheap
+            request.uri = redact_url(request.uri)
+        if self.redactor and request.body:
+            body = request.body.decode("utf-8", "replace") if isinstance(request.body, bytes) else request.body
+            if (clean := self.redactor.text(body)) != body:
+                request.body = clean
+        return request
+
+    def response(self, response: dict[str, Any]) -> dict[str, Any] | None:
+        if int((response.get("status") or {}).get("code") or 0) >= _ERROR_STATUS:
+            return None  # never saved: see _ERROR_STATUS
+        response = decode_response(response)  # gzip/deflate to text, so cassette diffs read in review
+        headers = response.get("headers") or {}
+        for name in list(headers):
+            if name.lower() not in KEPT_RESPONSE_HEADERS:
+                del headers[name]
+        body = response.get("body") or {}
+        if self.redactor and isinstance(body.get("string"), str):
+            body["string"] = self.redactor.text(body["string"])
+        return response
 
 
-def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
-    # vcrpy also runs this on every interaction it loads, so it must be idempotent.
-    response = decode_response(response)  # gzip/deflate to text, so cassette diffs read in review
-    headers = response.get("headers") or {}
-    for name in list(headers):
-        if name.lower() in SECRET_RESPONSE_HEADERS:
-            del headers[name]
-    return response
+class _AtomicPersister(FilesystemPersister):  # type: ignore[misc]  # vcrpy is untyped
+    """vcrpy's file persister, but a cassette is written to a temporary file and moved into place,
+    so a run killed mid-write never leaves half a cassette."""
+
+    @staticmethod
+    def save_cassette(cassette_path: Any, cassette_dict: Any, serializer: Any) -> None:
+        data = serialize(cassette_dict, serializer)
+        target = Path(cassette_path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        temporary.write_text(data, encoding="utf-8")
+        os.replace(temporary, target)
 
 
 @dataclass
@@ -105,18 +134,20 @@ class CassetteMiss(CassetteMissError):
         return f"no recorded response in {self.path} for this request ({self.differences})"
 
 
-def open_cassette(path: str | Path, *, record_mode: str = "none") -> Cassette:
+def open_cassette(path: str | Path, *, record_mode: str = "none", redactor: Redactor | None = None) -> Cassette:
     """Load the cassette at ``path`` (empty if the file does not exist yet). A file that is not
     a readable cassette raises :class:`CassetteMiss`, except in mode ``all``, which replaces it."""
+    scrub = _Scrubber(redactor or Redactor())
     options: dict[str, Any] = {
         "path": str(path),
         "record_mode": RecordMode(check_record_mode(record_mode)),
         "match_on": MATCHERS,
-        "before_record_request": _scrub_request,
-        "before_record_response": _scrub_response,
+        "before_record_request": scrub.request,
+        "before_record_response": scrub.response,
+        "persister": _AtomicPersister,
     }
     try:
-        return Cassette.load(**options)
+        cassette = Cassette.load(**options)
     except (yaml.YAMLError, ValueError, KeyError, TypeError) as exc:  # vcrpy lets a YAML error through
         if record_mode == "all":
             return Cassette(**options)
@@ -124,6 +155,9 @@ def open_cassette(path: str | Path, *, record_mode: str = "none") -> Cassette:
             str(path),
             f"the cassette cannot be read ({_first_line(exc)}); fix it or re-record it with --record-mode all",
         ) from None
+    if record_mode != "none" and not len(cassette):
+        cassette.rewound = False  # it held only error replies (dropped): record it as if it were new
+    return cassette
 
 
 class _Refusing(httpx2.BaseTransport):
@@ -136,51 +170,160 @@ class _Refusing(httpx2.BaseTransport):
         raise self.miss
 
 
-class CassetteTransport(httpx2.BaseTransport):
-    """An httpx2 transport that replays from, or records into, one vcrpy cassette."""
+class NetworkTransports:
+    """One real transport (connection pool, TLS context) per model, shared by every job of a run.
+    Building one loads the CA bundle (~25 ms): per job, that was most of a recorded job's cost."""
 
-    def __init__(self, cassette: Cassette, inner: httpx2.BaseTransport | None = None):
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._made: dict[str, httpx2.HTTPTransport] = {}
+
+    def get(self, key: str) -> httpx2.HTTPTransport:
+        with self._lock:
+            if key not in self._made:
+                self._made[key] = httpx2.HTTPTransport()
+            return self._made[key]
+
+    def close(self) -> None:
+        with self._lock:
+            for transport in self._made.values():
+                transport.close()
+            self._made.clear()
+
+
+class CassetteTransport(httpx2.BaseTransport):
+    """An httpx2 transport that replays from, or records into, one vcrpy cassette.
+
+    It counts the requests it was given and how many of them were SDK retries (the SDK numbers
+    its attempts in ``x-stainless-retry-count``)."""
+
+    def __init__(self, cassette: Cassette, inner: Callable[[], httpx2.BaseTransport] | None = None):
         self.cassette = cassette
-        self._inner = inner
+        self._inner_factory = inner
+        self._inner: httpx2.BaseTransport | None = None
+        self._owns_inner = inner is None
         self._handle: Callable[..., httpx2.Response] = vcr_handle_request(cassette, CassetteTransport._send, httpx2)
+        self.requests = 0
+        self.retries = 0
+        self.latency: float | None = None  # seconds the server took, summed over this job's requests
+        self._recorded: dict[str, float] = {}  # request body digest -> seconds, for the cassette
+        self._sent = False
 
     def _send(self, request: httpx2.Request) -> httpx2.Response:
-        # The real transport is made on the first request that must reach the network: building
-        # one loads the CA bundle (~17 ms), 80% of a replayed job's time, and replay never needs it.
+        # The real transport is made on the first request that must reach the network: replay never needs it.
         if self._inner is None:
-            self._inner = httpx2.HTTPTransport()
+            self._inner = self._inner_factory() if self._inner_factory else httpx2.HTTPTransport()
+        self._sent = True
         return self._inner.handle_request(request)
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        self.requests += 1
+        if request.headers.get("x-stainless-retry-count", "0") not in ("", "0"):
+            self.retries += 1
+        self._sent = False
+        started = time.perf_counter()
         try:
-            return self._handle(self, request)
+            response = self._handle(self, request)
         except CannotOverwriteExistingCassetteException as exc:
             raise CassetteMiss(self.cassette.path, _differences(self.cassette, exc.failed_request)) from None
+        digest = _digest(request.content)
+        seconds: float | None
+        if self._sent:  # from the network: vcrpy has read the whole body, so this is the reply's latency
+            seconds = round(time.perf_counter() - started, 4)
+            if response.status_code < _ERROR_STATUS:
+                self._recorded[digest] = seconds
+        else:  # replayed: the latency measured when it was recorded, if the cassette kept it
+            seconds = _recorded_latency(self.cassette).get(digest)
+        if seconds is not None:
+            self.latency = round((self.latency or 0.0) + seconds, 4)
+        return response
+
+    def remember_latency(self) -> None:
+        """Keep what the recorded requests took in the cassette's metadata (vcrpy's own field)."""
+        if self._recorded:
+            kept = {**_recorded_latency(self.cassette), **self._recorded}
+            self.cassette._metadata[_LATENCY_KEY] = kept
 
     def close(self) -> None:
-        if self._inner is not None:
+        if self._inner is not None and self._owns_inner:
             self._inner.close()
+
+
+@dataclass
+class CassetteSession:
+    """What a job talks through: an httpx2 client bound to its cassette, and what it counted."""
+
+    http_client: httpx2.Client
+    transport: CassetteTransport | None
+    keep: bool = True  # False: the job ended in an error, so its cassette is not saved
+
+    @property
+    def requests(self) -> int:
+        return self.transport.requests if self.transport else 0
+
+    @property
+    def retries(self) -> int:
+        return self.transport.retries if self.transport else 0
+
+    @property
+    def latency(self) -> float | None:
+        """Seconds the server took for this job (measured when recorded, kept in the cassette)."""
+        return self.transport.latency if self.transport else None
+
+    def discard(self) -> None:
+        """Do not save what this job recorded (it ended in an error: a partial loop would otherwise
+        make the next `--record-mode once` run miss at the step that failed)."""
+        self.keep = False
+
+
+@contextmanager
+def cassette_session(
+    path: str | Path,
+    *,
+    record_mode: str = "none",
+    inner: Callable[[], httpx2.BaseTransport] | None = None,
+    timeout: float = 600.0,
+    redactor: Redactor | None = None,
+) -> Iterator[CassetteSession]:
+    """A session bound to one cassette; on exit the cassette is saved when it changed (and was kept).
+    ``inner`` makes the real transport when a request must reach the network (shared per model)."""
+    try:
+        cassette = open_cassette(path, record_mode=record_mode, redactor=redactor)
+    except CassetteMiss as miss:  # reported per request, like any miss, so the job fails alone
+        with httpx2.Client(transport=_Refusing(miss), timeout=timeout) as client:
+            yield CassetteSession(client, None)
+        return
+    transport = CassetteTransport(cassette, inner)
+    session = CassetteSession(httpx2.Client(transport=transport, timeout=timeout), transport)
+    try:
+        yield session
+    finally:
+        session.http_client.close()
+        if cassette.dirty and session.keep:
+            transport.remember_latency()
+            cassette._save()  # vcrpy's own writer (through _AtomicPersister); use_cassette calls the same
 
 
 @contextmanager
 def cassette_client(
     path: str | Path, *, record_mode: str = "none", inner: httpx2.BaseTransport | None = None, timeout: float = 600.0
 ) -> Iterator[httpx2.Client]:
-    """An httpx2 client bound to one cassette; the cassette is saved on exit when it changed."""
-    try:
-        cassette = open_cassette(path, record_mode=record_mode)
-    except CassetteMiss as miss:  # reported per request, like any miss, so the job fails alone
-        with httpx2.Client(transport=_Refusing(miss), timeout=timeout) as client:
-            yield client
-        return
-    client = httpx2.Client(transport=CassetteTransport(cassette, inner), timeout=timeout)
-    try:
-        yield client
-    finally:
-        client.close()
-        if cassette.dirty:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            cassette._save()  # vcrpy's own writer; public use_cassette calls the same on exit
+    """An httpx2 client bound to one cassette (for users' own tests: see the pytest plugin)."""
+    factory = (lambda: inner) if inner is not None else None
+    with cassette_session(path, record_mode=record_mode, inner=factory, timeout=timeout) as session:
+        yield session.http_client
+
+
+_LATENCY_KEY = "evalkit_latency_seconds"  # in the cassette's metadata: request body digest -> seconds
+
+
+def _digest(body: bytes) -> str:
+    return hashlib.sha256(canonical_body(body).encode()).hexdigest()[:16]
+
+
+def _recorded_latency(cassette: Cassette) -> dict[str, float]:
+    value = getattr(cassette, "_metadata", {}).get(_LATENCY_KEY)
+    return {str(k): float(v) for k, v in value.items() if isinstance(v, int | float)} if isinstance(value, dict) else {}
 
 
 def _differences(cassette: Cassette, request: Any) -> str:

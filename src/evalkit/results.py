@@ -2,20 +2,33 @@
 
 ``results.json`` is the seam between running and reporting: ``evalkit report`` and ``evalkit gate``
 read it without calling a model. Its ``version`` changes whenever a field changes meaning.
+
+A run never holds its jobs in memory and never loses them: :class:`RunWriter` appends each finished
+job to ``jobs.jsonl`` (one JSON object a line, flushed at once), so a killed run keeps every job that
+finished and ``evalkit run --resume`` runs only the rest. At the end the journal is compacted into
+``results.json`` (written to a temporary file and moved into place). ``results.json`` puts one job
+on each line after its header, so :class:`StoredJobs` reads a run of any size one job at a time.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from .errors import ResultsFileError
 
-RESULTS_VERSION = 1
+RESULTS_VERSION = 2  # 2: malformed/truncated replies are errors; retries, requests; one job a line
+READABLE_VERSIONS = (1, 2)
+JOURNAL = "jobs.jsonl"  # the append-only journal of a run in progress
+RUN_HEADER = "run.json"  # the run's id and configuration, written when it starts
+
+JobKey = tuple[str, str, str, int | None, int]
 
 
 @dataclass(frozen=True)
@@ -45,26 +58,34 @@ class CaseResult:
     request: dict[str, Any] = field(default_factory=dict)
     cassette: str | None = None
     seconds: float = 0.0
+    requests: int = 0  # HTTP requests sent or replayed for this job (retries included)
+    retries: int = 0  # of those, how many were the SDK retrying (a 429, a 5xx, a timeout)
+    latency: float | None = None  # seconds the model took (measured when recorded; else as the server says)
+    alignment: tuple[dict[str, Any], ...] = ()  # expected vs produced calls (evalkit.scorers.alignment)
 
     @property
     def passed(self) -> bool:
         return self.status == "passed"
 
     @property
-    def key(self) -> tuple[str, str, str, int | None, int]:
+    def key(self) -> JobKey:
         return (self.model, self.suite, self.case_id, self.tool_count, self.trial)
 
 
 @dataclass(frozen=True)
 class RunResult:
+    """A run: its id, when it was made, its configuration, and its jobs (a tuple, or
+    :class:`StoredJobs` read from disk one at a time)."""
+
     run_id: str
     created: str
     config: dict[str, Any]
-    jobs: tuple[CaseResult, ...]
+    jobs: Collection[CaseResult]
     seconds: float = 0.0
     version: int = RESULTS_VERSION
+    toolsets: Mapping[str, Any] = field(default_factory=dict)  # id -> the offered tool list (each job names one)
 
-    @property
+    @cached_property
     def models(self) -> list[str]:
         return list(dict.fromkeys(j.model for j in self.jobs))
 
@@ -77,19 +98,169 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def job_record(result: CaseResult) -> dict[str, Any]:
+    """A job as the JSON object results.json stores (``dataclasses.asdict`` without its deep copy,
+    which cost a third of a millisecond a job)."""
+    record = dict(result.__dict__)
+    record["scores"] = {name: {"value": s.value, "passed": s.passed} for name, s in result.scores.items()}
+    return record
+
+
+def job_line(result: CaseResult) -> str:
+    """One job as one line of JSON."""
+    return json.dumps(job_record(result), ensure_ascii=False, separators=(",", ":"))
+
+
+def case_result(raw: Mapping[str, Any]) -> CaseResult:
+    """A job record read back from JSON (unknown keys, from a newer writer, are left out)."""
+    data = {k: v for k, v in raw.items() if k in _FIELDS}
+    data["scores"] = {k: ScoreRecord(**v) for k, v in data.get("scores", {}).items()}
+    data["failures"] = tuple(tuple(f) for f in data.get("failures", ()))
+    data["tags"] = tuple(data.get("tags", ()))
+    data["calls"] = tuple(data.get("calls", ()))
+    data["alignment"] = tuple(data.get("alignment", ()))
+    return CaseResult(**data)
+
+
+_FIELDS = frozenset(CaseResult.__dataclass_fields__)
+
+
+# --- writing --------------------------------------------------------------------------------------
+
+
+class RunWriter:
+    """Writes a run as it goes: ``run.json`` at the start, a line of ``jobs.jsonl`` per finished job,
+    and ``results.json`` from both at the end. Not thread-safe: the runner calls it from one thread."""
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        run_id: str,
+        created: str,
+        config: Mapping[str, Any],
+        toolsets: Mapping[str, Any] | None = None,
+    ):
+        self.folder = folder
+        self.run_id, self.created, self.config = run_id, created, dict(config)
+        self.toolsets = dict(toolsets or {})
+        folder.mkdir(parents=True, exist_ok=True)
+        header = {"version": RESULTS_VERSION, "run_id": run_id, "created": created, "config": self.config}
+        _write_atomic(folder / RUN_HEADER, json.dumps(header, ensure_ascii=False, indent=1) + "\n")
+        self._journal = (folder / JOURNAL).open("a", encoding="utf-8")
+
+    def add(self, result: CaseResult) -> None:
+        self._journal.write(job_line(result) + "\n")
+        self._journal.flush()  # a SIGKILL now loses nothing that finished
+
+    def finish(self, *, seconds: float, order: Mapping[JobKey, int] | None = None) -> Path:
+        """Compact the journal into ``results.json`` (jobs in ``order``, each once) and drop the
+        journal; point ``<reports>/latest`` at this run. Returns the path of results.json."""
+        self._journal.close()
+        header = {
+            "version": RESULTS_VERSION,
+            "run_id": self.run_id,
+            "created": self.created,
+            "seconds": round(seconds, 3),
+            "config": self.config,
+            "toolsets": self.toolsets,
+        }
+        path = self.folder / "results.json"
+        journal = self.folder / JOURNAL
+        temporary = path.with_name(f".results.json.{os.getpid()}.tmp")
+        lines = _journal_lines(journal, order)
+        with temporary.open("w", encoding="utf-8") as out:
+            out.write(json.dumps(header, ensure_ascii=False)[:-1] + ', "jobs": [\n')
+            for number, line in enumerate(lines):
+                out.write(("" if number == 0 else ",\n") + line)
+            out.write("\n]}\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+        journal.unlink(missing_ok=True)
+        (self.folder / RUN_HEADER).unlink(missing_ok=True)
+        point_latest(self.folder.parent, self.run_id)
+        return path
+
+    def close(self) -> None:
+        self._journal.close()
+
+
+def _journal_lines(journal: Path, order: Mapping[JobKey, int] | None) -> Iterator[str]:
+    """The journal's complete lines, each job once (the first), sorted by ``order`` when given. Sorted
+    by byte offset, not by holding the lines: a run of a million jobs compacts in little memory."""
+    places: list[tuple[int, int]] = []  # (rank, offset)
+    seen: set[JobKey] = set()
+    if not journal.is_file():
+        return
+    with journal.open("rb") as file:
+        offset = 0
+        for raw in file:
+            here, offset = offset, offset + len(raw)
+            record = _parse_line(raw)
+            if record is None:
+                continue  # the last line of a killed run, cut mid-write: that job runs again on resume
+            key = _key_of(record)
+            if key in seen:
+                continue
+            seen.add(key)
+            places.append((order.get(key, len(order)) if order is not None else len(places), here))
+        places.sort()
+        for _, where in places:
+            file.seek(where)
+            yield file.readline().decode("utf-8").rstrip("\n")
+
+
+def _key_of(record: Mapping[str, Any]) -> JobKey:
+    return (record["model"], record["suite"], record["case_id"], record.get("tool_count"), record.get("trial", 1))
+
+
+def _parse_line(raw: bytes) -> dict[str, Any] | None:
+    if not raw.endswith(b"\n"):
+        return None
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) and {"model", "suite", "case_id"} <= record.keys() else None
+
+
+def journal_results(folder: Path) -> Iterator[CaseResult]:
+    """The jobs a run in progress (or a killed one) has finished, from its journal."""
+    journal = folder / JOURNAL
+    if not journal.is_file():
+        return
+    with journal.open("rb") as file:
+        for raw in file:
+            if (record := _parse_line(raw)) is not None:
+                yield case_result(record)
+
+
+def read_run_header(folder: Path) -> dict[str, Any]:
+    """``run.json`` of a run in progress or killed."""
+    try:
+        header = json.loads((folder / RUN_HEADER).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ResultsFileError(
+            f"{folder}: no readable {RUN_HEADER} ({exc}); it is not a run that can be resumed"
+        ) from None
+    if not isinstance(header, dict) or "config" not in header:
+        raise ResultsFileError(f"{folder / RUN_HEADER}: not a run header; it is not a run that can be resumed")
+    return header
+
+
 def save_results(run: RunResult, reports_dir: Path) -> Path:
-    """Write ``<reports>/<run-id>/results.json`` and point ``<reports>/latest`` at that folder."""
-    folder = reports_dir / run.run_id
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "results.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(asdict(run), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)  # a crash mid-write never leaves half a results file
-    _point_latest(reports_dir, run.run_id)
-    return path
+    """Write a whole in-memory run as ``<reports>/<run-id>/results.json`` and point ``latest`` at it."""
+    writer = RunWriter(
+        reports_dir / run.run_id, run_id=run.run_id, created=run.created, config=run.config, toolsets=run.toolsets
+    )
+    for job in run.jobs:
+        writer.add(job)
+    order = {job.key: number for number, job in enumerate(run.jobs)}
+    return writer.finish(seconds=run.seconds, order=order)
 
 
-def _point_latest(reports_dir: Path, run_id: str) -> None:
+def point_latest(reports_dir: Path, run_id: str) -> None:
     latest = reports_dir / "latest"
     try:
         if latest.is_symlink() or latest.is_file():
@@ -100,6 +271,15 @@ def _point_latest(reports_dir: Path, run_id: str) -> None:
     except OSError:
         pass
     (reports_dir / "LATEST").write_text(run_id + "\n", encoding="utf-8")  # where symlinks are not allowed
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+# --- reading --------------------------------------------------------------------------------------
 
 
 def resolve_results_path(path: str | Path) -> Path:
@@ -114,29 +294,78 @@ def resolve_results_path(path: str | Path) -> Path:
     return candidate
 
 
+class StoredJobs:
+    """The jobs of a results.json, read one at a time each time they are iterated (so a report of
+    a 100k-job run does not hold 100k jobs). ``len`` counts them once."""
+
+    def __init__(self, path: Path, first_job_line: int):
+        self.path, self._first = path, first_job_line
+
+    def __iter__(self) -> Iterator[CaseResult]:
+        with self.path.open(encoding="utf-8") as file:
+            for number, line in enumerate(file):
+                if number < self._first:
+                    continue
+                text = line.rstrip().removesuffix(",")
+                if text in ("]}", ""):
+                    return
+                try:
+                    yield case_result(json.loads(text))
+                except (ValueError, KeyError, TypeError) as exc:
+                    raise ResultsFileError(
+                        f"{self.path}:{number + 1}: not a job record ({exc}); was the file edited by hand?"
+                    ) from None
+
+    @cached_property
+    def _count(self) -> int:
+        return sum(1 for _ in self)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __bool__(self) -> bool:
+        return next(iter(self), None) is not None
+
+    def __contains__(self, item: object) -> bool:
+        return any(job == item for job in self)
+
+
 def read_results(path: str | Path) -> RunResult:
-    """Read a results.json written by :func:`save_results`."""
+    """Read a results.json written by :class:`RunWriter` (or an older evalkit's, version 1)."""
     file = resolve_results_path(path)
     try:
-        raw = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        with file.open(encoding="utf-8") as handle:
+            first = handle.readline()
+    except (OSError, UnicodeDecodeError) as exc:
         raise ResultsFileError(f"{file}: not a readable results file: {exc}") from None
-    version = raw.get("version") if isinstance(raw, dict) else None
-    if version != RESULTS_VERSION:
+    if first.rstrip().endswith('"jobs": ['):  # one job a line: read the jobs lazily
+        try:
+            header = json.loads(first.rstrip() + "]}")
+        except ValueError as exc:
+            raise ResultsFileError(f"{file}: not a readable results file: {exc}") from None
+        jobs: Collection[CaseResult] = StoredJobs(file, 1)
+    else:  # a file of another layout (version 1, or edited by hand): read it whole
+        try:
+            header = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ResultsFileError(f"{file}: not a readable results file: {exc}") from None
+        jobs = ()
+    version = header.get("version") if isinstance(header, dict) else None
+    if version not in READABLE_VERSIONS:
         raise ResultsFileError(
-            f"{file}: results version {version!r} is not supported (this evalkit reads {RESULTS_VERSION}); re-run it"
+            f"{file}: results version {version!r} is not supported (this evalkit reads versions {', '.join(map(str, READABLE_VERSIONS))}); re-run it"
         )
     try:
-        jobs = tuple(_case_result(j) for j in raw["jobs"])
-        return RunResult(raw["run_id"], raw["created"], raw["config"], jobs, raw.get("seconds", 0.0), version)
+        if not isinstance(jobs, StoredJobs):
+            jobs = tuple(case_result(j) for j in header["jobs"])
+        return RunResult(
+            header["run_id"],
+            header["created"],
+            header["config"],
+            jobs,
+            header.get("seconds", 0.0),
+            version,
+            header.get("toolsets") or {},
+        )
     except (KeyError, TypeError) as exc:
         raise ResultsFileError(f"{file}: a job record is missing {exc}; was the file edited by hand?") from None
-
-
-def _case_result(raw: dict[str, Any]) -> CaseResult:
-    data = dict(raw)
-    data["scores"] = {k: ScoreRecord(**v) for k, v in data.get("scores", {}).items()}
-    data["failures"] = tuple(tuple(f) for f in data.get("failures", ()))
-    data["tags"] = tuple(data.get("tags", ()))
-    data["calls"] = tuple(data.get("calls", ()))
-    return CaseResult(**data)

@@ -1,28 +1,60 @@
-"""Orchestration only: expand jobs, run them on a bounded pool with a progress bar, collect results.
+"""Orchestration only: expand jobs, run them on a bounded pool with a progress bar, hand each result on.
 
-Scoring rules live in :mod:`evalkit.scorers`, HTTP and cassettes in :mod:`evalkit.recording`.
+Scoring rules live in :mod:`evalkit.scorers`, HTTP and cassettes in :mod:`evalkit.recording`,
+storing results in :mod:`evalkit.results`. Nothing a single job does can end a run: sending,
+parsing and scoring all happen inside :func:`run_job`'s guard.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
 from .calls import Turn
 from .cases import Suite
 from .config import RunConfig
-from .errors import EvalkitError
-from .jobs import Job, expand
-from .results import CaseResult, RunResult, ScoreRecord, new_run_id, now_iso
-from .scorers import failures_of, resolve_scorers, score_job
+from .errors import ConfigError, EvalkitError
+from .jobs import Job, Plan, expand
+from .recording import NetworkTransports
+from .redaction import Redactor
+from .results import (
+    CaseResult,
+    JobKey,
+    RunResult,
+    RunWriter,
+    ScoreRecord,
+    journal_results,
+    new_run_id,
+    now_iso,
+    read_results,
+    read_run_header,
+)
+from .scorers import failures_of, resolve_scorers, score_analysis
+from .scorers.alignment import alignment
+from .scorers.checks import analyse
+from .tools import toolset_id
 
 log = logging.getLogger(__name__)
 INTERNAL_ERROR = "internal_error"
 CONFIG_ERROR = "config_error"
+
+
+def plan_run(config: RunConfig, suites: Sequence[Suite]) -> Plan:
+    """Every job of ``suites`` × ``config.models`` (with distractors when sweeping tool counts)."""
+    distractors = None
+    if config.tool_counts:
+        from .distractors import load_pool
+
+        distractors = load_pool(
+            config.distractors, cases_dir=config.cases if config.cases.is_dir() else config.cases.parent
+        )
+    return expand(
+        suites, config.models, trials=config.trials, tool_counts=config.tool_counts, pool=distractors, seed=config.seed
+    )
 
 
 def run_suites(
@@ -31,63 +63,139 @@ def run_suites(
     *,
     progress: bool = True,
     run_id: str | None = None,
+    reports: Path | None = None,
+    resume: bool = False,
 ) -> RunResult:
-    """Run every job of ``suites`` × ``config.models``; nothing here raises for one bad job."""
-    scorers = resolve_scorers(config.scorers)
-    pool = None
-    if config.tool_counts:
-        from .distractors import load_pool
+    """Run every job of ``suites`` × ``config.models``; nothing here raises for one bad job.
 
-        pool = load_pool(config.distractors, cases_dir=config.cases if config.cases.is_dir() else config.cases.parent)
-    plan = expand(
-        suites, config.models, trials=config.trials, tool_counts=config.tool_counts, pool=pool, seed=config.seed
-    )
+    With ``reports``, each finished job is written to ``<reports>/<run id>/jobs.jsonl`` at once and
+    the run ends as ``results.json`` there; the returned run reads its jobs back from that file, so
+    memory stays flat however many jobs run. ``resume``: ``run_id`` names a run that was stopped
+    (killed, interrupted); its finished jobs are kept and only the others run. Without ``reports``
+    the jobs are kept in memory (for library use and tests)."""
+    scorers = resolve_scorers(config.scorers)
+    plan = plan_run(config, suites)
     for note in plan.skipped:
         log.warning("skipped: %s", note)
-    jobs = plan.jobs
+    summary = {**reproducible_config(config, suites, scorers), "skipped": list(plan.skipped)}
+    toolsets = {toolset_id(job.offered_tools): [dict(t) for t in job.offered_tools] for job in plan.jobs}
+    run_id = run_id or new_run_id()
+    created = now_iso()
+    done: set[JobKey] = set()
+    writer: RunWriter | None = None
+    kept: list[CaseResult] = []
+    if reports is not None:
+        folder = reports / run_id
+        if resume:
+            created = _check_resumable(folder, summary)
+            done = {result.key for result in journal_results(folder)}
+        writer = RunWriter(folder, run_id=run_id, created=created, config=summary, toolsets=toolsets)
+    todo = [job for job in plan.jobs if job.key not in done]
+    redactor = Redactor.for_models(config.models)
+    network = NetworkTransports()
     started = time.perf_counter()
-    with _progress(len(jobs), enabled=progress) as advance:
+    try:
+        with _progress(len(plan.jobs), len(done), enabled=progress) as advance:
+            for result in _run_all(todo, config, scorers, redactor, network):
+                if writer is not None:
+                    writer.add(result)
+                else:
+                    kept.append(result)
+                advance(result)
+    finally:
+        network.close()
+        if writer is not None:
+            writer.close()
+    seconds = time.perf_counter() - started
+    if writer is None:
+        order = {job.key: number for number, job in enumerate(plan.jobs)}
+        kept.sort(key=lambda result: order[result.key])
+        return RunResult(run_id, created, summary, tuple(kept), round(seconds, 3), toolsets=toolsets)
+    path = writer.finish(seconds=seconds, order={job.key: number for number, job in enumerate(plan.jobs)})
+    return read_results(path)
 
-        def work(job: Job) -> CaseResult:
-            result = run_job(job, config, scorers)
-            advance(result)
-            return result
 
-        with ThreadPoolExecutor(max_workers=config.concurrency) as executor:
-            results = tuple(executor.map(work, jobs))
-    return RunResult(
-        run_id=run_id or new_run_id(),
-        created=now_iso(),
-        config={**_reproducible(config, suites, scorers), "skipped": list(plan.skipped)},
-        jobs=results,
-        seconds=round(time.perf_counter() - started, 3),
-    )
+def _check_resumable(folder: Path, summary: dict[str, Any]) -> str:
+    """The created time of the run to resume; a one-line error when it cannot be resumed."""
+    if (folder / "results.json").is_file() and not (folder / "jobs.jsonl").is_file():
+        raise ConfigError(f"run {folder.name} already finished ({folder / 'results.json'}); nothing to resume")
+    header = read_run_header(folder)
+    before = header["config"]
+    changed = sorted(k for k in summary.keys() | before.keys() if summary.get(k) != before.get(k))
+    if changed:
+        raise ConfigError(
+            f"cannot resume run {folder.name}: {', '.join(changed)} changed since it started; "
+            "resume with the same cases, models and options, or start a new run"
+        )
+    return str(header.get("created") or now_iso())
 
 
-def run_job(job: Job, config: RunConfig, scorers: Sequence[str]) -> CaseResult:
-    """Send one job (recording or replaying its cassette) and score the reply."""
+def _run_all(
+    jobs: Sequence[Job], config: RunConfig, scorers: Sequence[str], redactor: Redactor, network: NetworkTransports
+) -> Iterator[CaseResult]:
+    """Run ``jobs`` on ``config.concurrency`` threads, yielding each result as it finishes. At most
+    twice the concurrency is queued at once, so a 100k-job run holds a handful of futures."""
+    window = 2 * config.concurrency
+    with ThreadPoolExecutor(max_workers=config.concurrency) as executor:
+        pending: set[Future[CaseResult]] = set()
+        for job in jobs:
+            if len(pending) >= window:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                yield from (future.result() for future in finished)
+            pending.add(executor.submit(run_job, job, config, scorers, redactor=redactor, network=network))
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            yield from (future.result() for future in finished)
+
+
+def run_job(
+    job: Job,
+    config: RunConfig,
+    scorers: Sequence[str],
+    *,
+    redactor: Redactor | None = None,
+    network: NetworkTransports | None = None,
+) -> CaseResult:
+    """Send one job (recording or replaying its cassette), score the reply, and redact what is kept.
+    Never raises: a bug in evalkit or the SDK becomes an ``internal_error`` job, a mistake the user
+    can fix a ``config_error`` job."""
     from .providers import make_client
     from .providers import run_job as call_api
-    from .recording import cassette_client
+    from .recording import cassette_session
 
+    redactor = redactor if redactor is not None else Redactor.for_models([job.model])
     cassette = job.cassette_path(config.cassettes)
     started = time.perf_counter()
     request: dict[str, Any] = {}
+    requests = retries = 0
+    latency: float | None = None
+    aligned: tuple[dict[str, Any], ...] = ()
+    inner = (lambda: network.get(job.model.name)) if network is not None else None
     try:
-        with cassette_client(cassette, record_mode=config.record_mode) as http_client:
-            client = make_client(job.model, http_client, record_mode=config.record_mode)
+        with cassette_session(
+            cassette, record_mode=config.record_mode, inner=inner, timeout=job.model.timeout, redactor=redactor
+        ) as session:
+            client = make_client(job.model, session.http_client, record_mode=config.record_mode)
             request, turn = call_api(client, job)
+            if turn.error is not None:
+                session.discard()  # an error is not the model's answer: nothing of it is saved
+            requests, retries, latency = session.requests, session.retries, session.latency
+        analysis = analyse(job.case, turn, job.offered_tools, bfcl=config.bfcl)
+        status, scores = score_analysis(analysis, scorers=scorers)
+        aligned = alignment(analysis) if status != "passed" and turn.error is None else ()
     except EvalkitError as exc:  # e.g. recording with no API key: the user can fix it
         turn = Turn.failed(CONFIG_ERROR, str(exc))
-    except Exception as exc:  # a bug in evalkit or the SDK: keep the job, say what broke
+        status, scores = "error", ()
+    except Exception as exc:
         log.exception("job %s failed inside evalkit", job.key)
         turn = Turn.failed(
             INTERNAL_ERROR, f"{type(exc).__name__}: {exc} (a bug: please report it with the traceback above)"
         )
-    status, scores = score_job(job.case, turn, job.offered_tools, scorers=scorers, bfcl=config.bfcl)
-    if turn.error and turn.error.kind in (INTERNAL_ERROR, CONFIG_ERROR):
-        status = "error"
-    return CaseResult(
+        status, scores = "error", ()
+    failures = tuple((f.kind, f.explanation) for f in failures_of(scores)) or (
+        ((turn.error.kind, turn.error.message),) if turn.error else ()
+    )
+    result = CaseResult(
         model=job.model.name,
         suite=job.case.suite,
         case_id=job.case.id,
@@ -96,7 +204,7 @@ def run_job(job: Job, config: RunConfig, scorers: Sequence[str]) -> CaseResult:
         trial=job.trial,
         tags=job.case.tags,
         scores={s.scorer: ScoreRecord(s.value, s.passed) for s in scores},
-        failures=tuple((f.kind, f.explanation) for f in failures_of(scores)),
+        failures=failures,
         expected=job.case.expect.describe(),
         calls=tuple({"name": c.name, "arguments": c.arguments, "id": c.id} for c in turn.calls),
         content=turn.content[:500] if turn.content else turn.content,
@@ -107,10 +215,32 @@ def run_job(job: Job, config: RunConfig, scorers: Sequence[str]) -> CaseResult:
         request=request,
         cassette=_relative(cassette, config.root),
         seconds=round(time.perf_counter() - started, 4),
+        requests=requests,
+        retries=retries,
+        latency=latency if latency is not None else turn.server_seconds,
+        alignment=aligned,
+    )
+    return _redacted(result, redactor)
+
+
+def _redacted(result: CaseResult, redactor: Redactor) -> CaseResult:
+    """The result with every secret value of the run replaced (a server may echo a key back)."""
+    if not redactor:
+        return result
+    from dataclasses import replace
+
+    return replace(
+        result,
+        failures=tuple((kind, redactor.text(why)) for kind, why in result.failures),
+        calls=tuple(redactor.value(call) for call in result.calls),
+        content=redactor.text(result.content) if result.content else result.content,
+        request=redactor.value(result.request),
+        alignment=redactor.value(result.alignment),
     )
 
 
-def _reproducible(config: RunConfig, suites: Sequence[Suite], scorers: Sequence[str]) -> dict[str, Any]:
+def reproducible_config(config: RunConfig, suites: Sequence[Suite], scorers: Sequence[str]) -> dict[str, Any]:
+    """What results.json keeps of a run's configuration (and what a resumed run must match)."""
     return {
         "models": [m.summary() for m in config.models],
         "record_mode": config.record_mode,
@@ -139,9 +269,9 @@ def _relative(path: Path, root: Path) -> str:
 class _progress:
     """A rich progress bar on stderr (a no-op when disabled)."""
 
-    def __init__(self, total: int, *, enabled: bool):
-        self.total, self.enabled = total, enabled
-        self.failed = 0
+    def __init__(self, total: int, done: int, *, enabled: bool):
+        self.total, self.done, self.enabled = total, done, enabled
+        self.not_passed = 0
 
     def __enter__(self) -> Callable[[CaseResult], None]:
         if not self.enabled:
@@ -167,14 +297,14 @@ class _progress:
             transient=False,
         )
         self.bar.start()
-        self.task = self.bar.add_task("jobs", total=self.total, status="")
+        self.task = self.bar.add_task("jobs", total=self.total, completed=self.done, status="")
 
         def advance(result: CaseResult) -> None:
-            self.failed += result.status != "passed"
-            self.bar.update(self.task, advance=1, status=f"{self.failed} not passed")
+            self.not_passed += result.status != "passed"
+            self.bar.update(self.task, advance=1, status=f"{self.not_passed} not passed")
 
         return advance
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self.enabled:
             self.bar.stop()

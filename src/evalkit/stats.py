@@ -16,7 +16,11 @@ def wilson_interval(successes: int, n: int, *, z: float = 1.959963984540054) -> 
     denominator = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    # At 0/n and n/n the bound on that side is exactly 0 or 1; floating point would give 5.5e-17
+    # or 0.9999999999999999, which reads wrong and gives plots a negative error bar.
+    low = 0.0 if successes == 0 else min(p, max(0.0, centre - half))
+    high = 1.0 if successes == n else max(p, min(1.0, centre + half))
+    return (low, high)
 
 
 def mcnemar_exact(b: int, c: int) -> float:

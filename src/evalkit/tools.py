@@ -9,9 +9,11 @@ Other shapes (legacy functions, Responses API function tools) are converted at t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -114,3 +116,20 @@ def _close_objects(schema: Any) -> None:
 
 def tools_by_name(tools: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
     return {tool_name(tool): tool for tool in tools}
+
+
+_TOOLSETS: dict[int, tuple[Sequence[Mapping[str, Any]], str]] = {}
+_TOOLSETS_LOCK = threading.Lock()
+
+
+def toolset_id(tools: Sequence[Mapping[str, Any]]) -> str:
+    """A short stable id of an offered tool list (its order included): results.json stores each
+    list once, under this id, and each job names the id it was offered. Cached per list object,
+    since every job of a suite (at one tool count) offers the same one."""
+    with _TOOLSETS_LOCK:
+        cached = _TOOLSETS.get(id(tools))
+        if cached is not None and cached[0] is tools:
+            return cached[1]
+        digest = hashlib.sha256(json.dumps(list(tools), sort_keys=True, default=str).encode()).hexdigest()[:12]
+        _TOOLSETS[id(tools)] = (tools, digest)  # the reference keeps the id from being reused
+        return digest

@@ -35,7 +35,7 @@ def test_run_replays_shipped_cassettes_for_both_models(project: Path, monkeypatc
     assert "qwen2.5-coder-0.5b" in out and "qwen2.5-coder-1.5b" in out
     assert "(all)" in out and "95% CI" in out
     results = json.loads((project / "reports" / "latest" / "results.json").read_text())
-    assert results["version"] == 1
+    assert results["version"] == 2
     assert {j["status"] for j in results["jobs"]} <= {"passed", "failed"}  # no cassette miss, no error
     assert (project / "reports" / "latest" / "summary.md").is_file()
 
@@ -124,3 +124,34 @@ def test_a_tool_call_written_as_text_is_not_a_correct_no_call(project: Path, mon
     assert joke["status"] == "failed"
     assert [kind for kind, _ in joke["failures"]] == ["text_tool_call"]
     assert joke["scores"]["no_call"]["passed"] is False
+
+
+def test_discovery_in_a_project_folder_skips_recordings_reports_and_hidden_files(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "reports" / "old").mkdir(parents=True)
+    (project / "reports" / "old" / "notes.yaml").write_text("hello: world\n")
+    (project / ".venv" / "lib").mkdir(parents=True)
+    (project / ".venv" / "lib" / "x.yaml").write_text("not: a case\n")
+    (project / ".pre-commit-config.yaml").write_text("repos: []\n")
+    code, out, err = run_cli(project, "validate", ".", monkeypatch=monkeypatch)
+    assert (code, out, err) == (0, "ok: 44 cases in 6 suites\n", "")
+
+
+def test_a_cassette_given_as_a_case_file_is_named_as_one(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cassette = "cassettes/qwen2.5-coder-0.5b/weather/boston-rain.yaml"
+    code, _, err = run_cli(project, "validate", cassette, monkeypatch=monkeypatch)
+    assert code == 2
+    assert err == (
+        f"evalkit: error: {cassette}: this looks like a vcrpy cassette (it has 'interactions:'), not a case file; "
+        "pass the cases folder, or set `cassettes` in [tool.evalkit] to the folder that holds cassettes\n"
+    )
+
+
+def test_counts_are_singular_for_one(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    suite = project / "cases" / "one.yaml"
+    suite.write_text(
+        "version: 1\nsuite: one\nfunctions: [{name: f, description: F.}]\n"
+        "cases: [{id: a, prompt: hi, expect: {no_call: true}}]\n"
+    )
+    assert run_cli(project, "validate", str(suite), monkeypatch=monkeypatch)[1] == "ok: 1 case in 1 suite\n"

@@ -23,6 +23,7 @@ from evalkit.config import ModelConfig
 from evalkit.jobs import Job
 from evalkit.providers import chat, make_client, run_job
 from evalkit.recording import cassette_client
+from evalkit.tools import toolset_id
 
 WEATHER = {
     "type": "function",
@@ -177,8 +178,8 @@ def test_plain_reply_becomes_a_turn_and_a_summary():
     assert summary == {
         "api": "chat.completions",
         "model": "test-model",
-        "messages": 1,
-        "tools": ["get_weather", "get_time"],
+        "messages": [{"role": "user", "content": "Weather in Paris?"}],
+        "toolset": toolset_id((WEATHER, TIME)),
         "legacy_functions": False,
         "stream": False,
         "params": {"temperature": 0},

@@ -213,7 +213,7 @@ def test_baseline_save_refuses_a_bad_results_file(evalkit: _Group, workdir: Path
     assert result.exit_code == 2
     assert (
         result.stderr
-        == "evalkit: error: bad.json: results version 99 is not supported (this evalkit reads 1); re-run it\n"
+        == "evalkit: error: bad.json: results version 99 is not supported (this evalkit reads versions 1, 2); re-run it\n"
     )
     assert not (workdir / "baselines").exists()
 

@@ -196,3 +196,12 @@ def test_nan_scores_and_errors_only_still_plot(tmp_path: Path) -> None:
     png_size(plot_score_breakdown(run, tmp_path / "bars.png").read_bytes())
     png_size(plot_accuracy_vs_tools(run, tmp_path / "curve.png").read_bytes())
     png_size(plot_accuracy_vs_tools(make_run([errored]), tmp_path / "none.png").read_bytes())
+
+
+@pytest.mark.parametrize("n", [1, 3, 10])
+def test_a_model_that_passes_or_fails_everything_renders(tmp_path: Path, n: int) -> None:
+    # The Wilson bounds at n/n and 0/n once gave matplotlib a negative error bar (issue 9).
+    jobs = [make_job("all-pass", f"c{i}", 4, "passed") for i in range(n)]
+    jobs += [make_job("all-fail", f"c{i}", 4, "failed") for i in range(n)]
+    path = write_html(make_run(jobs), tmp_path)
+    assert "all-pass" in path.read_text(encoding="utf-8")

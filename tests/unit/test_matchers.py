@@ -283,12 +283,12 @@ def test_compile_arguments_of_none_is_no_arguments():
         (
             {"a": {"tol": 1}},
             "arguments.a",
-            "has ['tol'] but no matcher; add one of ['equals', 'any_of', 'regex', 'approx', 'anything', 'absent']",
+            "has ['tol'] but no matcher; add one of ['equals', 'any_of', 'regex', 'approx', 'anything', 'absent', 'not', 'none_of']",
         ),
         (
             {"a": {"optional": True}},
             "arguments.a",
-            "has ['optional'] but no matcher; add one of ['equals', 'any_of', 'regex', 'approx', 'anything', 'absent']",
+            "has ['optional'] but no matcher; add one of ['equals', 'any_of', 'regex', 'approx', 'anything', 'absent', 'not', 'none_of']",
         ),
         (
             {"a": {"regex": "a", "city": "x"}},
@@ -301,7 +301,7 @@ def test_compile_arguments_of_none_is_no_arguments():
         (
             {"a": {"equals": 1, "regex": "1"}},
             "arguments.a",
-            "has several matchers ['equals', 'regex']; use one of ['equals', 'any_of', 'regex', 'approx', 'anything', 'absent'] per value",
+            "has several matchers ['equals', 'regex']; use one of ['equals', 'any_of', 'regex', 'approx', 'anything', 'absent', 'not', 'none_of'] per value",
         ),
         ({"a": {"approx": "20"}}, "arguments.a", "approx needs a number, got '20'"),
         ({"a": {"approx": True}}, "arguments.a", "approx needs a number, got True"),
@@ -310,7 +310,7 @@ def test_compile_arguments_of_none_is_no_arguments():
         (
             {"a": {"approx": 1, "ignore_case": True}},
             "arguments.a",
-            "'ignore_case' goes with equals, any_of or regex, not approx",
+            "'ignore_case' does not go with approx; it goes with equals, any_of, regex, not or none_of",
         ),
         ({"a": {"anything": False}}, "arguments.a", "anything takes 'true', got False"),
         ({"a": {"absent": "yes"}}, "arguments.a", "absent takes 'true', got 'yes'"),
@@ -324,7 +324,7 @@ def test_compile_arguments_of_none_is_no_arguments():
         (
             {"a": {"b": {"c": {"tol": 1}}}},
             "arguments.a.b.c",
-            "has ['tol'] but no matcher; add one of ['equals', 'any_of', 'regex', 'approx', 'anything', 'absent']",
+            "has ['tol'] but no matcher; add one of ['equals', 'any_of', 'regex', 'approx', 'anything', 'absent', 'not', 'none_of']",
         ),
         ({"a": [1, {"absent": False}]}, "arguments.a[1]", "absent takes 'true', got False"),
     ],
@@ -372,3 +372,46 @@ def test_describe_arguments_shows_literal_objects_and_arrays():
 
 def test_describe_no_arguments_is_empty():
     assert describe_arguments(compile_arguments({})) == ""
+
+
+# --- negation (issue 13) -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "good", "bad"),
+    [
+        ({"not": "C-100"}, ["C-200", 5, None], ["C-100"]),
+        ({"not": 5}, [6, "5"], [5, 5.0]),
+        ({"none_of": ["a", {"regex": "b.*"}]}, ["c", "A"], ["a", "bee"]),
+        ({"none_of": ["a"], "ignore_case": True}, ["b"], ["a", "A"]),
+        ({"not": {"any_of": [1, 2]}}, [3], [1, 2.0]),
+    ],
+)
+def test_not_and_none_of(raw, good, bad):
+    matcher = compile_matcher(raw, "arguments.x")
+    for value in good:
+        assert matcher.mismatch(value) is None, value
+    for value in bad:
+        assert matcher.mismatch(value).startswith("expected anything but"), value
+
+
+def test_a_negated_argument_must_still_be_there_unless_optional():
+    assert compile_arguments({"x": {"not": 1}}).mismatch({}) == "x: missing (expected not 1)"
+    assert compile_arguments({"x": {"not": 1, "optional": True}}).mismatch({}) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"none_of": []}, "none_of needs a non-empty list, got []"),
+        (
+            {"not": {"absent": True}},
+            "'not' takes a value or a matcher that needs the argument (not optional or absent)",
+        ),
+        ({"not": 1, "regex": "x"}, "has several matchers ['regex', 'not']; use one of"),
+    ],
+)
+def test_bad_negations_are_errors(raw, message):
+    with pytest.raises(MatcherError) as info:
+        compile_matcher(raw, "arguments.x")
+    assert str(info.value).startswith(message)

@@ -15,6 +15,7 @@ from evalkit.config import ModelConfig
 from evalkit.errors import ConfigError
 from evalkit.jobs import Job
 from evalkit.providers import make_client, responses, run_job
+from evalkit.tools import toolset_id
 
 WEATHER = {
     "type": "function",
@@ -118,7 +119,8 @@ def test_reply_through_the_sdk():
     assert seen[0].url.path == "/v1/responses" and json.loads(seen[0].content)["model"] == "gpt-test"
     assert turn.calls == (ToolCall("get_weather", '{"city":"Rome"}', "call_2"),)
     assert (turn.finish_reason, turn.prompt_tokens, turn.completion_tokens) == ("tool_calls", 30, 9)
-    assert summary["api"] == "responses" and summary["tools"] == ["get_weather"] and summary["messages"] == 5
+    assert summary["api"] == "responses" and len(summary["messages"]) == 5
+    assert summary["toolset"] == toolset_id((WEATHER,))
 
 
 def events_body(*, complete: bool = True) -> bytes:

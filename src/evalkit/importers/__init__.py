@@ -1,5 +1,8 @@
 """Importers: data made elsewhere, turned into evalkit's own.
 
-cassettes.py   vcrpy cassettes recorded by other tools -> interactions
-extract.py     `evalkit extract`: the calls in those cassettes, and case files made from them
+cassettes.py     vcrpy cassettes recorded by other tools -> interactions
+conversation.py  the request side of those interactions -> Chat messages and tools (any API)
+extract.py       `evalkit extract`: the calls in those cassettes, as a table or JSON
+to_cases.py      `evalkit extract --to-cases`: case files made from them
+cli.py           the `extract` command (registered by evalkit.cli)
 """

@@ -59,7 +59,7 @@ def read_interactions(path: str | Path) -> list[Interaction]:
     (``response.content`` + ``status_code``), pydantic-ai's ``parsed_body``, multidict header keys."""
     try:
         data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_CorpusLoader)
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
         raise EvalkitError(f"{path}: cannot read the cassette: {_first_line(exc)}") from None
     if not isinstance(data, Mapping) or not isinstance(data.get("interactions"), list):
         raise EvalkitError(f"{path}: not a vcrpy cassette (no 'interactions' list at the top level)")
@@ -67,7 +67,8 @@ def read_interactions(path: str | Path) -> list[Interaction]:
     for number, raw in enumerate(data["interactions"]):
         try:
             interactions.append(_interaction(raw["request"], raw["response"]))
-        except (KeyError, TypeError, ValueError) as exc:
+        # ValueError covers a body that is not UTF-8; EOFError and OSError (BadGzipFile) a broken gzip.
+        except (KeyError, TypeError, ValueError, AttributeError, EOFError, OSError, zlib.error) as exc:
             raise EvalkitError(f"{path}: interaction {number}: cannot read it: {type(exc).__name__}: {exc}") from None
     return interactions
 
@@ -119,7 +120,7 @@ def _text(body: Any, encoding: str | None) -> str:
     elif encoding and "deflate" in encoding.lower():
         with contextlib.suppress(zlib.error):  # already inflated, like the stale gzip headers above
             data = zlib.decompress(data)
-    return data.decode("utf-8")
+    return data.decode("utf-8", errors="replace")  # a reply's bytes are read as best they can be
 
 
 def _first_line(exc: BaseException) -> str:

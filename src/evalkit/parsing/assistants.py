@@ -6,7 +6,6 @@ the thread's messages, not in the run. Runs still ``queued``/``in_progress`` hav
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -30,7 +29,7 @@ def turn_from_assistants_run(body: Any) -> Turn:
 
 
 def _run(body: Mapping[str, Any]) -> Turn:
-    status = body.get("status")
+    status = shape.optional_str(body.get("status"), "run status")
     usage = shape.usage(body)
     if status in PENDING_RUN_STATUSES:
         return Turn.failed(TRUNCATED_STREAM, f"run is still {status}; poll it until it requires_action or completes")
@@ -78,8 +77,8 @@ def turn_from_assistants_events(events: Iterable[tuple[str | None, Any]]) -> Tur
     except shape.Unreadable as exc:
         return Turn.failed(MALFORMED_REPLY, f"stream: {exc}")
     content = "".join(text) or None
-    if run is None or run.get("status") in PENDING_RUN_STATUSES:
-        status = run.get("status") if run else "never announced"
+    if run is None or _status(run) in PENDING_RUN_STATUSES:
+        status = _status(run) if run else "never announced"
         return Turn((), content, None, TurnError(TRUNCATED_STREAM, f"stream ended while the run was {status}"))
     turn = turn_from_assistants_run(run)
     return Turn(turn.calls, content, turn.finish_reason, turn.error, turn.prompt_tokens, turn.completion_tokens)
@@ -90,7 +89,12 @@ def turn_from_assistants_stream(text: str) -> Turn:
     events: list[tuple[str | None, Any]] = []
     for number, event in enumerate(parse_events(text).events, start=1):
         try:
-            events.append((event.name, json.loads(event.data)))
+            events.append((event.name, shape.loads(event.data)))
         except ValueError:
             return Turn.failed(MALFORMED_REPLY, f"stream event {number} is not JSON: {shape.short(event.data)}")
     return turn_from_assistants_events(events)
+
+
+def _status(run: Mapping[str, Any]) -> str | None:
+    status = run.get("status")
+    return status if isinstance(status, str) else None

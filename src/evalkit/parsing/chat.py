@@ -5,7 +5,6 @@ A Turn is one choice: with ``n`` > 1 the other choices are other answers, not pa
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -49,7 +48,7 @@ def _completion(body: Mapping[str, Any], choice: int) -> Turn:
         calls.append(ToolCall(shape.name(legacy.get("name"), "function_call name"), _arguments(legacy)))
     content = shape.content_text(message.get("content"), "message content")
     finish = shape.optional_str(picked.get("finish_reason"), "finish_reason")
-    return Turn(tuple(calls), content, finish, None, *shape.usage(body))
+    return Turn(tuple(calls), content, finish, None, *shape.usage(body), shape.server_seconds(body))
 
 
 def _tool_call(raw: Mapping[str, Any]) -> ToolCall:
@@ -84,7 +83,7 @@ def turn_from_chat_stream(text: str, *, choice: int = 0) -> Turn:
     chunks = []
     for number, event in enumerate(stream.events, start=1):
         try:
-            chunks.append(json.loads(event.data))
+            chunks.append(shape.loads(event.data))
         except ValueError:
             return Turn.failed(MALFORMED_REPLY, f"stream event {number} is not JSON: {shape.short(event.data)}")
         if event.name == "error" and isinstance(chunks[-1], Mapping) and "error" not in chunks[-1]:

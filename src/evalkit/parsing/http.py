@@ -8,7 +8,6 @@ recorded Content-Type headers are often wrong or missing.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -56,7 +55,7 @@ def turn_from_body(api: Api, body_text: str, *, status: int = 200, choice: int =
             return turn_from_responses_stream(body_text)
         return turn_from_assistants_stream(body_text)
     try:
-        body = json.loads(body_text)
+        body = shape.loads(body_text)
     except ValueError:
         return Turn.failed(MALFORMED_REPLY, f"reply is neither JSON nor an event stream: {shape.short(body_text)}")
     if api == "chat":
@@ -86,18 +85,21 @@ def turn_from_http(
         return None
     if api == "assistants" and status < 400 and not is_sse(body_text):
         try:
-            body = json.loads(body_text)
+            body = shape.loads(body_text)
         except ValueError:
             body = None
-        if isinstance(body, Mapping) and (body.get("object") == "list" or body.get("status") in PENDING_RUN_STATUSES):
-            return None  # a listing, or a poll that found the run still working: no reply yet
+        if isinstance(body, Mapping):
+            run_status = body.get("status")
+            pending = isinstance(run_status, str) and run_status in PENDING_RUN_STATUSES
+            if body.get("object") == "list" or pending:
+                return None  # a listing, or a poll that found the run still working: no reply yet
     return turn_from_body(api, body_text, status=status, choice=choice)
 
 
 def error_message(body_text: str) -> str:
     """The human part of an error body (``{"error": {"message": ...}}`` and its variants)."""
     try:
-        body: Any = json.loads(body_text)
+        body: Any = shape.loads(body_text)
     except ValueError:
         return shape.short(body_text.strip() or "(empty body)")
     detail = body.get("error", body) if isinstance(body, Mapping) else body

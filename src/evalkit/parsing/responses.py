@@ -66,7 +66,7 @@ def turn_from_responses_stream(text: str) -> Turn:
     events = []
     for number, event in enumerate(parse_events(text).events, start=1):
         try:
-            events.append(json.loads(event.data))
+            events.append(shape.loads(event.data))
         except ValueError:
             return Turn.failed(MALFORMED_REPLY, f"stream event {number} is not JSON: {shape.short(event.data)}")
     return turn_from_responses_events(events)
@@ -126,14 +126,14 @@ def _message_text(item: Mapping[str, Any]) -> str:
 
 
 def _finish(body: Mapping[str, Any], calls: tuple[ToolCall, ...]) -> str | None:
-    status = body.get("status")
+    status = shape.optional_str(body.get("status"), "response status")
     if status == "incomplete":
         details = shape.optional_mapping(body.get("incomplete_details"), "incomplete_details") or {}
         reason = details.get("reason")
-        return "length" if reason in ("max_output_tokens", None) else str(reason)
+        return "length" if reason in ("max_output_tokens", None) else shape.short(reason, 40)
     if status in ("completed", None):
         return "tool_calls" if calls else "stop"
-    return str(status)
+    return status
 
 
 def failed_reply(error: Any, what: str) -> Turn:

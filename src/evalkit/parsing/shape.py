@@ -9,6 +9,7 @@ evalkit cannot read is an error of that job, never a crash of the run (DESIGN.md
 from __future__ import annotations
 
 import json
+import reprlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -96,6 +97,32 @@ def usage(body: Mapping[str, Any]) -> tuple[int | None, int | None]:
     return number("prompt_tokens", "input_tokens"), number("completion_tokens", "output_tokens")
 
 
+def loads(text: str | bytes) -> Any:
+    """``json.loads`` that raises only ``ValueError``: JSON nested deeper than Python's recursion
+    limit (a few hundred ``[``) raises ``RecursionError`` from the standard decoder."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply to read") from None
+
+
+def server_seconds(body: Mapping[str, Any]) -> float | None:
+    """The time a server reports it spent on a reply: llama.cpp's ``timings`` (prompt + generation,
+    in ms) or Groq's ``usage.total_time`` / ``x_groq.usage.total_time`` (in s). ``None`` when absent."""
+    timings = body.get("timings")
+    if isinstance(timings, Mapping):
+        prompt, predicted = timings.get("prompt_ms"), timings.get("predicted_ms")
+        if isinstance(prompt, int | float) and isinstance(predicted, int | float):
+            return round((float(prompt) + float(predicted)) / 1000, 4)
+    for holder in (
+        body.get("usage"),
+        (body.get("x_groq") or {}).get("usage") if isinstance(body.get("x_groq"), Mapping) else None,
+    ):
+        if isinstance(holder, Mapping) and isinstance(holder.get("total_time"), int | float):
+            return round(float(holder["total_time"]), 4)
+    return None
+
+
 def short(value: Any, limit: int = 160) -> str:
     """A value as one clipped line, for messages."""
     if isinstance(value, str):
@@ -103,8 +130,8 @@ def short(value: Any, limit: int = 160) -> str:
     else:
         try:
             text = json.dumps(value, default=repr, ensure_ascii=False)
-        except ValueError:  # a circular structure: only possible from Python callers
-            text = repr(value)
+        except (ValueError, RecursionError):  # circular or too deep: shown by its start only
+            text = reprlib.repr(value)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -114,7 +141,7 @@ def is_complete_json(text: str) -> bool:
     if not text.strip():
         return False
     try:
-        json.loads(text)
+        loads(text)
     except ValueError:
         return False
     return True

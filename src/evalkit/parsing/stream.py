@@ -51,6 +51,7 @@ class ChatStreamAggregator:
     _finish_reason: str | None = None
     _error: TurnError | None = None
     _usage: tuple[int | None, int | None] = (None, None)
+    _server_seconds: float | None = None
     chunks: int = 0
 
     def add(self, chunk: Any) -> None:
@@ -63,6 +64,7 @@ class ChatStreamAggregator:
             return
         if isinstance(chunk.get("usage"), Mapping):
             self._usage = shape.usage(chunk)
+        self._server_seconds = shape.server_seconds(chunk) or self._server_seconds
         for position, raw in enumerate(shape.items(chunk.get("choices"), "choices")):
             streamed = shape.mapping(raw, "choice")
             if (shape.index(streamed.get("index")) if "index" in streamed else position) != self.choice:
@@ -121,7 +123,7 @@ class ChatStreamAggregator:
         if self._legacy is not None:
             made.append(ToolCall(self._legacy.name, self._legacy.arguments))
         text = "".join(self._content) or None
-        usage = self._usage
+        usage = (*self._usage, self._server_seconds)
         if self._error is not None:
             return Turn(tuple(made), text, None, self._error, *usage)
         if self._finish_reason is None and not done:

@@ -20,8 +20,9 @@ REPLAY_KEY = "sk-evalkit-replay"  # replay sends no request anywhere; the SDK st
 
 
 def make_client(model: ModelConfig, http_client: Any, *, record_mode: str) -> Any:
-    """An ``openai.OpenAI`` (or ``AzureOpenAI``) client for ``model`` that never retries: a retry
-    would hide a cassette miss or a rate limit."""
+    """An ``openai.OpenAI`` (or ``AzureOpenAI``) client for ``model``. Replay never retries (a retry
+    would hide a cassette miss); recording uses the SDK's own retries (``model.max_retries``:
+    exponential backoff with jitter, honouring Retry-After), and error replies are never saved."""
     import openai
 
     # The SDKs' own default variables when the config names none.
@@ -35,16 +36,22 @@ def make_client(model: ModelConfig, http_client: Any, *, record_mode: str) -> An
                 f"model {model.name!r}: recording needs an API key; set {env} (or api_key_env in its config)"
             )
         key = REPLAY_KEY  # a local server that takes no key (llama.cpp, vLLM without --api-key)
+    retries = 0 if record_mode == "none" else model.max_retries
     if model.api == "azure":
         return openai.AzureOpenAI(
             azure_endpoint=model.azure_endpoint or "",  # config._model requires it for api = "azure"
             api_version=model.api_version,
             api_key=key,
             http_client=http_client,
-            max_retries=0,
+            max_retries=retries,
+            timeout=model.timeout,
         )
     return openai.OpenAI(
-        base_url=model.base_url or OPENAI_BASE_URL, api_key=key, http_client=http_client, max_retries=0
+        base_url=model.base_url or OPENAI_BASE_URL,
+        api_key=key,
+        http_client=http_client,
+        max_retries=retries,
+        timeout=model.timeout,
     )
 
 

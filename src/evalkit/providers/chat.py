@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..calls import Turn
-from ..tools import tool_to_function
+from ..tools import tool_to_function, toolset_id
 from . import call_api
 
 # Options that only make sense with `tools`, and their legacy spelling.
@@ -33,15 +33,14 @@ def build_request(job: Any) -> dict[str, Any]:
     return {**request, **params}
 
 
-def summary(request: dict[str, Any]) -> dict[str, Any]:
-    """What results.json keeps of a request: enough to see what was asked, not the whole prompt."""
-    tools = request.get("tools") or request.get("functions") or []
-    names = [t["function"]["name"] if "function" in t else t["name"] for t in tools]
+def summary(request: dict[str, Any], toolset: str) -> dict[str, Any]:
+    """What results.json keeps of a request: the messages sent (system prompt included), the id of
+    the offered tool list (stored once in results.json's ``toolsets``), and the options."""
     return {
         "api": "chat.completions",
         "model": request["model"],
-        "messages": len(request["messages"]),
-        "tools": names,
+        "messages": request["messages"],
+        "toolset": toolset,
         "legacy_functions": "functions" in request,
         "stream": bool(request.get("stream")),
         "params": {k: v for k, v in request.items() if k not in ("model", "messages", "tools", "functions", "stream")},
@@ -51,4 +50,4 @@ def summary(request: dict[str, Any]) -> dict[str, Any]:
 def run(client: Any, job: Any) -> tuple[dict[str, Any], Turn]:
     request = build_request(job)
     turn = call_api(lambda: client.chat.completions.with_streaming_response.create(**request), "chat")
-    return summary(request), turn
+    return summary(request, toolset_id(job.offered_tools)), turn

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..calls import Turn
 from ..errors import ConfigError
-from ..tools import tool_to_responses
+from ..tools import tool_to_responses, toolset_id
 from . import call_api
 
 # Chat Completions parameters that the Responses API spells differently.
@@ -89,13 +89,13 @@ def _text(content: Any) -> str:
     return content if isinstance(content, str) else json.dumps(content)
 
 
-def summary(request: dict[str, Any]) -> dict[str, Any]:
+def summary(request: dict[str, Any], toolset: str) -> dict[str, Any]:
     """What results.json keeps of a request (same keys as the Chat Completions summary)."""
     return {
         "api": "responses",
         "model": request["model"],
-        "messages": len(request["input"]),
-        "tools": [t["name"] for t in request["tools"]],
+        "messages": request["input"],
+        "toolset": toolset,
         "legacy_functions": False,
         "stream": bool(request.get("stream")),
         "params": {k: v for k, v in request.items() if k not in ("model", "input", "tools", "stream")},
@@ -105,4 +105,4 @@ def summary(request: dict[str, Any]) -> dict[str, Any]:
 def run(client: Any, job: Any) -> tuple[dict[str, Any], Turn]:
     request = build_request(job)
     turn = call_api(lambda: client.responses.with_streaming_response.create(**request), "responses")
-    return summary(request), turn
+    return summary(request, toolset_id(job.offered_tools)), turn

@@ -125,7 +125,13 @@ def figure_overall_accuracy(run: RunResult) -> Figure:
     for i, row in enumerate(data.to_dict("records")):
         y, low, high = (100 * float(row[c]) for c in ("accuracy", "ci_low", "ci_high"))
         ax.errorbar(
-            [i], [y], yerr=[[y - low], [high - y]], fmt="o", color=colors[row["model"]], capsize=6, markersize=8
+            [i],
+            [y],
+            yerr=[[max(0.0, y - low)], [max(0.0, high - y)]],
+            fmt="o",
+            color=colors[row["model"]],
+            capsize=6,
+            markersize=8,
         )
     ax.set_xticks(
         range(len(data)), [f"{m}\n(n={n})" for m, n in zip(data["model"], data["n"], strict=True)], fontsize=8
@@ -165,7 +171,14 @@ def figure_accuracy_vs_tools(run: RunResult) -> Figure:
             ax.plot(x, y, marker="o", color=colors[model], label=label, linewidth=2, markersize=6)
         else:  # one x value: a line would be a dot and a band invisible, so draw the interval as an error bar
             ax.errorbar(
-                x, y, yerr=[y - low, high - y], fmt="o", color=colors[model], capsize=5, markersize=7, label=label
+                x,
+                y,
+                yerr=[(y - low).clip(min=0), (high - y).clip(min=0)],
+                fmt="o",
+                color=colors[model],
+                capsize=5,
+                markersize=7,
+                label=label,
             )
     _tool_axis(ax, counts)
     if not sweep:

@@ -62,9 +62,13 @@ def score_job(
     an HTTP error, a cassette miss, a cut stream, a malformed body, a content filter): an unknown outcome is
     neither credited to the model nor blamed on it, and accuracy leaves it out. Otherwise ``passed`` when
     every applicable score passed, else ``failed``."""
-    analysis = analyse(case, turn, offered_tools, bfcl=bfcl)
+    return score_analysis(analyse(case, turn, offered_tools, bfcl=bfcl), scorers=scorers)
+
+
+def score_analysis(analysis: Analysis, *, scorers: Sequence[str] = DEFAULT_SCORERS) -> tuple[str, tuple[Score, ...]]:
+    """:func:`score_job` on an :class:`Analysis` already made (the runner also reads its alignment)."""
     scores = tuple(SCORERS[name](analysis) for name in scorers)
-    if turn.error is not None:
+    if analysis.turn.error is not None:
         return "error", scores
     return ("passed" if all(s.passed for s in scores if s.applies) else "failed"), scores
 
