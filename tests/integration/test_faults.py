@@ -193,7 +193,8 @@ def test_no_planted_secret_reaches_a_written_file_or_the_terminal(
 def test_a_run_killed_with_sigkill_resumes_without_losing_or_repeating_a_job(tmp_path: Path, serve_faults: Any) -> None:
     prompts = [f"City{n}" for n in range(24)]
     with serve_faults({}, delay=0.15) as (base_url, server):
-        root = write_project(tmp_path, base_url, prompts)
+        # No retries and a long timeout: on a loaded machine a retry would add requests this test counts.
+        root = write_project(tmp_path, base_url, prompts, max_retries=0, timeout=60.0)
         command = [
             sys.executable,
             "-m",
@@ -227,4 +228,4 @@ def test_a_run_killed_with_sigkill_resumes_without_losing_or_repeating_a_job(tmp
     assert all(job["status"] == "passed" for job in jobs)
     # every prompt reached the server at least once; the only repeats are jobs in flight at the kill
     assert all(server.seen[p] >= 1 for p in prompts)
-    assert sum(server.seen.values()) - len(prompts) <= 4  # concurrency 2: at most a few in flight
+    assert sum(server.seen.values()) - len(prompts) <= 2  # concurrency 2: at most 2 were in flight at the kill
