@@ -73,6 +73,12 @@ class Matcher:
         """``None`` when ``got`` matches, else a short reason (``expected …, got …``)."""
         raise NotImplementedError
 
+    def undecided(self, got: Any) -> bool:
+        """Whether the verdict on ``got`` could not be reached (a pattern ran out of time somewhere).
+        Such a value does not *match*, but it must not *escape* either: a ``not`` does not pass it
+        and a ``forbid`` rule counts it as hit (fail closed)."""
+        return False
+
     @property
     def must_be_absent(self) -> bool:
         return False
@@ -98,6 +104,9 @@ class AnyOf(Matcher):
             return None
         return f"expected one of {_show([_describe(o) for o in self.options])}, got {_show(got)}"
 
+    def undecided(self, got: Any) -> bool:
+        return any(option.undecided(got) for option in self.options)
+
 
 @dataclass(frozen=True)
 class Regex(Matcher):
@@ -111,6 +120,15 @@ class Regex(Matcher):
         except PatternTimeout as exc:
             return f"{exc}, so it does not count as a match; got {_show(got)}"
         return f"expected a string matching /{self.pattern}/, got {_show(got)}"
+
+    def undecided(self, got: Any) -> bool:
+        if not isinstance(got, str):
+            return False
+        try:
+            fullmatch(self.pattern, got, ignore_case=self.ignore_case)
+        except PatternTimeout:
+            return True  # remembered by patterns.py: asking again costs nothing
+        return False
 
 
 @dataclass(frozen=True)
@@ -153,7 +171,12 @@ class Not(Matcher):
     def mismatch(self, got: Any) -> str | None:
         if self.inner.mismatch(got) is None:
             return f"expected anything but {brief(self.inner)}, got {_show(got)}"
+        if self.inner.undecided(got):
+            return f"could not tell whether {_show(got)} is {brief(self.inner)} (a pattern took too long), so it is not taken as anything else"
         return None
+
+    def undecided(self, got: Any) -> bool:
+        return self.inner.undecided(got)
 
 
 @dataclass(frozen=True)
@@ -183,6 +206,9 @@ class Fields(Matcher):
         reasons = self.mismatches(got)
         return "; ".join(reasons) if reasons else None
 
+    def undecided(self, got: Any) -> bool:
+        return isinstance(got, dict) and any(key in got and m.undecided(got[key]) for key, m in self.fields)
+
 
 @dataclass(frozen=True)
 class Items(Matcher):
@@ -195,6 +221,9 @@ class Items(Matcher):
             if (reason := matcher.mismatch(value)) is not None:
                 return f"[{index}]: {reason}"
         return None
+
+    def undecided(self, got: Any) -> bool:
+        return isinstance(got, list) and any(m.undecided(v) for m, v in zip(self.items, got, strict=False))
 
 
 def compile_arguments(raw: Mapping[str, Any] | None, *, exact: bool = False, path: str = "arguments") -> Fields:

@@ -415,3 +415,13 @@ def test_bad_negations_are_errors(raw, message):
     with pytest.raises(MatcherError) as info:
         compile_matcher(raw, "arguments.x")
     assert str(info.value).startswith(message)
+
+
+def test_a_pattern_that_runs_out_of_time_is_undecided_and_a_not_does_not_pass_it():
+    slow = "a" * 40 + "!"  # (a|a)*$ backtracks exponentially on it
+    regex = compile_matcher({"regex": "(a|a)*$"}, "arguments.x")
+    assert regex.mismatch(slow) is not None and regex.undecided(slow)
+    negated = compile_matcher({"not": {"regex": "(a|a)*$"}}, "arguments.x")
+    assert negated.undecided(slow)
+    assert "could not tell whether" in negated.mismatch(slow)
+    assert not compile_matcher({"regex": "b+"}, "arguments.x").undecided("a")

@@ -152,3 +152,20 @@ def test_score_ratio() -> None:
     assert Score.ratio("validity", 1, 4) == Score("validity", 0.25, False)
     assert Score.ratio("validity", 3, 3) == Score("validity", 1.0, True)
     assert not Score.not_applicable("x").applies
+
+
+def test_a_forbid_rule_fails_closed_when_its_pattern_runs_out_of_time(tmp_path: Path) -> None:
+    # A model must not slip past a forbid rule with a string that makes the pattern backtrack.
+    entry = {
+        "tools": "weather",
+        "case": {
+            "prompt": "Weather?",
+            "expect": {"calls": [{"name": "get_weather"}]},
+            "forbid": [{"name": "get_weather", "arguments": {"city": {"regex": "(a|a)*$"}}}],
+        },
+    }
+    case, offered = build_case({"id": "slow-forbid", **entry}, tmp_path)
+    turn = Turn((ToolCall("get_weather", '{"city": "' + "a" * 40 + '!"}', "c"),), None, "tool_calls")
+    status, scores = score_job(case, turn, offered)
+    assert status == "failed"
+    assert [f.kind for f in failures_of(scores)] == ["forbidden_call"]

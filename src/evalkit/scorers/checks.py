@@ -237,8 +237,10 @@ def forbidden(a: Analysis) -> Score:
 
 
 def _all_present(rule: ExpectedCall, args: dict[str, Any]) -> bool:
+    # An argument a pattern could not decide on (it ran out of time) counts as hit: a forbid rule
+    # fails closed, so a model cannot slip past one with a string that makes the pattern backtrack.
     fields = rule.arguments.fields
-    return all(key in args and matcher.mismatch(args[key]) is None for key, matcher in fields)
+    return all(key in args and (m.mismatch(args[key]) is None or m.undecided(args[key])) for key, m in fields)
 
 
 def _schema_error(error: Any) -> str:
