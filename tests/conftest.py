@@ -6,9 +6,17 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("EVALKIT_CORPUS", REPO.parent / "shared" / "corpus" / "real-cassettes"))
+
+# Hypothesis profiles. `ci` (the default) is reproducible: the same examples on every run. `fuzz` is
+# for a run by hand that looks further, e.g. for the "no reply raises" laws:
+#   HYPOTHESIS_PROFILE=fuzz python -m pytest tests/unit/parsing/test_laws.py tests/integration/test_sdk_fuzz.py
+settings.register_profile("ci", max_examples=100, deadline=None, derandomize=True, print_blob=True)
+settings.register_profile("fuzz", max_examples=3000, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)

@@ -92,6 +92,7 @@ class Turn:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     server_seconds: float | None = None  # the time the server says it took (llama.cpp timings, Groq usage)
+    reply_id: str | None = None  # the server's id of this reply (a Responses response id, an Assistants run id)
 
     @classmethod
     def failed(cls, kind: str, message: str) -> Turn:

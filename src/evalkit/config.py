@@ -45,7 +45,10 @@ class Price(_Spec):
 
 class ModelSpec(_Spec):
     model: str | None = None
-    api: Literal["chat", "responses", "azure"] = "chat"
+    api: Literal["chat", "responses", "azure", "assistants"] = "chat"
+    # Responses loops: send the whole input again each step, or only the new items with
+    # previous_response_id (the server keeps the conversation; needs store = true on OpenAI).
+    history: Literal["input", "previous_response_id"] = "input"
     base_url: str | None = None
     api_key_env: str | None = None
     stream: bool = False
@@ -92,6 +95,7 @@ class ModelConfig:
     params: dict[str, Any] = field(default_factory=dict)
     max_retries: int = 2
     timeout: float = 600.0
+    history: str = "input"
     price: tuple[float, float] | None = None  # USD per million (input, output) tokens
     azure_endpoint: str | None = None
     api_version: str | None = None
@@ -242,6 +246,7 @@ def _model(name: str, spec: ModelSpec) -> ModelConfig:
         params=dict(spec.params),
         max_retries=spec.max_retries,
         timeout=spec.timeout,
+        history=spec.history,
         price=(spec.price.input, spec.price.output) if spec.price else None,
         azure_endpoint=spec.azure_endpoint,
         api_version=spec.api_version,

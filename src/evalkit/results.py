@@ -62,6 +62,8 @@ class CaseResult:
     retries: int = 0  # of those, how many were the SDK retrying (a 429, a 5xx, a timeout)
     latency: float | None = None  # seconds the model took (measured when recorded; else as the server says)
     alignment: tuple[dict[str, Any], ...] = ()  # expected vs produced calls (evalkit.scorers.alignment)
+    steps: tuple[dict[str, Any], ...] = ()  # a loop's steps: calls, outputs sent back, text, finish, error
+    ended: str | None = None  # how a loop ended: answer | max_steps | error (None: a single reply)
 
     @property
     def passed(self) -> bool:
@@ -119,6 +121,7 @@ def case_result(raw: Mapping[str, Any]) -> CaseResult:
     data["tags"] = tuple(data.get("tags", ()))
     data["calls"] = tuple(data.get("calls", ()))
     data["alignment"] = tuple(data.get("alignment", ()))
+    data["steps"] = tuple(data.get("steps", ()))
     return CaseResult(**data)
 
 

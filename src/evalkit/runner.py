@@ -19,6 +19,7 @@ from .cases import Suite
 from .config import RunConfig
 from .errors import ConfigError, EvalkitError
 from .jobs import Job, Plan, expand
+from .loops.trajectory import Trajectory
 from .recording import NetworkTransports
 from .redaction import Redactor
 from .results import (
@@ -36,6 +37,7 @@ from .results import (
 from .scorers import failures_of, resolve_scorers, score_analysis
 from .scorers.alignment import alignment
 from .scorers.checks import analyse
+from .scorers.steps import flattened
 from .tools import toolset_id
 
 log = logging.getLogger(__name__)
@@ -159,8 +161,8 @@ def run_job(
     """Send one job (recording or replaying its cassette), score the reply, and redact what is kept.
     Never raises: a bug in evalkit or the SDK becomes an ``internal_error`` job, a mistake the user
     can fix a ``config_error`` job."""
-    from .providers import make_client
-    from .providers import run_job as call_api
+    from .loops.driver import run_loop
+    from .providers import conversation, make_client
     from .recording import cassette_session
 
     redactor = redactor if redactor is not None else Redactor.for_models([job.model])
@@ -170,19 +172,25 @@ def run_job(
     requests = retries = 0
     latency: float | None = None
     aligned: tuple[dict[str, Any], ...] = ()
+    trajectory: Trajectory | None = None
+    loop = job.case.expect.is_loop
     inner = (lambda: network.get(job.model.name)) if network is not None else None
     try:
         with cassette_session(
             cassette, record_mode=config.record_mode, inner=inner, timeout=job.model.timeout, redactor=redactor
         ) as session:
             client = make_client(job.model, session.http_client, record_mode=config.record_mode)
-            request, turn = call_api(client, job)
+            talk = conversation(client, job, record_mode=config.record_mode)
+            # A single-reply case is a loop of one step: the same path for every API.
+            trajectory = run_loop(talk, job.case.tool_outputs, max_steps=job.case.max_steps if loop else 1)
+            request = talk.summary()
+            turn = flattened(trajectory) if loop else trajectory.final
             if turn.error is not None:
                 session.discard()  # an error is not the model's answer: nothing of it is saved
             requests, retries, latency = session.requests, session.retries, session.latency
-        analysis = analyse(job.case, turn, job.offered_tools, bfcl=config.bfcl)
+        analysis = analyse(job.case, turn, job.offered_tools, bfcl=config.bfcl, trajectory=trajectory if loop else None)
         status, scores = score_analysis(analysis, scorers=scorers)
-        aligned = alignment(analysis) if status != "passed" and turn.error is None else ()
+        aligned = alignment(analysis) if status != "passed" and turn.error is None and not loop else ()
     except EvalkitError as exc:  # e.g. recording with no API key: the user can fix it
         turn = Turn.failed(CONFIG_ERROR, str(exc))
         status, scores = "error", ()
@@ -219,6 +227,8 @@ def run_job(
         retries=retries,
         latency=latency if latency is not None else turn.server_seconds,
         alignment=aligned,
+        steps=trajectory.record() if loop and trajectory is not None else (),
+        ended=trajectory.ended if loop and trajectory is not None else None,
     )
     return _redacted(result, redactor)
 
@@ -236,6 +246,7 @@ def _redacted(result: CaseResult, redactor: Redactor) -> CaseResult:
         content=redactor.text(result.content) if result.content else result.content,
         request=redactor.value(result.request),
         alignment=redactor.value(result.alignment),
+        steps=redactor.value(result.steps),
     )
 
 

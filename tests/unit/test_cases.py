@@ -269,7 +269,7 @@ def test_unknown_case_field_lists_valid_fields(tmp_path):
     path = suite_with(tmp_path, "- {id: a, promt: hi, expect: {no_call: true}}\n")
     assert error_of(path) == (
         f"{path}, case 'a', field 'cases[0].promt': unknown field 'promt'. "
-        "Valid fields: id, prompt, messages, system, expect, forbid, tags"
+        "Valid fields: id, prompt, messages, system, expect, forbid, tags, tool_outputs, max_steps"
     )
 
 
@@ -284,7 +284,8 @@ def test_unknown_top_level_field_lists_valid_fields(tmp_path):
     path = write(tmp_path, TOOLS + "tags: [x]\ncases:\n  - {id: a, prompt: hi, expect: {no_call: true}}\n")
     assert error_of(path) == (
         f"{path}, field 'tags': unknown field 'tags'. "
-        "Valid fields: version, suite, description, tools, tools_file, functions, defaults, cases"
+        "Valid fields: version, suite, description, tools, tools_file, functions, defaults, tool_outputs, "
+        "unknown_tool_output, cases"
     )
 
 
@@ -296,7 +297,8 @@ def test_missing_expect(tmp_path):
 def test_expect_needs_calls_or_no_call(tmp_path):
     path = suite_with(tmp_path, "- {id: a, prompt: hi, expect: {calls: []}}\n")
     assert error_of(path) == (
-        f"{path}, case 'a', field 'cases[0].expect': give either 'calls: [...]' (one or more) or 'no_call: true'"
+        f"{path}, case 'a', field 'cases[0].expect': give either 'calls: [...]' (one or more) or 'no_call: true', "
+        "or for a loop 'steps', 'trajectory' or 'answer'"
     )
     path = suite_with(tmp_path, "- {id: a, prompt: hi, expect: {no_call: true, calls: [{name: get_time}]}}\n")
     assert error_of(path) == (

@@ -29,12 +29,18 @@ def test_evalkit_all_is_pinned() -> None:
         "Turn",
         "TurnError",
         "UnknownNameError",
+        "aggregate",
+        "cluster_interval",
+        "load_calls",
         "load_cases",
         "load_config",
         "load_results",
         "read_results",
         "run_suites",
+        "summary_table",
         "tool_from_pydantic",
+        "trial_summary",
+        "wilson_interval",
     ]
     for name in evalkit.__all__:
         assert getattr(evalkit, name) is not None
@@ -59,6 +65,9 @@ def test_scorers_all_is_pinned() -> None:
         "no_call",
         "forbidden",
         "finish",
+        "trajectory",
+        "answer",
+        "loop",
     ]
 
 

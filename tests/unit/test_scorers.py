@@ -112,6 +112,9 @@ def test_registry_names() -> None:
         "no_call",
         "forbidden",
         "finish",
+        "trajectory",
+        "answer",
+        "loop",
     }
 
 
@@ -121,8 +124,8 @@ def test_resolve_scorers() -> None:
     with pytest.raises(UnknownNameError) as info:
         resolve_scorers(["selection", "coverge"])
     assert str(info.value) == (
-        "'coverge' is not a scorer. Valid scorers: correctness, coverage, finish, forbidden, hallucination, "
-        "no_call, selection, validity. Set `scorers` in [tool.evalkit] or --scorers."
+        "'coverge' is not a scorer. Valid scorers: answer, correctness, coverage, finish, forbidden, hallucination, "
+        "loop, no_call, selection, trajectory, validity. Set `scorers` in [tool.evalkit] or --scorers."
     )
 
 

@@ -68,7 +68,7 @@ def read_interactions(path: str | Path) -> list[Interaction]:
         try:
             interactions.append(_interaction(raw["request"], raw["response"]))
         # ValueError covers a body that is not UTF-8; EOFError and OSError (BadGzipFile) a broken gzip.
-        except (KeyError, TypeError, ValueError, AttributeError, EOFError, OSError, zlib.error) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, EOFError, OSError, OverflowError, zlib.error) as exc:
             raise EvalkitError(f"{path}: interaction {number}: cannot read it: {type(exc).__name__}: {exc}") from None
     return interactions
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 
-from ..cases import _ROLES as CASE_ROLES  # the one list of roles a case file accepts
 from ..cases import ID_PATTERN, load_suite_file
+from ..cases import MESSAGE_ROLES as CASE_ROLES  # the one list of roles a case file accepts
 from ..errors import CaseFileError, EvalkitError
 from ..matchers import MATCHER_KEYS
 from ..parsing.shape import short

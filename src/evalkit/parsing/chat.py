@@ -73,7 +73,7 @@ def turn_from_chat_chunks(chunks: Iterable[Any], *, choice: int = 0, done: bool 
         for chunk in chunks:
             aggregator.add(chunk)
     except shape.Unreadable as exc:
-        return Turn.failed(MALFORMED_REPLY, f"stream chunk {aggregator.chunks + 1}: {exc}")
+        return Turn.failed(MALFORMED_REPLY, f"stream chunk {aggregator.chunks}: {exc}")
     return settle(aggregator.turn(done=done))
 
 

@@ -29,7 +29,10 @@ _RUN_PATH = re.compile(r"/threads/(?:[^/]+/)?runs(?:/[^/]+(?:/submit_tool_output
 
 def api_of(uri: str) -> Api | None:
     """Which API a URL belongs to (by its path, which every client and proxy keeps), or ``None``."""
-    path = urlsplit(uri).path
+    try:
+        path = urlsplit(uri).path
+    except ValueError:  # a URL urllib refuses (a broken IPv6 host): its path is still after the host
+        path = "/" + uri.split("://", 1)[-1].partition("/")[2].partition("?")[0]
     if _CHAT_PATH.search(path):
         return "chat"
     if _RESPONSES_PATH.search(path):

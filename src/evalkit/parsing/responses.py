@@ -36,7 +36,8 @@ def _response(body: Mapping[str, Any]) -> Turn:
         raise shape.Unreadable(f"response has no output list: {shape.short(body)}")
     calls = tuple(call for item in output if (call := _call(shape.mapping(item, "output item"))) is not None)
     text = "".join(_message_text(shape.mapping(item, "output item")) for item in output) or None
-    return Turn(calls, text, _finish(body, calls), None, *shape.usage(body))
+    reply_id = shape.optional_str(body.get("id"), "response id")
+    return Turn(calls, text, _finish(body, calls), None, *shape.usage(body), reply_id=reply_id)
 
 
 def turn_from_responses_events(events: Iterable[Any]) -> Turn:
@@ -53,9 +54,9 @@ def turn_from_responses_events(events: Iterable[Any]) -> Turn:
             if kind == "error":
                 return failed_reply(event.get("error") or event, "error event in stream")
             _add_event(kind, event, items, text)
+        calls = _item_calls(items)
     except shape.Unreadable as exc:
         return Turn.failed(MALFORMED_REPLY, f"stream: {exc}")
-    calls = _item_calls(items)
     got = f"{len(calls)} partial call(s)" if calls else f"{len(''.join(text))} characters of text"
     error = TurnError(TRUNCATED_STREAM, f"stream ended without response.completed after {got}")
     return Turn(calls, "".join(text) or None, None, error)
@@ -98,7 +99,8 @@ def _final(final: Mapping[str, Any], items: dict[int, dict[str, Any]], text: lis
     # A completed event with an empty output: the calls are the ones the item events built.
     done = _response({**final, "output": []})
     calls = _item_calls(items)
-    return Turn(calls, "".join(text) or None, _finish(final, calls), done.error, *shape.usage(final))
+    finish = _finish(final, calls)
+    return Turn(calls, "".join(text) or None, finish, done.error, *shape.usage(final), reply_id=done.reply_id)
 
 
 def _item_calls(items: dict[int, dict[str, Any]]) -> tuple[ToolCall, ...]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 _SSE_LINE = re.compile(r"^(?:data|event):", re.MULTILINE)
 DONE = "[DONE]"
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,9 @@ def parse_events(text: str) -> EventStream:
     name: str | None = None
     data: list[str] = []
     done = False
-    for line in [*text.splitlines(), ""]:
+    # Only CR, LF and CRLF end a line (the SSE spec); str.splitlines would also split at U+2028,
+    # U+2029 or NEL inside a JSON string a server sends raw.
+    for line in [*_LINE_END.split(text), ""]:
         if not line:
             if data:
                 joined = "\n".join(data)

@@ -55,8 +55,8 @@ class ChatStreamAggregator:
     chunks: int = 0
 
     def add(self, chunk: Any) -> None:
+        self.chunks += 1  # first: a chunk that cannot be read is still counted, so messages name it
         chunk = shape.mapping(chunk, "stream chunk")
-        self.chunks += 1
         if self._error is not None:
             return
         if chunk.get("error"):  # vLLM and gateways report a failure mid-stream this way

@@ -7,12 +7,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..calls import CASSETTE_MISS, CONNECTION_ERROR, HTTP_ERROR, RATE_LIMITED, TRUNCATED_STREAM, Turn, TurnError
 from ..config import OPENAI_BASE_URL, ModelConfig
 from ..errors import ConfigError
+from ..loops.driver import Conversation
 from ..parsing import shape, turn_from_body
 from ..parsing.http import Api
 
@@ -55,11 +56,34 @@ def make_client(model: ModelConfig, http_client: Any, *, record_mode: str) -> An
     )
 
 
-def call_api(open_response: Callable[[], AbstractContextManager[Any]], api: Api) -> Turn:
-    """Make one SDK call and read its reply. ``open_response`` is the SDK's
-    ``….with_streaming_response.create(**request)``: the SDK sends the request and raises for an error
-    status, and evalkit reads the raw body, streamed or not, with the same parser that reads recorded
-    cassettes (:func:`evalkit.parsing.turn_from_body`). Every way it can fail becomes a failed turn."""
+@dataclass(frozen=True)
+class RawReply:
+    """A reply as it came over the wire: its status, its body as text, and the transport error that
+    cut it short, if one did."""
+
+    status: int
+    text: str
+    broke: BaseException | None = None
+
+    def turn(self, api: Api) -> Turn:
+        """The reply read by the same parser that reads recorded cassettes."""
+        turn = turn_from_body(api, self.text, status=self.status)
+        if self.broke is None:
+            return turn
+        # The connection dropped mid-body: keep what was read (partial calls), marked truncated.
+        message = (
+            f"the connection broke after {len(self.text.encode())} bytes of the reply: "
+            f"{type(self.broke).__name__}: {self.broke}"
+        )
+        return replace(turn, finish_reason=None, error=TurnError(TRUNCATED_STREAM, message))
+
+
+def fetch(open_response: Callable[[], AbstractContextManager[Any]]) -> RawReply | Turn:
+    """Make one SDK call and read its raw body. ``open_response`` is the SDK's
+    ``….with_streaming_response.create(**request)`` (or any such call): the SDK sends the request,
+    retries when recording, and raises for an error status; evalkit reads the body itself, streamed or
+    not. An SDK error (or a cassette miss) comes back as a failed :class:`Turn`."""
+    import httpx2
     import openai
 
     from ..recording import CassetteMiss
@@ -70,12 +94,18 @@ def call_api(open_response: Callable[[], AbstractContextManager[Any]], api: Api)
             body, broke = _read_body(response)
     except (openai.APIError, CassetteMiss) as exc:
         return turn_from_exception(exc)
-    turn = turn_from_body(api, body.decode("utf-8", errors="replace"), status=status)
-    if broke is None:
-        return turn
-    # The connection dropped mid-body: keep what was read (partial calls), marked truncated.
-    message = f"the connection broke after {len(body)} bytes of the reply: {type(broke).__name__}: {broke}"
-    return replace(turn, finish_reason=None, error=TurnError(TRUNCATED_STREAM, message))
+    except httpx2.HTTPError as exc:  # the SDK reads an error reply's body itself; the connection broke there
+        return Turn.failed(
+            CONNECTION_ERROR,
+            f"the connection broke while the server's error reply was read: {type(exc).__name__}: {exc}",
+        )
+    return RawReply(status, body.decode("utf-8", errors="replace"), broke)
+
+
+def call_api(open_response: Callable[[], AbstractContextManager[Any]], api: Api) -> Turn:
+    """:func:`fetch`, then the reply as a :class:`Turn`; every way it can fail is a failed turn."""
+    reply = fetch(open_response)
+    return reply if isinstance(reply, Turn) else reply.turn(api)
 
 
 def _read_body(response: Any) -> tuple[bytes, BaseException | None]:
@@ -119,11 +149,19 @@ def _body_text(response: Any) -> str:
         return ""
 
 
-def run_job(client: Any, job: Any) -> tuple[dict[str, Any], Turn]:
-    """Send the job through its API; return the request summary and the turn. Azure speaks
-    Chat Completions: :func:`make_client` already gave it an ``AzureOpenAI`` client."""
-    from . import chat, responses
+def conversation(client: Any, job: Any, *, record_mode: str) -> Conversation:
+    """The job's conversation through its API (see :mod:`evalkit.loops.driver`). Azure speaks Chat
+    Completions: :func:`make_client` already gave it an ``AzureOpenAI`` client."""
+    from . import assistants, chat, responses
 
     if job.model.api == "responses":
-        return responses.run(client, job)
-    return chat.run(client, job)
+        return responses.ResponsesConversation(client, job)
+    if job.model.api == "assistants":
+        return assistants.AssistantsConversation(client, job, poll_every=0.0 if record_mode == "none" else 0.5)
+    return chat.ChatConversation(client, job)
+
+
+def run_job(client: Any, job: Any, *, record_mode: str = "none") -> tuple[dict[str, Any], Turn]:
+    """Send a job's first request and read the reply: (what results.json keeps of the request, the turn)."""
+    talk = conversation(client, job, record_mode=record_mode)
+    return talk.summary(), talk.send()

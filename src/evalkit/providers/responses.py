@@ -7,7 +7,7 @@ Case files hold Chat Completions messages; they are converted here to Responses 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..calls import Turn
@@ -102,7 +102,42 @@ def summary(request: dict[str, Any], toolset: str) -> dict[str, Any]:
     }
 
 
-def run(client: Any, job: Any) -> tuple[dict[str, Any], Turn]:
-    request = build_request(job)
-    turn = call_api(lambda: client.responses.with_streaming_response.create(**request), "responses")
-    return summary(request, toolset_id(job.offered_tools)), turn
+class ResponsesConversation:
+    """A job over the Responses API. In a loop, the model's calls go back as ``function_call`` items
+    and each output as a ``function_call_output`` item naming its ``call_id``: with the whole input
+    sent again each step (``history = "input"``, the default: works with stateless servers), or
+    only the new outputs and ``previous_response_id`` (``history = "previous_response_id"``)."""
+
+    def __init__(self, client: Any, job: Any):
+        self.client, self.job = client, job
+        self.request = build_request(job)
+        self.input: list[dict[str, Any]] = list(self.request["input"])
+        self.chained = job.model.history == "previous_response_id"
+        self.previous: str | None = None
+        self._summary = summary(self.request, toolset_id(job.offered_tools))
+        self._steps = 0
+
+    def send(self) -> Turn:
+        self._steps += 1
+        request = {**self.request, "input": list(self.input)}
+        if self.chained and self.previous:
+            request["previous_response_id"] = self.previous
+        return call_api(lambda: self.client.responses.with_streaming_response.create(**request), "responses")
+
+    def answer_calls(self, turn: Turn, outputs: Sequence[str]) -> None:
+        ids = [call.id or f"call_{self._steps}_{number}" for number, call in enumerate(turn.calls)]
+        produced = [
+            {"type": "function_call", "call_id": call_id, "name": call.name, "arguments": call.arguments}
+            for call_id, call in zip(ids, turn.calls, strict=True)
+        ]
+        answers = [
+            {"type": "function_call_output", "call_id": call_id, "output": output}
+            for call_id, output in zip(ids, outputs, strict=True)
+        ]
+        if self.chained and turn.reply_id:  # the server has the calls: send only their outputs
+            self.previous, self.input = turn.reply_id, answers
+        else:
+            self.input += [*produced, *answers]
+
+    def summary(self) -> dict[str, Any]:
+        return self._summary

@@ -11,6 +11,7 @@ from typing import Any
 from ..calls import Turn
 from ..cases import Case
 from ..errors import UnknownNameError
+from . import steps
 from .base import Failure, Score
 from .checks import (
     Analysis,
@@ -36,6 +37,9 @@ SCORERS: dict[str, Scorer] = {
     "no_call": no_call,
     "forbidden": forbidden,
     "finish": finish,
+    "trajectory": steps.trajectory,
+    "answer": steps.answer,
+    "loop": steps.loop,
 }
 DEFAULT_SCORERS = tuple(SCORERS)
 
@@ -66,8 +70,15 @@ def score_job(
 
 
 def score_analysis(analysis: Analysis, *, scorers: Sequence[str] = DEFAULT_SCORERS) -> tuple[str, tuple[Score, ...]]:
-    """:func:`score_job` on an :class:`Analysis` already made (the runner also reads its alignment)."""
-    scores = tuple(SCORERS[name](analysis) for name in scorers)
+    """:func:`score_job` on an :class:`Analysis` already made (the runner also reads its alignment).
+    A loop job with ``steps:`` scores each reply scorer step by step (:mod:`.steps`)."""
+    by_step = analysis.trajectory is not None and analysis.case.expect.steps is not None
+    scores = tuple(
+        steps.stepwise(analysis, name, SCORERS[name])
+        if by_step and name in steps.REPLY_SCORERS
+        else SCORERS[name](analysis)
+        for name in scorers
+    )
     if analysis.turn.error is not None:
         return "error", scores
     return ("passed" if all(s.passed for s in scores if s.applies) else "failed"), scores
@@ -75,7 +86,17 @@ def score_analysis(analysis: Analysis, *, scorers: Sequence[str] = DEFAULT_SCORE
 
 # The order failures are explained in: the most specific first. `validity` precedes `correctness`:
 # both report invalid_json, and only validity's explanation says the reply hit finish_reason=length.
-_EXPLAIN_ORDER = ("finish", "no_call", "hallucination", "forbidden", "coverage", "validity", "correctness", "selection")
+_EXPLAIN_ORDER = (
+    "finish",
+    "loop",
+    "no_call",
+    "hallucination",
+    "forbidden",
+    "coverage",
+    "validity",
+    "correctness",
+    "selection",
+)
 
 
 def failures_of(scores: Iterable[Score]) -> tuple[Failure, ...]:

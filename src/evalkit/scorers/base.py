@@ -17,6 +17,11 @@ FORBIDDEN_CALL = "forbidden_call"
 WRONG_ORDER = "wrong_order"
 TRUNCATED_REPLY = "truncated_reply"  # finish_reason=length (Chat) / status incomplete (Responses)
 TEXT_TOOL_CALL = "text_tool_call"  # a tool call written in the message text instead of made
+# Loops (evalkit.scorers.loops)
+MAX_STEPS_EXCEEDED = "max_steps_exceeded"  # still calling tools when max_steps ran out
+REPEATED_CALL = "repeated_call"  # the same call sent again after its output came back
+IGNORED_TOOL_OUTPUT = "ignored_tool_output"  # the answer states nothing a named tool returned
+WRONG_ANSWER = "wrong_answer"  # the final answer fails a contains / not_contains / regex check
 
 
 @dataclass(frozen=True)

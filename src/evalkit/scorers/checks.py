@@ -14,6 +14,7 @@ from typing import Any
 
 from ..calls import Turn
 from ..cases import Case, ExpectedCall
+from ..loops.trajectory import Trajectory
 from ..matchers import describe_arguments
 from ..parsing.text_calls import find_text_tool_call
 from ..tools import arguments_validator, tools_by_name
@@ -44,6 +45,7 @@ class Analysis:
     turn: Turn
     offered: Mapping[str, Mapping[str, Any]]
     bfcl: bool = False  # every call exact: any argument the case does not name fails
+    trajectory: Trajectory | None = None  # a loop job: its steps (``turn`` is then every call and the last reply)
 
     @cached_property
     def arguments(self) -> tuple[Any, ...]:
@@ -99,7 +101,7 @@ def _failed_turn(name: str, turn: Turn) -> Score:
 
 def selection(a: Analysis) -> Score:
     """The multiset of produced function names equals the expected one."""
-    if a.case.expect.no_call:
+    if a.case.expect.no_call or a.case.expect.is_loop:  # a loop's calls are scored step by step (scorers.steps)
         return Score.not_applicable("selection")
     if a.turn.error:
         return _failed_turn("selection", a.turn)
@@ -154,7 +156,7 @@ def validity(a: Analysis) -> Score:
 def correctness(a: Analysis) -> Score:
     """Per matched call (same name, paired by the optimal assignment), every expected argument
     matches its matcher. Arguments the case does not name are ignored unless ``exact``."""
-    if a.case.expect.no_call:
+    if a.case.expect.no_call or a.case.expect.is_loop:  # a loop's calls are scored step by step (scorers.steps)
         return Score.not_applicable("correctness")
     if a.turn.error:
         return _failed_turn("correctness", a.turn)
@@ -169,7 +171,7 @@ def correctness(a: Analysis) -> Score:
 
 def coverage(a: Analysis) -> Score:
     """Share of expected calls matched (name and arguments) by a distinct produced call."""
-    if a.case.expect.no_call:
+    if a.case.expect.no_call or a.case.expect.is_loop:  # a loop's calls are scored step by step (scorers.steps)
         return Score.not_applicable("coverage")
     if a.turn.error:
         return _failed_turn("coverage", a.turn)
@@ -262,5 +264,12 @@ def _clip(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def analyse(case: Case, turn: Turn, offered_tools: Sequence[Mapping[str, Any]], *, bfcl: bool = False) -> Analysis:
-    return Analysis(case, turn, tools_by_name(offered_tools), bfcl)
+def analyse(
+    case: Case,
+    turn: Turn,
+    offered_tools: Sequence[Mapping[str, Any]],
+    *,
+    bfcl: bool = False,
+    trajectory: Trajectory | None = None,
+) -> Analysis:
+    return Analysis(case, turn, tools_by_name(offered_tools), bfcl, trajectory)

@@ -1,4 +1,4 @@
-"""Case files: the YAML format, its validation, and the in-memory :class:`Suite` / :class:`Case`.
+"""Loading case files: discovery, validation, and building :class:`Suite` / :class:`Case` values.
 
 Every file is validated completely before any model is called. Errors name the file, the case
 id, the field path and the bad value, and list the valid choices (see ``docs/case-format.md``).
@@ -6,147 +6,22 @@ id, the field path and the bad value, and list the valid choices (see ``docs/cas
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-import importlib.util
-import re
-import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ValidationError
 
-from .config import project_paths
-from .errors import CaseFileError
-from .matchers import Fields, MatcherError, compile_arguments, describe_arguments
-from .paths import inside
-from .tools import function_to_tool, tool_from_pydantic, tool_name, tool_parameters, tool_problem
-from .yaml_load import YamlError, load_yaml, read_text
-
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"  # ids become cassette file names
-
-
-# --- the file format (pydantic: this is where data crosses a file boundary) ----------------------
-
-
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class CallSpec(_Spec):
-    name: str
-    arguments: dict[str, Any] = Field(default_factory=dict)
-    exact: bool = False
-
-
-class ExpectSpec(_Spec):
-    calls: list[CallSpec] | None = None
-    no_call: bool = False
-    ordered: bool = False
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> ExpectSpec:
-        if self.no_call == bool(self.calls):
-            both = ", not both" if self.no_call else ""
-            raise ValueError(f"give either 'calls: [...]' (one or more) or 'no_call: true'{both}")
-        return self
-
-
-class ForbidSpec(_Spec):
-    name: str | None = None
-    arguments: dict[str, Any] = Field(default_factory=dict)
-
-
-class CaseSpec(_Spec):
-    id: str = Field(pattern=ID_PATTERN)
-    prompt: str | None = None
-    messages: list[dict[str, Any]] | None = None
-    system: str | None = None
-    expect: ExpectSpec
-    forbid: list[ForbidSpec] = Field(default_factory=list)
-    tags: list[str] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _one_input(self) -> CaseSpec:
-        if (self.prompt is None) == (self.messages is None):
-            both = ", not both" if self.prompt is not None else ""  # say which way it is wrong
-            raise ValueError(f"give either 'prompt: ...' or 'messages: [...]'{both}")
-        return self
-
-
-class DefaultsSpec(_Spec):
-    system: str | None = None
-    tags: list[str] = Field(default_factory=list)
-
-
-class SuiteSpec(_Spec):
-    version: Literal[1]
-    suite: str = Field(pattern=ID_PATTERN)
-    description: str | None = None
-    tools: list[dict[str, Any]] | None = None
-    tools_file: str | None = None
-    functions: list[dict[str, Any]] | None = None
-    defaults: DefaultsSpec = Field(default_factory=DefaultsSpec)
-    cases: list[CaseSpec] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _one_tool_source(self) -> SuiteSpec:
-        given = [k for k in ("tools", "tools_file", "functions") if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError(f"give exactly one of 'tools', 'tools_file' or 'functions' (got {given or 'none'})")
-        return self
-
-
-# --- what the rest of evalkit works with ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ExpectedCall:
-    name: str
-    arguments: Fields
-
-
-@dataclass(frozen=True)
-class Expectation:
-    calls: tuple[ExpectedCall, ...] = ()
-    ordered: bool = False
-
-    @property
-    def no_call(self) -> bool:
-        return not self.calls
-
-    def describe(self) -> str:
-        """``get_weather(location='Paris'), get_time()``, or ``no call``."""
-        if self.no_call:
-            return "no call"
-        return ", ".join(f"{c.name}({describe_arguments(c.arguments)})" for c in self.calls)
-
-
-@dataclass(frozen=True)
-class Case:
-    suite: str
-    id: str
-    messages: tuple[Mapping[str, Any], ...]
-    expect: Expectation
-    forbid: tuple[ExpectedCall, ...] = ()  # name "" forbids matching arguments in any call
-    tags: tuple[str, ...] = ()
-    file: str = ""
-
-    @property
-    def key(self) -> str:
-        return f"{self.suite}/{self.id}"
-
-
-@dataclass(frozen=True)
-class Suite:
-    name: str
-    file: str
-    tools: tuple[Mapping[str, Any], ...]
-    cases: tuple[Case, ...] = field(default=())
-    description: str | None = None
-
+from ..config import project_paths
+from ..errors import CaseFileError
+from ..matchers import MatcherError, compile_arguments
+from ..paths import inside
+from ..tools import function_to_tool, tool_from_pydantic, tool_name, tool_parameters, tool_problem
+from ..yaml_load import YamlError, load_yaml, read_text
+from . import loops
+from .model import Case, Expectation, ExpectedCall, Suite
+from .references import clip, first_line, import_reference
+from .spec import MESSAGE_ROLES, CallSpec, CaseSpec, SuiteSpec
 
 # Folders that never hold case files: shared tools of a cases folder, recordings, virtualenvs, caches.
 _NOT_CASE_FOLDERS = frozenset({"tools", "cassettes", "node_modules", "__pycache__", "site-packages", "venv"})
@@ -250,10 +125,11 @@ def _build_suite(file: Path, spec: SuiteSpec, root: Path | None = None) -> Suite
 
 def _build_case(file: str, spec: SuiteSpec, index: int, case: CaseSpec, tools: Mapping[str, Any]) -> Case:
     here = f"cases[{index}]"
-    expected = tuple(
-        _expected_call(file, case.id, f"{here}.expect.calls[{i}]", call, tools)
-        for i, call in enumerate(case.expect.calls or ())
-    )
+
+    def compile_call(path: str, call: CallSpec) -> ExpectedCall:
+        return _expected_call(file, case.id, path, call, tools)
+
+    expected = tuple(compile_call(f"{here}.expect.calls[{i}]", call) for i, call in enumerate(case.expect.calls or ()))
     forbid = tuple(
         _expected_call(file, case.id, f"{here}.forbid[{i}]", CallSpec(name=f.name or "", arguments=f.arguments), tools)
         for i, f in enumerate(case.forbid)
@@ -267,7 +143,26 @@ def _build_case(file: str, spec: SuiteSpec, index: int, case: CaseSpec, tools: M
     if system and messages[0].get("role") != "system":
         messages = ({"role": "system", "content": system}, *messages)
     tags = tuple(dict.fromkeys([*spec.defaults.tags, *case.tags]))
-    return Case(spec.suite, case.id, messages, Expectation(expected, case.expect.ordered), forbid, tags, file)
+    outputs = loops.tool_outputs(
+        Path(file), case.id, spec.tool_outputs, case.tool_outputs, tools, index=index, unknown=spec.unknown_tool_output
+    )
+    expect = case.expect
+    expectation = Expectation(
+        expected,
+        expect.ordered,
+        steps=loops.steps(f"{here}.expect", expect.steps, compile_call) if expect.steps is not None else None,
+        trajectory=loops.trajectory(f"{here}.expect", expect.trajectory, compile_call) if expect.trajectory else None,
+        answer=loops.answer(Path(file), case.id, f"{here}.expect", expect.answer, outputs) if expect.answer else None,
+    )
+    if expectation.is_loop and not outputs:
+        raise CaseFileError(
+            file,
+            "a loop case needs tool_outputs (in the suite or the case) so its tools can answer",
+            case_id=case.id,
+            field=f"{here}.tool_outputs",
+        )
+    max_steps = case.max_steps if case.max_steps is not None else spec.defaults.max_steps
+    return Case(spec.suite, case.id, messages, expectation, forbid, tags, file, outputs, max_steps)
 
 
 def _expected_call(file: str, case_id: str, path: str, call: CallSpec, tools: Mapping[str, Any]) -> ExpectedCall:
@@ -297,17 +192,14 @@ def _expected_call(file: str, case_id: str, path: str, call: CallSpec, tools: Ma
     return ExpectedCall(call.name, matcher)
 
 
-_ROLES = ("system", "developer", "user", "assistant", "tool", "function")
-
-
 def _check_messages(file: str, case_id: str, path: str, messages: tuple[Mapping[str, Any], ...]) -> None:
     if not messages:
         raise CaseFileError(file, "messages is empty; give at least one user message", case_id=case_id, field=path)
     for i, message in enumerate(messages):
-        if message.get("role") not in _ROLES:
+        if message.get("role") not in MESSAGE_ROLES:
             raise CaseFileError(
                 file,
-                f"role {message.get('role')!r} is not valid. Valid roles: {', '.join(_ROLES)}",
+                f"role {message.get('role')!r} is not valid. Valid roles: {', '.join(MESSAGE_ROLES)}",
                 case_id=case_id,
                 field=f"{path}[{i}].role",
             )
@@ -369,34 +261,14 @@ def _read_tools_file(file: Path, tools_file: str, root: Path | None) -> Any:
 
 
 # `module:Class`, a dotted module path of identifiers: never '..', '/', or an empty part.
-_PYDANTIC_REF = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*", re.ASCII)
-
-
 def _pydantic_tool(file: Path, ref: Any, path: str) -> dict[str, Any]:
-    """``{pydantic: "module:Model"}``: a tool built by ``openai.pydantic_function_tool``. The module
-    is ``module.py`` beside the case file if there is one, else an importable module. Importing
-    runs the module's code: case files that use this are code, and are reviewed like code."""
+    """``{pydantic: "module:Model"}``: a tool built by ``openai.pydantic_function_tool`` (see
+    :mod:`.references`: importing runs the module's code)."""
     name = str(file)
-    if not isinstance(ref, str) or not _PYDANTIC_REF.fullmatch(ref):
-        shown = _clip(repr(ref))
-        raise CaseFileError(
-            name, f"expected 'module:ModelClass' (a dotted module name, ':', a class name), got {shown}", field=path
-        )
-    module_name, _, attr = ref.partition(":")
-    beside = file.parent / (module_name.replace(".", "/") + ".py")
-    try:
-        module = _module_from_file(beside) if beside.is_file() else importlib.import_module(module_name)
-    except ImportError as exc:
-        raise CaseFileError(name, f"cannot import {ref!r}: {_first_line(exc)}", field=path) from None
-    except (Exception, SystemExit) as exc:  # noqa: BLE001  # the module is user code: any error is theirs to fix
-        raise CaseFileError(
-            name,
-            f"cannot import {ref!r}: importing {module_name} raised {type(exc).__name__}: {_first_line(exc)}",
-            field=path,
-        ) from None
-    model = getattr(module, attr, None)
+    model = import_reference(file, ref, path, what="ModelClass")
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
         got = "nothing" if model is None else f"a {type(model).__name__}"
+        module_name = str(ref).partition(":")[0]
         raise CaseFileError(
             name, f"{ref!r} must name a pydantic BaseModel subclass in {module_name}; it is {got}", field=path
         )
@@ -404,36 +276,8 @@ def _pydantic_tool(file: Path, ref: Any, path: str) -> dict[str, Any]:
         return tool_from_pydantic(model)
     except Exception as exc:  # noqa: BLE001  # the model is user code: its schema may break openai's converter
         raise CaseFileError(
-            name, f"cannot make a tool of {ref!r}: {type(exc).__name__}: {_first_line(exc)}", field=path
+            name, f"cannot make a tool of {ref!r}: {type(exc).__name__}: {first_line(exc)}", field=path
         ) from None
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return _clip(lines[0]) if lines else "(no message)"
-
-
-def _clip(text: str, limit: int = 160) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _module_from_file(path: Path) -> Any:
-    # Loaded under a name made from its path, so two case folders with a tools.py each never
-    # get each other's module from sys.modules, and a stdlib module cannot shadow it.
-    name = "evalkit_case_module_" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # pydantic resolves annotations through the module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]  # a half-run module must not be found next time
-        raise
-    return module
 
 
 def _explain(file: str, raw: dict[str, Any], exc: ValidationError) -> CaseFileError:
@@ -457,7 +301,7 @@ def _explain(file: str, raw: dict[str, Any], exc: ValidationError) -> CaseFileEr
         message = f"version {value!r} is not supported. Valid versions: 1"
     else:
         message = (
-            f"{error['msg'].removeprefix('Value error, ')} (got {_clip(repr(value))})"
+            f"{error['msg'].removeprefix('Value error, ')} (got {clip(repr(value))})"
             if not isinstance(value, dict)
             else error["msg"].removeprefix("Value error, ")
         )
