@@ -1,7 +1,13 @@
 #!/usr/bin/env python3
-"""Open an HTML report in real headless Chromium; save a screenshot; fail on console errors or broken images.
+"""Open an HTML report in real headless Chromium; save a screenshot; fail on console errors, broken
+images, any network request, or a failure view that does not work.
 
     python scripts/check_html_report.py reports/latest/report.html --screenshot /tmp/report.png --min-images 2
+
+When the page has failure cards (``details.card``), the check also uses them as a reader would: it
+opens a card that holds an argument diff and checks that its prompt and the differing argument show,
+filters by a model and checks that only that model's cards stay, and searches for the card's case id.
+``--card-screenshot`` saves that opened card.
 
 Exit status: 0 the page is clean, 1 problems were found (each printed on a line), 2 the check could
 not run (no Chromium, Chromium crashed or timed out).
@@ -51,6 +57,68 @@ WIDTH, HEIGHT = 1280, 900
 IMAGE_CHECK = "JSON.stringify(Array.from(document.images, i => ({src: i.src.startsWith('data:') ? i.src.slice(0, 60) + '…' : i.src, complete: i.complete, width: i.naturalWidth})))"
 
 
+# The failure view, used as a reader would. Returns JSON: what it saw, and a problem per thing that did not work.
+FAILURE_VIEW_CHECK = r"""
+(() => {
+  const out = {cards: 0, problems: [], opened: null, filtered: null, searched: null};
+  const cards = Array.from(document.querySelectorAll("details.card"));
+  out.cards = cards.length;
+  if (!cards.length) return JSON.stringify(out);
+  const shown = (el) => !!el && el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden";
+  const card = cards.find((c) => c.querySelector("tr.arg.mismatch")) || cards[0];
+  if (!card.open) card.querySelector("summary").click();
+  const user = Array.from(card.querySelectorAll(".msg.role-user pre.text")).pop();
+  const system = card.querySelector(".msg.role-system pre.text");
+  const diff = card.querySelector("tr.arg.mismatch");
+  const text = card.innerText;
+  const seen = (el) => shown(el) && text.includes(el.textContent.trim().slice(0, 60));
+  out.opened = {
+    id: card.id, open: card.open,
+    prompt: user ? user.textContent : null, prompt_shown: seen(user),
+    system_shown: system ? seen(system) : null,
+    diff: diff ? diff.innerText.replace(/\s+/g, " ").trim() : null, diff_shown: diff ? shown(diff) : null,
+    diff_marked: diff ? !!diff.querySelector("mark.diff") && diff.querySelector("td.mark").textContent.includes("✗") : null,
+  };
+  if (!card.open) out.problems.push(`card ${card.id} did not open`);
+  if (!user || !out.opened.prompt_shown) out.problems.push(`card ${card.id}: its prompt is not shown when opened`);
+  if (system && !out.opened.system_shown) out.problems.push(`card ${card.id}: its system prompt is not shown`);
+  if (diff && !(out.opened.diff_shown && out.opened.diff_marked)) out.problems.push(`card ${card.id}: the differing argument is not shown and marked`);
+  const bar = document.getElementById("filters");
+  if (!bar) return JSON.stringify(out);  // a page of cards without filters (the gate's page)
+  if (!shown(bar)) {
+    out.problems.push("the filter bar is hidden: did the page's script run?");
+    return JSON.stringify(out);
+  }
+  const select = bar.querySelector("select[data-filter=model]");
+  const models = Array.from(select.options).map((o) => o.value).filter(Boolean);
+  const model = models[models.length - 1];
+  select.value = model;
+  select.dispatchEvent(new Event("change"));
+  const kept = cards.filter(shown);
+  const expected = cards.filter((c) => c.dataset.model === model).length;
+  out.filtered = {model, shown: kept.length, expected, of: cards.length};
+  if (kept.some((c) => c.dataset.model !== model) || kept.length !== expected)
+    out.problems.push(`filtering by model ${model}: ${kept.length} cards shown, ${expected} expected, ${kept.filter((c) => c.dataset.model !== model).length} of other models`);
+  select.value = "";
+  select.dispatchEvent(new Event("change"));
+  const search = document.getElementById("search");
+  const query = card.querySelector("summary").textContent.split(" · ")[1] || card.id;
+  search.value = query;
+  search.dispatchEvent(new Event("input"));
+  const found = cards.filter(shown);
+  out.searched = {query, shown: found.length};
+  if (!found.includes(card) || found.some((c) => !c.textContent.toLowerCase().includes(query.toLowerCase())))
+    out.problems.push(`searching for ${JSON.stringify(query)} did not keep exactly the cards that contain it`);
+  search.value = "";
+  search.dispatchEvent(new Event("input"));
+  if (cards.filter(shown).length !== cards.length) out.problems.push("clearing the filters did not show every card again");
+  card.scrollIntoView();
+  return JSON.stringify(out);
+})()
+"""
+ALLOWED_SCHEMES = ("file:", "data:", "about:")  # the page itself and what it embeds; anything else is a network request
+
+
 class CheckError(Exception):
     """The check could not run: no browser, or the browser did not answer."""
 
@@ -60,6 +128,9 @@ class CheckResult:
     problems: list[str] = field(default_factory=list)
     images: list[dict[str, Any]] = field(default_factory=list)
     screenshot: Path | None = None
+    failure_view: dict[str, Any] | None = None  # what the failure-view check saw (None: no cards on the page)
+    requests: list[str] = field(default_factory=list)  # every URL the page asked for
+    card_screenshot: Path | None = None
 
     @property
     def ok(self) -> bool:
@@ -222,6 +293,49 @@ def _console_problems(events: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
+def _requests(events: list[dict[str, Any]]) -> list[str]:
+    return [
+        e["params"]["request"]["url"]
+        for e in events
+        if e.get("method") == "Network.requestWillBeSent" and "request" in e.get("params", {})
+    ]
+
+
+def _network_problems(urls: list[str]) -> list[str]:
+    return [f"network request: {url[:120]}" for url in urls if not url.startswith(ALLOWED_SCHEMES)]
+
+
+def _failure_view(browser: Browser) -> dict[str, Any]:
+    evaluated = browser.send("Runtime.evaluate", {"expression": FAILURE_VIEW_CHECK, "returnByValue": True})
+    if "exceptionDetails" in evaluated:
+        details = evaluated["exceptionDetails"]
+        text = details.get("exception", {}).get("description") or details.get("text")
+        return {"cards": -1, "problems": [f"the failure-view check threw: {text}"]}
+    result: dict[str, Any] = json.loads(evaluated["result"]["value"])
+    return result
+
+
+def _card_screenshot(browser: Browser, card_id: str, path: Path) -> Path | None:
+    """The opened card alone, as the reader sees it."""
+    expression = f"JSON.stringify((r => ({{x: r.left + scrollX, y: r.top + scrollY, width: r.width, height: r.height}}))(document.getElementById({json.dumps(card_id)}).getBoundingClientRect()))"
+    rect = json.loads(
+        browser.send("Runtime.evaluate", {"expression": expression, "returnByValue": True})["result"]["value"]
+    )
+    if not rect["width"] or not rect["height"]:
+        return None
+    shot = browser.send(
+        "Page.captureScreenshot",
+        {
+            "format": "png",
+            "captureBeyondViewport": True,
+            "clip": {**rect, "height": min(rect["height"], 4000), "scale": 1},
+        },
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(base64.b64decode(shot["data"]))
+    return path
+
+
 def _image_problems(images: list[dict[str, Any]], min_images: int) -> list[str]:
     problems = [
         f"image did not load: {i['src']} (complete={i['complete']}, naturalWidth={i['width']})"
@@ -258,8 +372,10 @@ def check_report(
     timeout: float = 60,
     min_images: int = 1,
     max_height: int = 6000,
+    card_screenshot: str | Path | None = None,
 ) -> CheckResult:
-    """Load ``html`` in headless Chromium and report every console error and broken image."""
+    """Load ``html`` in headless Chromium and report every console error, broken image and network
+    request, and whatever does not work in its failure view (when it has one)."""
     binary = shutil.which(chromium) if chromium else find_chromium()
     if binary is None:
         looked = repr(chromium) if chromium else f"{', '.join(BINARIES)} on PATH and $CHROMIUM"
@@ -287,8 +403,14 @@ def check_report(
         evaluated = browser.send("Runtime.evaluate", {"expression": IMAGE_CHECK, "returnByValue": True})
         images = json.loads(evaluated["result"]["value"])
         shot = _screenshot(browser, Path(screenshot), max_height)
+        view = _failure_view(browser)
+        card_shot = None
+        if card_screenshot is not None and view.get("opened"):
+            card_shot = _card_screenshot(browser, view["opened"]["id"], Path(card_screenshot))
         browser.drain(0.2)
-        return CheckResult(_console_problems(browser.events) + _image_problems(images, min_images), images, shot)
+        urls = _requests(browser.events)
+        problems = _console_problems(browser.events) + _image_problems(images, min_images) + _network_problems(urls)
+        return CheckResult(problems + view["problems"], images, shot, view if view["cards"] else None, urls, card_shot)
     finally:
         browser.close()
 
@@ -302,10 +424,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--chromium", help="the browser binary (default: $CHROMIUM, then chromium/chrome on PATH)")
     parser.add_argument("--timeout", type=float, default=60, help="seconds to wait for each browser step")
+    parser.add_argument("--card-screenshot", help="also save the failure card the check opened, as a PNG")
     args = parser.parse_args(argv)
     try:
         result = check_report(
-            args.html, args.screenshot, chromium=args.chromium, timeout=args.timeout, min_images=args.min_images
+            args.html,
+            args.screenshot,
+            chromium=args.chromium,
+            timeout=args.timeout,
+            min_images=args.min_images,
+            card_screenshot=args.card_screenshot,
         )
     except CheckError as exc:
         print(f"check_html_report: {exc}", file=sys.stderr)
@@ -316,6 +444,16 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{'FAILED' if result.problems else 'OK'}: {len(result.problems)} problems, {loaded}/{len(result.images)} images loaded, screenshot {result.screenshot}"
     )
+    view = result.failure_view
+    if view and view.get("opened"):
+        opened, filtered = view["opened"], view.get("filtered")
+        line = (
+            f"failure view: {view['cards']} cards; opened {opened['id']} (prompt shown: {opened['prompt_shown']}, "
+            f"argument diff shown: {opened['diff_shown']})"
+        )
+        if filtered:
+            line += f"; filter model={filtered['model']!r}: {filtered['shown']} of {filtered['of']} shown"
+        print(line)
     return 0 if result.ok else 1
 
 

@@ -2,6 +2,11 @@
 
     from evalkit import load_cases, load_config, run_suites, load_results
 
+In a notebook: ``load_results`` (one row per job) and ``load_calls`` (one row per call) give pandas
+DataFrames; ``aggregate(frame, ["model", "suite"])`` adds accuracy with 95% intervals per group;
+``summary_table`` and ``trial_summary`` take a run from ``read_results``; ``wilson_interval`` and
+``cluster_interval`` are the intervals themselves.
+
 Every name is imported on first use, so `import evalkit` (and so the pytest plugin and
 `evalkit --help`) loads no pandas, openai, pydantic or yaml until something needs them.
 """
@@ -35,7 +40,13 @@ _WHERE = {
     "CaseResult": "results",
     "RunResult": "results",
     "read_results": "results",
-    "load_results": "reporting.tables",
+    "load_results": "reporting.frames",
+    "load_calls": "reporting.frames",
+    "aggregate": "reporting.frames",
+    "summary_table": "reporting.frames",
+    "trial_summary": "gating.trials",
+    "cluster_interval": "gating.trials",
+    "wilson_interval": "stats",
     "run_suites": "runner",
     "tool_from_pydantic": "tools",
 }
@@ -45,10 +56,12 @@ if TYPE_CHECKING:
     from .cases import Case, Expectation, ExpectedCall, Suite, load_cases
     from .config import ModelConfig, RunConfig, load_config
     from .errors import CaseFileError, CassetteMissError, ConfigError, EvalkitError, ResultsFileError, UnknownNameError
+    from .gating.trials import cluster_interval, trial_summary
     from .jobs import Job
-    from .reporting.tables import load_results
+    from .reporting.frames import aggregate, load_calls, load_results, summary_table
     from .results import CaseResult, RunResult, read_results
     from .runner import run_suites
+    from .stats import wilson_interval
     from .tools import tool_from_pydantic
 
 
@@ -83,11 +96,17 @@ __all__ = [
     "Turn",
     "TurnError",
     "UnknownNameError",
+    "aggregate",
+    "cluster_interval",
+    "load_calls",
     "load_cases",
     "load_config",
     "load_results",
     "read_results",
     "run_suites",
+    "summary_table",
     "tool_from_pydantic",
+    "trial_summary",
+    "wilson_interval",
 ]
 # Every public name is lazy: __all__ and _WHERE must list the same names (tests/unit/test_public_api.py).

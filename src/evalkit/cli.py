@@ -1,5 +1,6 @@
-"""The ``evalkit`` command: thin commands over the library. Exit codes: 0 ok, 1 the run had errors
-(or the gate found a regression), 2 a usage or configuration error (one line on stderr)."""
+"""The ``evalkit`` command: thin commands over the library. Exit codes: 0 ok (failing cases are results,
+not errors), 1 a job errored or a report could not be written (the gate: a regression; scan: a finding),
+2 a usage or configuration error (one line on stderr)."""
 
 from __future__ import annotations
 
@@ -100,7 +101,10 @@ def run(
     """Run case files or folders (default: the config's `cases` folder); print scores per model and suite.
 
     Each finished job is written at once to reports/<run-id>/jobs.jsonl: a run that was killed keeps
-    every finished job, and `--resume` (the newest unfinished run, or `--resume RUN_ID`) runs the rest."""
+    every finished job, and `--resume` (the newest unfinished run, or `--resume RUN_ID`) runs the rest.
+
+    Exit codes: 0 every job was scored (failing cases included); 1 a job errored (HTTP error, cassette
+    miss) or a report could not be written; 2 a usage or configuration error."""
     from .cases import load_all
     from .config import load_config
     from .recording import check_record_mode
@@ -123,15 +127,14 @@ def run(
     # every file validated before the first model call; recordings and reports are not case files
     suites = load_all(cases or (config.cases,), skip=(config.cassettes, config.reports))
     counts = f" × tool counts {','.join(map(str, config.tool_counts))}" if config.tool_counts else ""
-    click.echo(
-        f"evalkit: {plural(sum(len(s.cases) for s in suites), 'case')} in {plural(len(suites), 'suite')} × "
+    _note(
+        f"{plural(sum(len(s.cases) for s in suites), 'case')} in {plural(len(suites), 'suite')} × "
         f"{plural(len(config.models), 'model')} ({', '.join(m.name for m in config.models)}){counts}, "
-        f"record mode {config.record_mode}",
-        err=True,
+        f"record mode {config.record_mode}"
     )
     if resume is not None:
         run_id = _run_to_resume(config.reports, resume or run_id)
-        click.echo(f"evalkit: resuming run {run_id}", err=True)
+        _note(f"resuming run {run_id}")
     result = run_suites(
         config,
         suites,
@@ -141,23 +144,38 @@ def run(
         resume=resume is not None,
     )
     for note in result.config.get("skipped", ()):
-        click.echo(f"evalkit: skipped {note}", err=True)
+        _note(f"skipped {note}")
     folder = config.reports / result.run_id
     _print_run(result, failure_limit)  # first: a report writer that fails must not hide the scores
     written, failed = _write_reports(result, folder, html=html)
     beside = " and ".join(written) or "no report"
-    click.echo(f"\nResults: {folder / 'results.json'}  ({beside} beside it; `evalkit report {folder}` re-renders)")
+    click.echo(f"\nResults: {folder / 'results.json'}\n  {beside} beside it; `evalkit report {folder}` re-renders")
     errors = [j for j in result.jobs if j.status == "error"]
     if errors:
         first = errors[0]
-        click.echo(
-            f"evalkit: {len(errors)} job(s) errored, e.g. {first.model} {first.suite}/{first.case_id}: "
-            f"{first.failures[0][1] if first.failures else '?'}",
-            err=True,
+        _note(
+            f"{len(errors)} job(s) errored, e.g. {first.model} {first.suite}/{first.case_id}: "
+            f"{first.failures[0][1] if first.failures else '?'}"
         )
         sys.exit(1)
     if failed:
         sys.exit(1)
+
+
+def _note(text: str) -> None:
+    """``evalkit: <text>`` on stderr, wrapped to the terminal's width like the report."""
+    import textwrap
+
+    from .reporting.terminal import terminal_width
+
+    lines = textwrap.wrap(
+        f"evalkit: {text}",
+        width=terminal_width(),
+        subsequent_indent="  ",
+        break_on_hyphens=False,
+        break_long_words=False,
+    )
+    click.echo("\n".join(lines), err=True)
 
 
 def _run_to_resume(reports: Path, run_id: str | None) -> str:
@@ -239,41 +257,11 @@ def _choose_models(
 
 
 def _print_run(result: Any, failure_limit: int) -> None:
-    """The terminal report: scores per model × suite, the curve and comparison when there is one, failures."""
-    from .reporting.tables import render_failures, render_table
+    """The terminal report (:mod:`evalkit.reporting.terminal`): per model first, details after,
+    folded to the terminal's width ($COLUMNS; 100 when not a terminal)."""
+    from .reporting.terminal import render_run
 
-    click.echo(render_table(result))
-    if any(j.tool_count is not None for j in result.jobs):
-        from tabulate import tabulate
-
-        from .reporting.compare import accuracy_by_tool_count
-
-        curve = accuracy_by_tool_count(result)
-        rows = [
-            [
-                r["model"],
-                r["tool_count"],
-                r["n"],
-                f"{100 * r['accuracy']:.0f}%",
-                f"{100 * r['ci_low']:.0f}–{100 * r['ci_high']:.0f}%",
-                "" if r["prompt_tokens"] != r["prompt_tokens"] else f"{r['prompt_tokens']:.0f}",
-            ]
-            for r in curve.to_dict("records")
-        ]
-        click.echo(
-            "\nAccuracy vs offered tools:\n"
-            + tabulate(rows, headers=["model", "tools", "n", "pass", "95% CI", "prompt tokens"])
-        )
-    if len(result.models) > 1:
-        from .reporting.compare import render_comparison
-
-        click.echo("\n" + render_comparison(result))
-    if result.config.get("trials", 1) > 1:
-        from .gating.trials import render_trials
-
-        click.echo("\n" + render_trials(result))
-    if failure_limit:
-        click.echo("\nFailures:\n" + render_failures(result, limit=None if failure_limit < 0 else failure_limit))
+    click.echo(render_run(result, failure_limit=None if failure_limit < 0 else failure_limit), nl=False)
 
 
 @cli.command()

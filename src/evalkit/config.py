@@ -140,6 +140,7 @@ class RunConfig:
     bfcl: bool = False
     gate: dict[str, Any] = field(default_factory=dict)
     allow_paths: tuple[Path, ...] = ()  # folders outside `root` that tools_file may read
+    file: Path | None = None  # the configuration file read (None: none was found); named in hints
 
     def with_options(self, **changes: Any) -> RunConfig:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -163,6 +164,7 @@ def find_config_file(start: Path) -> Path | None:
 def load_config(path: str | Path | None = None, *, start: Path | None = None) -> RunConfig:
     """Read the configuration file (found from ``start``, default the working directory)."""
     file = Path(path) if path else find_config_file((start or Path.cwd()).resolve())
+    table = "tool.evalkit"
     if file is None:
         root, raw = (start or Path.cwd()).resolve(), dict[str, Any]()
     else:
@@ -170,16 +172,16 @@ def load_config(path: str | Path | None = None, *, start: Path | None = None) ->
             data = tomllib.loads(file.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"{file}: cannot read the configuration: {exc}") from None
-        raw = data.get("tool", {}).get("evalkit", {}) if file.name == "pyproject.toml" else data
+        raw, table = _section(file, data)
         root = file.parent.resolve()
     try:
         spec = EvalkitSpec.model_validate(raw)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(p) for p in error["loc"])
-        raise ConfigError(f"{file}: [tool.evalkit] {where}: {error['msg']} (got {error.get('input')!r})") from None
+        raise ConfigError(_explain(file, table, exc)) from None
+    _check_gate_keys(file, table, spec.gate)
     defined = {name: _model(name, m) for name, m in spec.model.items()}
     config = RunConfig(
+        file=file,
         root=root,
         cases=root / spec.cases,
         cassettes=root / spec.cassettes,
@@ -210,7 +212,7 @@ def project_paths(start: Path) -> tuple[Path, tuple[Path, ...]] | None:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{file}: cannot read the configuration: {exc}") from None
-    raw = data.get("tool", {}).get("evalkit", {}) if file.name == "pyproject.toml" else data
+    raw, _ = _section(file, data)
     allowed = raw.get("allow_paths", []) if isinstance(raw, dict) else []
     if not isinstance(allowed, list) or not all(isinstance(p, str) for p in allowed):
         raise ConfigError(f"{file}: [tool.evalkit] allow_paths must be a list of folder paths (got {allowed!r})")
@@ -222,10 +224,82 @@ def select_models(config: RunConfig, names: list[str]) -> RunConfig:
     """Narrow ``config`` to the named models (``--model a,b``)."""
     for name in names:
         if name not in config.defined:
-            raise UnknownNameError(
-                "model", name, config.defined, hint='Define it in [tool.evalkit.model."NAME"] or pass --base-url.'
-            )
+            raise UnknownNameError("model", name, config.defined, hint=define_model_hint(config, cli=True))
     return replace(config, models=tuple(config.defined[n] for n in names))
+
+
+def define_model_hint(config: RunConfig, *, cli: bool) -> str:
+    """Where to define a model, naming the configuration file in use (``cli``: mention --base-url)."""
+    base_url = " or pass --base-url" if cli else ""
+    if config.file is None:
+        return (
+            f'No configuration file was found at or above {config.root}: define it in [tool.evalkit.model."NAME"] '
+            f"of a pyproject.toml (or an evalkit.toml){base_url}."
+        )
+    try:  # the table as that file spells it: [model."NAME"] at the top level of an evalkit.toml
+        _, section = _section(config.file, tomllib.loads(config.file.read_text(encoding="utf-8")))
+    except (OSError, tomllib.TOMLDecodeError, ConfigError):
+        section = "tool.evalkit"
+    table = f"{section}.model" if section else "model"
+    return f'Define it in [{table}."NAME"] of {config.file}{base_url}.'
+
+
+def _section(file: Path, data: dict[str, Any]) -> tuple[Any, str]:
+    """The evalkit settings of a configuration file, and the table they sit in: ``[tool.evalkit]`` of a
+    pyproject.toml; in an evalkit.toml either the same ``[tool.evalkit]`` tables (the README's block,
+    copied as is) or the same keys at the top level."""
+    if file.name == "pyproject.toml":
+        return data.get("tool", {}).get("evalkit", {}), "tool.evalkit"
+    nested = data.get("tool", {}).get("evalkit") if isinstance(data.get("tool"), dict) else None
+    if nested is None:
+        return data, ""
+    others = sorted(k for k in data if k != "tool")
+    if others:
+        raise ConfigError(
+            f"{file}: settings both at the top level ({', '.join(others)}) and under [tool.evalkit]; "
+            "put them all in one place"
+        )
+    return nested, "tool.evalkit"
+
+
+def _explain(file: Path | None, table: str, exc: ValidationError) -> str:
+    """The first validation error as one line: where (the TOML table and key), what, and for an
+    unknown key the valid ones and the closest match."""
+    import difflib
+
+    errors = exc.errors()
+    # A misspelt key explains the "field required" error beside it: report the misspelling.
+    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    loc = [str(p) for p in error["loc"]]
+    spec: type[BaseModel] = EvalkitSpec
+    tables = [table] if table else []
+    if len(loc) >= 2 and loc[0] == "model":  # [tool.evalkit.model."NAME"] …
+        spec, tables, loc = ModelSpec, [*tables, f'model."{loc[1]}"'], loc[2:]
+        if len(loc) >= 2 and loc[0] == "price":
+            spec, tables, loc = Price, [*tables, "price"], loc[1:]
+    where = f"{file}: [{'.'.join(tables)}]" if tables else f"{file}:"
+    key = ".".join(loc)
+    if error["type"] == "extra_forbidden" and len(loc) == 1:
+        valid = sorted(spec.model_fields)
+        close = difflib.get_close_matches(loc[0], valid, n=1)
+        guess = f" Did you mean {close[0]!r}?" if close else ""
+        return f"{where} {key!r} is not a setting. Valid keys: {', '.join(valid)}.{guess}"
+    return f"{where} {key}: {error['msg']} (got {error.get('input')!r})"
+
+
+def _check_gate_keys(file: Path | None, table: str, gate: dict[str, Any]) -> None:
+    import difflib
+
+    from .gating.gate import GATE_KEYS  # light: errors, results and stats only
+
+    for key in gate:
+        if key not in GATE_KEYS:
+            close = difflib.get_close_matches(key, GATE_KEYS, n=1)
+            guess = f" Did you mean {close[0]!r}?" if close else ""
+            name = ".".join([table, "gate"] if table else ["gate"])
+            raise ConfigError(
+                f"{file}: [{name}] {key!r} is not a gate option. Valid keys: {', '.join(sorted(GATE_KEYS))}.{guess}"
+            )
 
 
 def _model(name: str, spec: ModelSpec) -> ModelConfig:

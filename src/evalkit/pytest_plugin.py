@@ -10,7 +10,10 @@ Only pytest is imported at load: everything else is imported when a case file is
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import os
+import re
+import sys
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +64,7 @@ def _run_config(config: pytest.Config) -> Any:
 
 
 def _build_run_config(config: pytest.Config) -> Any:
-    from .config import load_config, select_models
+    from .config import define_model_hint, load_config, select_models
     from .errors import UnknownNameError
     from .recording import check_record_mode
 
@@ -72,9 +75,7 @@ def _build_run_config(config: pytest.Config) -> Any:
     )
     unknown = [m for m in models if m not in run_config.defined]
     if unknown:  # select_models would suggest --base-url, which only the CLI has
-        raise UnknownNameError(
-            "model", unknown[0], run_config.defined, hint='Define it in [tool.evalkit.model."NAME"].'
-        )
+        raise UnknownNameError("model", unknown[0], run_config.defined, hint=define_model_hint(run_config, cli=False))
     if models:
         run_config = select_models(run_config, models)
     mode = config.getoption("evalkit_record_mode")
@@ -190,7 +191,7 @@ class CaseItem(pytest.Item):
 
 def _explain(result: Any) -> str:
     lines = [f"{result.model} {result.suite}/{result.case_id}: {result.status}"]
-    lines += [f"  {kind}: {why}" for kind, why in result.failures]
+    lines += [f"  {kind}: {in_pytest_terms(why)}" for kind, why in result.failures]
     lines.append(f"  expected: {result.expected}")
     produced = ", ".join(f"{c['name']}({c['arguments']})" for c in result.calls) or "no call"
     lines.append(
@@ -201,7 +202,61 @@ def _explain(result: Any) -> str:
     return "\n".join(lines)
 
 
+def in_pytest_terms(text: str) -> str:
+    """A message written for the ``evalkit`` command, told in pytest's words: under pytest the record
+    mode is ``--evalkit-record-mode``, and ``--record-mode`` would be pytest-recording's option."""
+    return _RECORD_MODE.sub("--evalkit-record-mode", text)
+
+
+_RECORD_MODE = re.compile(r"(?<![\w-])--record-mode\b")
+
+
 # --- for users' own tests -----------------------------------------------------------------------
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A cassette miss in a user's test (or fixture) is reported as one line, ``file:line: message``:
+    the 40 lines of SDK and HTTP frames under it say nothing the message does not."""
+    report = yield
+    if call.excinfo is not None and report.failed and "evalkit.errors" in sys.modules:
+        miss = _cassette_miss(call.excinfo.value)
+        if miss is not None:
+            message = in_pytest_terms(str(miss)).replace(f"{item.config.rootpath}{os.sep}", "")
+            report.longrepr = f"{_where(item, call.excinfo)}: cassette miss: {message}"
+    return report
+
+
+def _cassette_miss(error: BaseException) -> BaseException | None:
+    from .errors import CassetteMissError
+
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:  # an SDK may wrap it; follow the chain
+        if isinstance(current, CassetteMissError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _where(item: pytest.Item, excinfo: pytest.ExceptionInfo[BaseException]) -> str:
+    """The last line of the test's own file in the traceback: where the user's code made the request."""
+    path = getattr(item, "path", None)
+    for entry in reversed(excinfo.traceback):
+        if path is not None and Path(str(entry.path)) == path:
+            return f"{_relative(path, item)}:{entry.lineno + 1}"
+    file, line, _ = item.location
+    return f"{file}:{(line or 0) + 1}"
+
+
+def _relative(path: Path, item: pytest.Item) -> str:
+    try:
+        return str(path.relative_to(item.config.rootpath))
+    except ValueError:
+        return str(path)
 
 
 @pytest.fixture
@@ -246,6 +301,7 @@ def assert_tool_calls(
 
     ``expected`` is a list of ``{"name": ..., "arguments": {...matchers...}}`` (the case-file
     syntax), or ``None``/``[]`` for "no call". Raises AssertionError listing every failure."""
+    __tracebackhide__ = True  # pytest shows the test's line, not this helper's
     from .calls import Turn
     from .cases import Case, Expectation, ExpectedCall
     from .matchers import compile_arguments

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -70,7 +72,8 @@ def test_unknown_model_is_one_line_and_exit_2(project: Path, monkeypatch: pytest
     assert code == 2
     assert err == (
         "evalkit: error: 'gpt-9' is not a model. Valid models: qwen2.5-coder-0.5b, qwen2.5-coder-0.5b-stream, "
-        'qwen2.5-coder-0.5b-t07, qwen2.5-coder-1.5b, qwen2.5-coder-1.5b-stream. Define it in [tool.evalkit.model."NAME"] or pass --base-url.\n'
+        "qwen2.5-coder-0.5b-t07, qwen2.5-coder-1.5b, qwen2.5-coder-1.5b-stream. "
+        f'Define it in [tool.evalkit.model."NAME"] of {project / "pyproject.toml"} or pass --base-url.\n'
     )
 
 
@@ -155,3 +158,26 @@ def test_counts_are_singular_for_one(project: Path, monkeypatch: pytest.MonkeyPa
         "cases: [{id: a, prompt: hi, expect: {no_call: true}}]\n"
     )
     assert run_cli(project, "validate", str(suite), monkeypatch=monkeypatch)[1] == "ok: 1 case in 1 suite\n"
+
+
+@pytest.mark.parametrize("columns", [100, 80])
+def test_run_output_fits_the_terminal_width(project: Path, columns: int) -> None:
+    # A real process, as a user runs it: $COLUMNS sets the width (stdout is a pipe, not a terminal).
+    env = {**os.environ, "COLUMNS": str(columns)}
+    done = subprocess.run(
+        [sys.executable, "-m", "evalkit.cli", "run", "cases/", "--out", "out", "--no-html"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    for stream in (done.stdout, done.stderr):
+        widest = max(stream.splitlines(), key=len)
+        assert len(widest) <= columns, widest
+    out = done.stdout
+    assert out.startswith("Per model\n")  # the summary first
+    assert out.index("Per model") < out.index("Paired tests") < out.index("per suite") < out.index("Failures")
+    assert not re.search(r"\b(tool_count|tools|trial)\b", out)  # no sweep, no trials: no such columns
+    assert "agree" in out or "Cases the models disagree on" in out

@@ -183,6 +183,8 @@ def test_a_changed_prompt_is_a_cassette_miss(project: pytest.Pytester, runner_re
             f"FAILED {escape(_item(case_id))}*",
         ]
     )
+    assert "re-record with --evalkit-record-mode all" in result.stdout.str()
+    assert " --record-mode" not in result.stdout.str()  # the evalkit command's option, not pytest's
 
 
 # --- what is collected, and usage errors ---------------------------------------------------------
@@ -246,7 +248,11 @@ def test_evalkit_model_selects_a_model_and_an_unknown_one_is_a_usage_error(pytes
     assert only == {name for name in both if name.endswith(f"[{MODEL}]")} and only != both
     result = pytester.runpytest_inprocess("cases/", "--co", "-p", "no:cacheprovider", "--evalkit-model", "nope")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"ERROR: evalkit: 'nope' is not a model. Valid models: other-model, {MODEL}.*"])
+    expected = (
+        f"ERROR: evalkit: 'nope' is not a model. Valid models: other-model, {MODEL}. "
+        f'Define it in [[]tool.evalkit.model."NAME"] of {pytester.path / "pyproject.toml"}.'
+    )
+    result.stderr.fnmatch_lines([expected])
 
 
 def test_tool_counts_name_items_and_find_the_pool_for_case_files_in_subfolders(project: pytest.Pytester) -> None:
@@ -311,8 +317,9 @@ def test_the_client_replays_that_cassette_only(evalkit_cassette):
 """
 
 
-def test_evalkit_cassette_replays_a_recording_and_assert_tool_calls_judges_it(project: pytest.Pytester) -> None:
-    # A recorded exchange in which the model called at least one tool; RIGHT is what it called.
+def _user_project(project: pytest.Pytester, test_file: str) -> None:
+    """tests/test_user_replay.py (``test_file``, with RIGHT filled in) beside a recorded exchange in which
+    the model called at least one tool, at cassettes/test_user_replay/recorded.yaml."""
     for cassette in sorted((project.path / "cassettes" / MODEL / SUITE).glob("*.yaml")):
         message = json.loads(yaml.safe_load(cassette.read_text())["interactions"][0]["response"]["body"]["string"])[
             "choices"
@@ -325,17 +332,74 @@ def test_evalkit_cassette_replays_a_recording_and_assert_tool_calls_judges_it(pr
         {"name": c["function"]["name"], "arguments": json.loads(c["function"]["arguments"])}
         for c in message["tool_calls"]
     ]
-    target = (
-        project.path / "cassettes" / "test_user_replay" / "recorded.yaml"
-    )  # cassettes/<test module stem>/<name>.yaml
-    target.parent.mkdir()
+    target = project.path / "cassettes" / "test_user_replay" / "recorded.yaml"  # cassettes/<module stem>/<name>
+    target.parent.mkdir(exist_ok=True)
     shutil.copy(cassette, target)
-    project.path.joinpath("tests").mkdir()
+    project.path.joinpath("tests").mkdir(exist_ok=True)
     project.path.joinpath("tests", "test_user_replay.py").write_text(
-        USER_TEST.replace("RIGHT_PLACEHOLDER", repr(right)), encoding="utf-8"
+        test_file.replace("RIGHT_PLACEHOLDER", repr(right)), encoding="utf-8"
     )
+
+
+def test_evalkit_cassette_replays_a_recording_and_assert_tool_calls_judges_it(project: pytest.Pytester) -> None:
+    _user_project(project, USER_TEST)
     result = project.runpytest_subprocess("tests/", "-p", "no:cacheprovider", timeout=300)
     result.assert_outcomes(passed=3)
+
+
+FAILING_USER_TEST = (
+    USER_TEST.split("@pytest.fixture")[0]
+    + """
+def test_a_miss(evalkit_cassette):
+    client = evalkit_cassette("recorded", base_url=BASE_URL)
+    client.chat.completions.create(**{**BODY, "temperature": 0.5})
+
+
+def test_wrong_calls(evalkit_cassette):
+    reply = evalkit_cassette("recorded", base_url=BASE_URL).chat.completions.create(**BODY)
+    assert_tool_calls(reply, [{**RIGHT[0], "name": "no_such_function"}])
+"""
+)
+
+
+def test_a_cassette_miss_in_a_users_test_is_one_line_naming_the_pytest_option(project: pytest.Pytester) -> None:
+    _user_project(project, FAILING_USER_TEST)
+    result = project.runpytest_subprocess("tests/", "-p", "no:cacheprovider", timeout=300)
+    result.assert_outcomes(failed=2)
+    lines = result.outlines
+    header = next(i for i, line in enumerate(lines) if line.strip("_ ") == "test_a_miss")
+    report = [line for line in lines[header + 1 : header + 3] if line.strip()]
+    source = (project.path / "tests" / "test_user_replay.py").read_text(encoding="utf-8").splitlines()
+    line = 1 + next(i for i, text in enumerate(source) if '"temperature": 0.5' in text)
+    assert report[0].startswith(
+        f"tests/test_user_replay.py:{line}: cassette miss: no recorded response in "
+        "cassettes/test_user_replay/recorded.yaml for this request (body field(s) differ: temperature"
+    )
+    assert report[0].endswith("re-record with --evalkit-record-mode all if the change is intended)")
+    assert lines[header + 2].startswith("_") or not lines[header + 2].strip()  # then the next test's report
+    assert "Traceback" not in result.stdout.str() and "site-packages" not in result.stdout.str()
+
+
+def test_the_readme_test_fails_on_a_missing_cassette_as_the_readme_says(project: pytest.Pytester) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    code = readme.split("```python\n# tests/test_weather_bot.py\n", 1)[1].split("```", 1)[0]
+    said = readme.split("one line, `tests/test_weather_bot.py:", 1)[1].split("`", 1)[0]
+    project.path.joinpath("tests").mkdir()
+    project.path.joinpath("tests", "test_weather_bot.py").write_text("# tests/test_weather_bot.py\n" + code)
+    result = project.runpytest_subprocess("tests/", "-p", "no:cacheprovider", timeout=300)
+    result.assert_outcomes(failed=1)
+    line = next(line for line in result.outlines if "cassette miss:" in line and not line.startswith("FAILED"))
+    start, end = " ".join(said.split()).split("…")
+    assert line.startswith(f"tests/test_weather_bot.py:{start}") and line.endswith(end), (line, said)
+
+
+def test_assert_tool_calls_hides_its_own_frames(project: pytest.Pytester) -> None:
+    _user_project(project, FAILING_USER_TEST)
+    result = project.runpytest_subprocess("tests/", "-p", "no:cacheprovider", timeout=300)
+    out = result.stdout.str()
+    assert '    assert_tool_calls(reply, [{**RIGHT[0], "name": "no_such_function"}])' in out
+    assert "E       AssertionError: tool calls do not match (failed):" in out
+    assert "pytest_plugin.py" not in out and "def assert_tool_calls" not in out
 
 
 def test_evalkit_cassette_sends_the_real_key_only_when_recording(

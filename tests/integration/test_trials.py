@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from math import comb
 from pathlib import Path
@@ -11,8 +12,10 @@ import pytest
 from evalkit.cases import load_all
 from evalkit.config import load_config, select_models
 from evalkit.gating.trials import flaky_cases, trial_summary
+from evalkit.reporting.tables import pct, write_summary
 from evalkit.results import RunResult
 from evalkit.runner import run_suites
+from evalkit.stats import wilson_interval
 
 
 def replay(repo_root: Path, model: str, paths: list[str], **options: object) -> RunResult:
@@ -49,3 +52,18 @@ def test_sampled_trials_disagree_and_pass_at_k_follows_the_counts(trials: RunRes
         assert row["pass@k"] == pytest.approx(expected_at_k)
         assert row["pass^k"] == pytest.approx(expected_hat_k)
         assert row["pass^k"] <= row["pass_rate"] <= row["pass@k"]
+
+
+def test_summary_md_of_the_shipped_trials_run_shows_pass_at_k(trials: RunResult, tmp_path: Path) -> None:
+    text = write_summary(trials, tmp_path).read_text(encoding="utf-8")
+    section = text.split("## Trials\n", 1)[1].split("\n## ", 1)[0]
+    summary = trial_summary(trials, overall=True).set_index("suite")
+    for suite in ("weather", "ecommerce", "(all)"):
+        row = summary.loc[suite]
+        cells = f"| {pct(row['pass_rate'], digits=1)} | {100 * row['ci_low']:.0f}–{100 * row['ci_high']:.0f}% | {pct(row['pass@k'], digits=1)} | {pct(row['pass^k'], digits=1)} |"
+        assert cells in re.sub(" +", " ", section), cells
+    assert "pass@k" in section and "pass^k" in section and "Flaky cases (" in section
+    # The interval treats a case's 5 trials as one cluster: wider than Wilson over the jobs.
+    jobs = [j for j in trials.jobs if j.suite == "weather"]
+    naive = wilson_interval(sum(j.passed for j in jobs), len(jobs))
+    assert summary.loc["weather", "ci_high"] - summary.loc["weather", "ci_low"] > naive[1] - naive[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -161,4 +162,22 @@ def test_render_comparison_shows_table_paired_test_and_disagreements(run: RunRes
 
 def test_render_comparison_when_models_agree() -> None:
     jobs = tuple(make_job(m, "s", "c", 4, "passed", None) for m in ("a", "b"))
-    assert "The models agree on every case." in render_comparison(RunResult("r", "", {}, jobs), tablefmt="github")
+    text = render_comparison(RunResult("r", "", {}, jobs), tablefmt="github")
+    assert "The models agree on every case both were scored on." in text
+
+
+def test_render_comparison_says_nothing_of_agreement_when_nothing_was_compared() -> None:
+    # Each model ran a different suite: no job pairs, so "the models agree" would be a false claim.
+    jobs = (make_job("a", "s", "c", 4, "passed", None), make_job("b", "t", "d", 4, "failed", "missing_call"))
+    text = render_comparison(RunResult("r", "", {}, jobs))
+    assert "agree" not in text and "0 paired jobs" in text
+
+
+def test_render_comparison_has_no_tool_count_or_trial_column_without_a_sweep_or_trials() -> None:
+    jobs = tuple(make_job(m, "s", "c", 4, s, k) for m, s, k in (("a", "passed", None), ("b", "failed", "missing_call")))
+    plain = tuple(replace(j, tool_count=None) for j in jobs)
+    text = render_comparison(RunResult("r", "", {}, plain))
+    header = next(line for line in text.splitlines() if line.startswith("suite") and "case" in line)
+    assert "tool_count" not in header and "trial" not in header
+    swept = render_comparison(RunResult("r", "", {}, jobs))
+    assert "tool_count" in next(line for line in swept.splitlines() if line.startswith("suite") and "case" in line)

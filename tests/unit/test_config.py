@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.config import load_config, project_paths, select_models
+from evalkit.config import EvalkitSpec, ModelSpec, load_config, project_paths, select_models
 from evalkit.errors import ConfigError, UnknownNameError
 
 
@@ -56,20 +56,113 @@ def test_pyproject_section_is_found_from_a_subfolder(tmp_path: Path) -> None:
     assert config.root == tmp_path.resolve()
 
 
-def test_unknown_key_names_the_field(tmp_path: Path) -> None:
+def test_a_misspelt_key_lists_the_valid_ones_and_the_closest(tmp_path: Path) -> None:
     path = write(tmp_path, "concurency = 3\n")
     with pytest.raises(ConfigError) as info:
         load_config(start=tmp_path)
-    assert str(info.value) == f"{path}: [tool.evalkit] concurency: Extra inputs are not permitted (got 3)"
+    assert str(info.value) == (
+        f"{path}: 'concurency' is not a setting. Valid keys: {', '.join(sorted(EvalkitSpec.model_fields))}. "
+        "Did you mean 'concurrency'?"
+    )
+    assert "cases, cassettes, concurrency, " in str(info.value)
+
+
+def test_a_misspelt_model_key_names_its_table(tmp_path: Path) -> None:
+    path = write(tmp_path, '[tool.evalkit.model."fast"]\nbase_ur = "http://x"\n', "pyproject.toml")
+    with pytest.raises(ConfigError) as info:
+        load_config(start=tmp_path)
+    assert str(info.value) == (
+        f"{path}: [tool.evalkit.model.\"fast\"] 'base_ur' is not a setting. "
+        f"Valid keys: {', '.join(sorted(ModelSpec.model_fields))}. Did you mean 'base_url'?"
+    )
+    assert "api, api_key_env, " in str(info.value) and ", timeout." in str(info.value)
+    write(tmp_path, '[tool.evalkit.model."fast"]\nprice = {input = 1, ouput = 2}\n', "pyproject.toml")
+    with pytest.raises(ConfigError) as info:
+        load_config(start=tmp_path)
+    assert str(info.value) == (
+        f"{path}: [tool.evalkit.model.\"fast\".price] 'ouput' is not a setting. Valid keys: input, output. "
+        "Did you mean 'output'?"
+    )
+
+
+def test_a_wrong_value_names_table_key_and_value(tmp_path: Path) -> None:
+    path = write(tmp_path, '[model.fast]\nstream = "yes please"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(start=tmp_path)
+    assert str(info.value) == (
+        f"{path}: [model.\"fast\"] stream: Input should be a valid boolean, unable to interpret input (got 'yes please')"
+    )
+
+
+def test_a_misspelt_gate_key_lists_the_gate_options(tmp_path: Path) -> None:
+    path = write(tmp_path, "[tool.evalkit]\n[tool.evalkit.gate]\nmax_dorp = 0.1\n", "pyproject.toml")
+    with pytest.raises(ConfigError) as info:
+        load_config(start=tmp_path)
+    assert str(info.value) == (
+        f"{path}: [tool.evalkit.gate] 'max_dorp' is not a gate option. Valid keys: alpha, max_drop, "
+        "min_accuracy, min_overall_accuracy, require_same_cases. Did you mean 'max_drop'?"
+    )
+
+
+def _readme_config_block(repo_root: Path) -> str:
+    readme = (repo_root / "README.md").read_text(encoding="utf-8")
+    return readme.split("### 3. Record, then replay forever", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.parametrize("name", ["evalkit.toml", "pyproject.toml"])
+def test_the_readme_block_is_accepted_as_is(tmp_path: Path, repo_root: Path, name: str) -> None:
+    block = _readme_config_block(repo_root)
+    assert block.startswith("[tool.evalkit]\n") and "price = {input = " in block
+    write(tmp_path, block, name)
+    config = load_config(start=tmp_path)
+    assert [m.name for m in config.models] == ["gpt-4o-mini"]
+    assert config.models[0].price is not None and config.models[0].api_key_env == "OPENAI_API_KEY"
+
+
+def test_evalkit_toml_takes_its_keys_at_the_top_or_under_tool_evalkit_not_both(tmp_path: Path) -> None:
+    write(tmp_path, '[tool.evalkit]\ncases = "evals"\n')
+    assert load_config(start=tmp_path).cases == tmp_path.resolve() / "evals"
+    path = write(tmp_path, 'seed = 3\n[tool.evalkit]\ncases = "evals"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(start=tmp_path)
+    assert (
+        str(info.value)
+        == f"{path}: settings both at the top level (seed) and under [tool.evalkit]; put them all in one place"
+    )
+
+
+def test_an_unknown_model_names_the_config_file_in_use(tmp_path: Path) -> None:
+    path = write(tmp_path, "[model.a]\n")
+    with pytest.raises(UnknownNameError) as info:
+        select_models(load_config(start=tmp_path), ["b"])
+    assert (
+        str(info.value)
+        == f"'b' is not a model. Valid models: a. Define it in [model.\"NAME\"] of {path} or pass --base-url."
+    )
+    path = write(tmp_path, '[tool.evalkit]\n[tool.evalkit.model."a"]\n', "pyproject.toml")
+    path.with_name("evalkit.toml").unlink()
+    with pytest.raises(UnknownNameError) as info:
+        select_models(load_config(start=tmp_path), ["b"])
+    assert str(info.value).endswith(f'Define it in [tool.evalkit.model."NAME"] of {path} or pass --base-url.')
+
+
+def test_an_unknown_model_without_a_config_file_says_none_was_found(tmp_path: Path) -> None:
+    with pytest.raises(UnknownNameError) as info:
+        select_models(load_config(start=tmp_path), ["b"])
+    assert str(info.value) == (
+        f"'b' is not a model. Valid models: (none configured). No configuration file was found at or above "
+        f'{tmp_path.resolve()}: define it in [tool.evalkit.model."NAME"] of a pyproject.toml (or an evalkit.toml) '
+        "or pass --base-url."
+    )
 
 
 def test_unknown_selected_model_lists_the_defined_ones(tmp_path: Path) -> None:
     write(tmp_path, 'models = ["nope"]\n[model.a]\n[model.b]\n')
     with pytest.raises(UnknownNameError) as info:
         load_config(start=tmp_path)
-    assert (
-        str(info.value)
-        == "'nope' is not a model. Valid models: a, b. Define it in [tool.evalkit.model.\"NAME\"] or pass --base-url."
+    assert str(info.value) == (
+        f"'nope' is not a model. Valid models: a, b. Define it in [model.\"NAME\"] of {tmp_path / 'evalkit.toml'} "
+        "or pass --base-url."
     )
 
 

@@ -113,6 +113,19 @@ def test_markdown_junit_and_step_summary(evalkit: _Group, workdir: Path) -> None
     assert "evalkit: JUnit XML written to out/junit.xml" in result.stderr
 
 
+def test_junit_marks_known_failures_skipped_unless_asked_to_fail_them(evalkit: _Group, workdir: Path) -> None:
+    baseline = write_run(workdir / "base", "PFP", "b1")
+    current = write_run(workdir / "cur", "PFF", "c1")  # c1 failed before too; c2 is new
+    args = ("gate", str(current), "--baseline", str(baseline), "--max-drop", "0.5", "--junit", "j.xml")
+    assert invoke(evalkit, *args).exit_code == 0
+    root = ET.parse(workdir / "j.xml").getroot()
+    assert (root.get("failures"), root.get("skipped")) == ("1", "1")
+    assert root.find(".//testcase[@name='c1']/skipped") is not None
+    assert root.find(".//testcase[@name='c2']/failure") is not None
+    assert invoke(evalkit, *args, "--junit-known-failures", "fail").exit_code == 0
+    assert ET.parse(workdir / "j.xml").getroot().get("failures") == "2"
+
+
 def test_missing_baseline_is_a_usage_error(evalkit: _Group, workdir: Path) -> None:
     write_run(workdir / "reports", "PP", "c1")
     result = invoke(evalkit, "gate")
@@ -137,8 +150,9 @@ def test_bad_config_key_is_a_usage_error(evalkit: _Group, workdir: Path) -> None
     result = invoke(evalkit, "gate", str(baseline), "--baseline", str(baseline))
     assert result.exit_code == 2
     assert result.stderr == (
-        "evalkit: error: [tool.evalkit.gating.gate] 'max_dorp' is not a gate option. "
-        "Valid options: alpha, max_drop, min_accuracy, min_overall_accuracy, require_same_cases.\n"
+        f"evalkit: error: {workdir.resolve() / 'evalkit.toml'}: [gate] 'max_dorp' is not a gate option. "
+        "Valid keys: alpha, max_drop, min_accuracy, min_overall_accuracy, require_same_cases. "
+        "Did you mean 'max_drop'?\n"
     )
 
 

@@ -131,3 +131,89 @@ def test_a_verdict_adds_a_gate_suite(tmp_path: Path) -> None:
 def test_an_empty_run_is_still_valid(tmp_path: Path) -> None:
     root = ET.parse(write_junit(make_run([]), tmp_path / "j.xml")).getroot()
     assert (root.tag, root.get("tests"), list(root)) == ("testsuites", "0", [])
+
+
+# --- known failures: only new failures and the gate verdict fail a build ---------------------------
+
+
+def failing(case: str, *, tool_count: int | None = None, trial: int = 1) -> CaseResult:
+    return job(
+        case, "failed", tool_count=tool_count, trial=trial, failures=(("wrong_function", f"{case}: called get_time"),)
+    )
+
+
+def outcomes(root: ET.Element) -> dict[str, str]:
+    """testcase name → passed | failure | error | skipped."""
+    result = {}
+    for case in root.iter("testcase"):
+        child = next(iter(case), None)
+        result[case.get("name")] = "passed" if child is None else child.tag
+    return result
+
+
+def test_failures_that_failed_in_the_baseline_too_are_skipped() -> None:
+    baseline = make_run([job("steady"), failing("known"), job("new"), failing("fixed")], "base")
+    current = make_run(
+        [
+            job("steady"),
+            failing("known"),
+            failing("new"),
+            job("fixed"),
+            job("boom", "error", failures=(("http_error", "HTTP 500"),)),
+        ]
+    )
+    root = build_junit(current, gate(current, baseline), baseline=baseline).getroot()
+    assert outcomes(root) == {
+        "steady": "passed",
+        "known": "skipped",
+        "new": "failure",
+        "fixed": "passed",
+        "boom": "error",  # measured nothing: never hidden
+        "regression-gate": "passed",
+    }
+    skipped = root.find("testsuite/testcase[@name='known']/skipped")
+    assert skipped.get("message") == "known failure: failed in the baseline too"
+    assert skipped.text.splitlines()[0] == "wrong_function: known: called get_time"  # the details stay
+    suite = root.find("testsuite[@name='evalkit.m.s']")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors"), suite.get("skipped")) == (
+        "5",
+        "1",
+        "1",
+        "1",
+    )
+    assert (root.get("failures"), root.get("skipped")) == ("1", "1")
+
+
+def test_known_failures_can_be_reported_as_failures() -> None:
+    baseline = make_run([failing("known")], "base")
+    current = make_run([failing("known")])
+    root = build_junit(current, baseline=baseline, known="fail").getroot()
+    assert outcomes(root) == {"known": "failure"} and root.get("skipped") == "0"
+
+
+def test_a_trial_or_tool_count_is_known_when_its_case_failed_in_the_baseline() -> None:
+    # Trials are samples: trial 3 failing now and trial 2 failing then is the same known flakiness.
+    baseline = make_run([job("c", tool_count=16, trial=1), failing("c", tool_count=16, trial=2)], "base")
+    current = make_run([failing("c", tool_count=16, trial=3), failing("c", tool_count=64)])
+    assert outcomes(build_junit(current, baseline=baseline).getroot()) == {
+        "c--tools-16--trial-3": "skipped",
+        "c--tools-64": "failure",  # another tool count: another case
+    }
+
+
+def test_gate_junit_on_an_unchanged_run_has_no_failing_testcase(tmp_path: Path, repo_root: Path) -> None:
+    # The shipped example run against itself, through the command: what CI does on an unchanged PR.
+    from click.testing import CliRunner
+
+    from evalkit.cli import cli
+    from evalkit.results import read_results
+
+    example = repo_root / "reports" / "example" / "results.json"
+    junit = tmp_path / "junit.xml"
+    result = CliRunner().invoke(cli, ["gate", str(example), "--baseline", str(example), "--junit", str(junit)])
+    assert result.exit_code == 0, result.output
+    root = ET.parse(junit).getroot()
+    assert (root.get("failures"), root.get("errors")) == ("0", "0")
+    assert not list(root.iter("failure")) and not list(root.iter("error"))
+    failed = sum(j.status == "failed" for j in read_results(example).jobs)
+    assert failed > 0 and root.get("skipped") == str(failed)  # every failure is known, none is hidden

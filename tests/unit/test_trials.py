@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 
 from evalkit.errors import ConfigError
-from evalkit.gating.trials import case_rates, flaky_cases, pass_at_k, pass_hat_k, render_trials, trial_summary
+from evalkit.gating.trials import (
+    case_rates,
+    cluster_interval,
+    flaky_cases,
+    pass_at_k,
+    pass_hat_k,
+    render_trials,
+    render_trials_markdown,
+    trial_summary,
+)
 from evalkit.results import CaseResult, RunResult
+from evalkit.stats import wilson_interval
 
 STATUS = {"P": "passed", "F": "failed", "E": "error"}
 
@@ -101,3 +112,67 @@ def test_render_trials() -> None:
     steady = render_trials(run(make_run({"a": "PPP"})), "github")
     assert steady.startswith("| model")
     assert "No flaky cases: every case passed all or none of its trials." in steady
+
+
+# --- the interval over trials: each case's trials are one cluster ---------------------------------
+
+
+def test_one_trial_per_case_is_the_wilson_interval() -> None:
+    for passed, n in [(0, 5), (3, 5), (5, 5), (17, 44)]:
+        passes = [1] * passed + [0] * (n - passed)
+        assert cluster_interval(passes, [1] * n) == pytest.approx(wilson_interval(passed, n), abs=1e-12)
+
+
+def test_cases_that_pass_all_or_none_of_their_trials_count_once() -> None:
+    # 3 of 5 cases pass all 5 trials: as much evidence as 3 of 5 single runs, not 15 of 25.
+    assert cluster_interval([5, 5, 5, 0, 0], [5] * 5) == pytest.approx(wilson_interval(3, 5))
+    assert cluster_interval([5] * 4, [5] * 4) == pytest.approx(wilson_interval(4, 4))  # 100%: the cases count
+    assert cluster_interval([0] * 4, [5] * 4) == pytest.approx(wilson_interval(0, 4))
+
+
+def test_trials_that_vary_alike_in_every_case_count_as_independent_but_never_more() -> None:
+    # Every case passed 3 of 5: no case differs from another, so the trials are the evidence (capped at 25).
+    assert cluster_interval([3] * 5, [5] * 5) == pytest.approx(wilson_interval(15, 25))
+
+
+def test_cluster_interval_of_nothing_is_nan() -> None:
+    assert all(math.isnan(v) for v in cluster_interval([], []))
+    assert all(math.isnan(v) for v in cluster_interval([0], [0]))
+
+
+def test_cluster_interval_covers_the_truth_where_a_naive_wilson_does_not() -> None:
+    # Seeded simulation: 20 cases drawn from a population of cases whose pass probabilities spread
+    # over [0, 1] (Beta(0.5, 0.5): a model either knows a case or not), 5 trials each. The target is
+    # the accuracy on the population of cases, 0.5. Counting 100 "independent" jobs under-covers it.
+    rng = random.Random(12)
+    hits = naive_hits = 0
+    runs = 400
+    for _ in range(runs):
+        probabilities = [rng.betavariate(0.5, 0.5) for _ in range(20)]
+        passes = [sum(rng.random() < p for _ in range(5)) for p in probabilities]
+        low, high = cluster_interval(passes, [5] * 20)
+        hits += low <= 0.5 <= high
+        naive_low, naive_high = wilson_interval(sum(passes), 100)
+        naive_hits += naive_low <= 0.5 <= naive_high
+    assert hits / runs >= 0.92, hits / runs
+    assert naive_hits / runs < 0.85, naive_hits / runs
+
+
+def test_trial_summary_has_the_interval_of_the_pass_rate() -> None:
+    summary = trial_summary(run(make_run({"a": "PPPPP", "b": "FFFFF", "c": "PPPPP"})), overall=True)
+    row = summary.iloc[0]
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(wilson_interval(2, 3))
+    assert summary["suite"].tolist() == ["s", "(all)"]
+
+
+def test_markdown_trials_section_shows_pass_at_k_flaky_cases_and_every_case() -> None:
+    text = render_trials_markdown(run(make_run({"a": "PPP", "b": "PFP"}) + make_run({"x": "FFF"}, suite="t")))
+    assert text.startswith("## Trials\n")
+    header = next(line for line in text.splitlines() if line.startswith("| model"))
+    assert [c.strip() for c in header.strip("|").split("|")] == [
+        "model", "suite", "cases", "trials", "k", "pass rate", "95% CI", "pass@k", "pass^k", "flaky", "errors",
+    ]  # fmt: skip
+    assert "| (all)" in text  # the model ran two suites
+    assert "Flaky cases (1), closest to a coin flip first:" in text
+    assert "<details><summary>Pass rate of every case (3)</summary>" in text
+    assert "| m       | s/b    | 2/3      | 67%    |" in text

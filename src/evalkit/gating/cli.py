@@ -56,7 +56,7 @@ def _options(
     min_accuracy: tuple[str, ...],
     require_same_cases: bool | None,
 ) -> GateOptions:
-    """``[tool.evalkit.gating.gate]``, then the command line on top."""
+    """``[tool.evalkit.gate]`` (``[gate]`` in evalkit.toml), then the command line on top."""
     from ..config import load_config
     from .gate import GateOptions
 
@@ -136,6 +136,22 @@ def _write_markdown(markdown: str, path: Path | None) -> None:
     help="Write the current run and the verdict as JUnit XML.",
 )
 @click.option(
+    "--junit-known-failures",
+    "known",
+    type=click.Choice(["skip", "fail"]),
+    default="skip",
+    show_default=True,
+    help="In the JUnit XML, a failure whose case failed in the baseline too: <skipped> (only new failures "
+    "and the gate fail a build) or <failure>.",
+)
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the run beside its baseline as one HTML page: per-model changes, flipped cases with both replies.",
+)
+@click.option(
     "--config",
     "config_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -153,6 +169,8 @@ def gate_command(
     require_same_cases: bool | None,
     markdown_path: Path | None,
     junit_path: Path | None,
+    known: str,
+    html_path: Path | None,
     config_path: Path | None,
 ) -> None:
     """Compare RESULTS (default reports/latest) with the baseline; exit 1 on a regression.
@@ -165,13 +183,22 @@ def gate_command(
 
     options = _options(config_path, max_drop, alpha, min_accuracy, require_same_cases)
     current = read_results(results)
-    verdict = gate(current, _read_baseline(baseline_path), options)
+    baseline = _read_baseline(baseline_path)
+    verdict = gate(current, baseline, options)
     click.echo(render_verdict_text(verdict), nl=False)
     _write_markdown(render_verdict_markdown(verdict), markdown_path)
     if junit_path is not None:
         from .junit import write_junit
 
-        click.echo(f"evalkit: JUnit XML written to {write_junit(current, junit_path, verdict)}", err=True)
+        written = write_junit(
+            current, junit_path, verdict, baseline=baseline, known="fail" if known == "fail" else "skip"
+        )
+        click.echo(f"evalkit: JUnit XML written to {written}", err=True)
+    if html_path is not None:
+        from ..reporting.baseline import write_baseline_html
+
+        page = write_baseline_html(verdict, current, baseline, html_path)
+        click.echo(f"evalkit: gate HTML written to {page}", err=True)
     ctx.exit(verdict.exit_code)
 
 
@@ -242,7 +269,7 @@ def _replacing(target: Path) -> str:
 @click.argument("path", required=False, default=DEFAULT_BASELINE)
 def show_command(path: str) -> None:
     """Print what a baseline holds: run, models, jobs, accuracy per model and suite."""
-    from ..reporting.tables import render_table
+    from ..reporting.terminal import render_run
 
     run = _read_baseline(path)
     click.echo(
@@ -250,8 +277,8 @@ def show_command(path: str) -> None:
     )
     for line in describe_run(run):
         click.echo(line)
-    if run.jobs:
-        click.echo("\n" + render_table(run))
+    if run.jobs:  # the report `evalkit run` prints, without the failures
+        click.echo("\n" + render_run(run, failure_limit=0), nl=False)
 
 
 COMMANDS: tuple[Any, ...] = (gate_command, baseline_group)  # what cli.py registers

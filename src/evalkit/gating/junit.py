@@ -6,6 +6,14 @@ Layout: one ``<testsuite>`` per model × suite, one ``<testcase>`` per job, name
 ``<error>``, because it measured nothing. With a gate verdict, one more suite, ``evalkit.gating.gate``, holds a
 single test case that fails when the gate does, so the regression shows up in the same report.
 
+**Known failures.** Given the baseline, a job that failed where its case (model, suite, case id, tool
+count) also failed in the baseline is not new: it is written as ``<skipped message="known failure:
+failed in the baseline too">`` with its failure text, so a CI test reporter that fails the build on any
+failing test case fails it only on new failures and on the gate's verdict. A model that fails a third
+of the cases would otherwise turn every build red, and a red build that is always red is ignored.
+The gate still judges every case (a known failure that got worse still counts in its test); errored
+jobs stay ``<error>``, since they measured nothing. ``known="fail"`` writes them as failures.
+
 Only the attributes every common reader accepts are written, in the order of the Ant/Surefire schema
 (properties before testcases); counts on each ``<testsuite>`` and on the ``<testsuites>`` root.
 """
@@ -16,8 +24,9 @@ import re
 import xml.etree.ElementTree as ET
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
+from ..errors import ConfigError
 from ..results import CaseResult, RunResult
 
 if TYPE_CHECKING:
@@ -52,7 +61,11 @@ def _timestamp(created: str) -> dict[str, Any]:
         return {}
 
 
-def _testcase(parent: ET.Element, job: CaseResult) -> None:
+KNOWN_FAILURE = "known failure: failed in the baseline too"
+KNOWN_FAILURE_MODES = ("skip", "fail")
+
+
+def _testcase(parent: ET.Element, job: CaseResult, *, known: bool = False) -> None:
     case = ET.SubElement(
         parent,
         "testcase",
@@ -64,12 +77,15 @@ def _testcase(parent: ET.Element, job: CaseResult) -> None:
         return
     failures = job.failures or (("failed", "no scorer explained it"),)
     kind, explanation = failures[0]
-    element = ET.SubElement(
-        case,
-        "error" if job.status == "error" else "failure",
-        message=_clean(f"{kind}: {explanation}"),
-        type=_clean(kind),
-    )
+    if known and job.status == "failed":
+        element = ET.SubElement(case, "skipped", message=KNOWN_FAILURE)
+    else:
+        element = ET.SubElement(
+            case,
+            "error" if job.status == "error" else "failure",
+            message=_clean(f"{kind}: {explanation}"),
+            type=_clean(kind),
+        )
     body = [f"{k}: {e}" for k, e in failures]
     if job.expected:
         body.append(f"expected: {job.expected}")
@@ -85,22 +101,40 @@ def _properties(parent: ET.Element, values: dict[str, str]) -> None:
         ET.SubElement(properties, "property", name=_clean(name), value=_clean(value))
 
 
-def _suite(root: ET.Element, name: str, jobs: list[CaseResult], run: RunResult, extra: dict[str, str]) -> ET.Element:
+def _suite(
+    root: ET.Element,
+    name: str,
+    jobs: list[CaseResult],
+    run: RunResult,
+    extra: dict[str, str],
+    known: set[tuple[str, str, str, int | None]],
+) -> ET.Element:
+    is_known = [j.status == "failed" and _case_key(j) in known for j in jobs]
+    skipped = sum(is_known)
     suite = ET.SubElement(
         root,
         "testsuite",
         name=_clean(name),
         tests=str(len(jobs)),
-        failures=str(sum(j.status == "failed" for j in jobs)),
+        failures=str(sum(j.status == "failed" for j in jobs) - skipped),
         errors=str(sum(j.status == "error" for j in jobs)),
-        skipped="0",
+        skipped=str(skipped),
         time=f"{sum(j.seconds for j in jobs):.3f}",
         **_timestamp(run.created),
     )
     _properties(suite, {"run_id": run.run_id, **extra})
-    for job in jobs:
-        _testcase(suite, job)
+    for job, known_failure in zip(jobs, is_known, strict=True):
+        _testcase(suite, job, known=known_failure)
     return suite
+
+
+def _case_key(job: CaseResult) -> tuple[str, str, str, int | None]:
+    return (job.model, job.suite, job.case_id, job.tool_count)
+
+
+def known_failures(baseline: RunResult) -> set[tuple[str, str, str, int | None]]:
+    """The cases (model, suite, case id, tool count) with a failed trial in the baseline."""
+    return {_case_key(j) for j in baseline.jobs if j.status == "failed"}
 
 
 def _gate_suite(root: ET.Element, run: RunResult, verdict: Verdict) -> None:
@@ -123,14 +157,25 @@ def _gate_suite(root: ET.Element, run: RunResult, verdict: Verdict) -> None:
         failure.text = _clean("\n".join(verdict.reasons))
 
 
-def build_junit(run: RunResult, verdict: Verdict | None = None) -> ET.ElementTree:
-    """The JUnit tree for a run (and, optionally, the gate's verdict on it)."""
+def build_junit(
+    run: RunResult,
+    verdict: Verdict | None = None,
+    *,
+    baseline: RunResult | None = None,
+    known: Literal["skip", "fail"] = "skip",
+) -> ET.ElementTree:
+    """The JUnit tree for a run and, optionally, the gate's verdict on it. With ``baseline``, failures
+    whose case failed in the baseline too are ``<skipped>`` (``known="skip"``, the default) or stay
+    failures (``known="fail"``)."""
+    if known not in KNOWN_FAILURE_MODES:
+        raise ConfigError(f"{known!r} is not a way to report known failures. Valid ways: skip, fail.")
+    old = known_failures(baseline) if baseline is not None and known == "skip" else set()
     groups: dict[tuple[str, str], list[CaseResult]] = {}
     for job in run.jobs:
         groups.setdefault((job.model, job.suite), []).append(job)
     root = ET.Element("testsuites", name=f"evalkit {run.run_id}")
     for (model, suite), jobs in groups.items():
-        _suite(root, f"evalkit.{model}.{suite}", jobs, run, {"model": model, "suite": suite})
+        _suite(root, f"evalkit.{model}.{suite}", jobs, run, {"model": model, "suite": suite}, old)
     if verdict is not None:
         _gate_suite(root, run, verdict)
     suites = list(root)
@@ -140,9 +185,16 @@ def build_junit(run: RunResult, verdict: Verdict | None = None) -> ET.ElementTre
     return ET.ElementTree(root)
 
 
-def write_junit(run: RunResult, path: str | Path, verdict: Verdict | None = None) -> Path:
-    """Write the JUnit XML file (parent folders created) and return its path."""
-    tree = build_junit(run, verdict)
+def write_junit(
+    run: RunResult,
+    path: str | Path,
+    verdict: Verdict | None = None,
+    *,
+    baseline: RunResult | None = None,
+    known: Literal["skip", "fail"] = "skip",
+) -> Path:
+    """Write the JUnit XML file (parent folders created) and return its path; see :func:`build_junit`."""
+    tree = build_junit(run, verdict, baseline=baseline, known=known)
     ET.indent(tree)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)

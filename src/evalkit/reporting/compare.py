@@ -151,9 +151,7 @@ def accuracy_by_tool_count(run: RunResult) -> pd.DataFrame:
     frame = to_frame(run)
     if frame.empty:
         return pd.DataFrame(columns=columns)
-    table = aggregate(frame, ["model", "tool_count"])
-    tokens = frame.groupby(["model", "tool_count"])["prompt_tokens"].mean().rename("prompt_tokens")
-    table = table.join(tokens, on=["model", "tool_count"])
+    table = aggregate(frame, ["model", "tool_count"])  # prompt_tokens: the mean per job
     order = {m: i for i, m in enumerate(run.models)}
     table = table.sort_values(["model", "tool_count"], key=lambda s: s.map(order) if s.name == "model" else s)
     return table[columns].reset_index(drop=True)
@@ -166,8 +164,9 @@ def paired_sentence(row: Mapping[Hashable, Any]) -> str:
 
 
 def render_comparison(run: RunResult, *, tablefmt: str = "simple", max_differences: int = 20) -> str:
-    """The terminal view after ``evalkit run`` with two or more models: the side-by-side table,
-    the paired tests, and the first cases the models disagree on."""
+    """A plain-text comparison (tabulate; the terminal report is :mod:`evalkit.reporting.terminal`):
+    the side-by-side table, the paired tests, and the first cases the models disagree on. The
+    ``tool_count`` and ``trial`` columns appear only in runs with a sweep or trials."""
     from tabulate import tabulate
 
     table = compare_models(run, scores=False)
@@ -179,16 +178,21 @@ def render_comparison(run: RunResult, *, tablefmt: str = "simple", max_differenc
             colalign=("left", "left") + ("right",) * (len(table.columns) - 2),
         )
     ]
-    tests = [paired_sentence(r) for r in paired_tests(run).to_dict("records")]
+    tested = paired_tests(run)
+    tests = [paired_sentence(r) for r in tested.to_dict("records")]
     if tests:
         parts.append("\n".join(tests))
     diffs = case_differences(run)
     if len(diffs):
         shown = diffs.head(max_differences)
+        if not any(j.tool_count is not None for j in run.jobs):
+            shown = shown.drop(columns="tool_count")
+        if not any(j.trial > 1 for j in run.jobs):
+            shown = shown.drop(columns="trial")
         parts.append(f"Cases where the models disagree ({len(diffs)}):")
         parts.append(tabulate(shown.values.tolist(), headers=list(shown.columns), tablefmt=tablefmt))
         if len(diffs) > len(shown):
             parts.append(f"… and {len(diffs) - len(shown)} more: see report.html")
-    elif len(run.models) > 1:
-        parts.append("The models agree on every case.")
+    elif len(run.models) > 1 and int(tested["pairs"].sum()):  # agreeing needs something compared
+        parts.append("The models agree on every case both were scored on.")
     return "\n\n".join(parts)

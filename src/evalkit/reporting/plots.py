@@ -1,4 +1,8 @@
-"""PNG plots of a run: accuracy as the number of offered tools grows, and each score per model.
+"""PNG plots of a run: accuracy as the number of offered tools grows (or per model, without a sweep),
+and each score per model with its 95% interval and n.
+
+Intervals come from :func:`.tables.aggregate` (accuracy) and :func:`.numbers.score_intervals` (scores):
+Wilson intervals in which a case's jobs (its trials) count as one cluster.
 
 matplotlib is imported inside the functions (``import evalkit`` must stay fast), and figures are
 built with :class:`matplotlib.figure.Figure` and the Agg canvas rather than ``pyplot``: no global
@@ -13,10 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..results import RunResult
-from .compare import accuracy_by_tool_count
+from .numbers import ScoreInterval, has_trials, score_intervals
 from .tables import SCORE_COLUMNS, SCORE_LABELS, aggregate, to_frame
 
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
@@ -113,11 +118,9 @@ def has_sweep(run: RunResult) -> bool:
 
 def figure_overall_accuracy(run: RunResult) -> Figure:
     """Without a sweep there is no tool-count axis (suites differ in size): accuracy per model."""
-    frame = to_frame(run)
-    data = aggregate(frame, ["model"]) if not frame.empty else frame
-    data = data[data["n"] > 0] if not data.empty else data
+    data = _accuracy(run, ["model"])
     figure, ax = _accuracy_axes(
-        "Accuracy per model, suites' own tools (bars: 95% Wilson interval)", empty=data.empty, height=3.6
+        f"Accuracy per model, each suite with its own tools\nbars: {_interval_name(run)}", empty=data.empty, height=3.8
     )
     if data.empty:
         return figure
@@ -133,6 +136,7 @@ def figure_overall_accuracy(run: RunResult) -> Figure:
             capsize=6,
             markersize=8,
         )
+        ax.annotate(f"{y:.0f}%", (i, y), xytext=(9, 0), textcoords="offset points", va="center", fontsize=8)
     ax.set_xticks(
         range(len(data)), [f"{m}\n(n={n})" for m, n in zip(data["model"], data["n"], strict=True)], fontsize=8
     )
@@ -150,18 +154,17 @@ def figure_overall_accuracy(run: RunResult) -> Figure:
 
 
 def figure_accuracy_vs_tools(run: RunResult) -> Figure:
-    """One line per model, with its 95% Wilson band; points alone when the run has one count."""
+    """One line per model, with its 95% interval band; points alone when the run has one count."""
     if not has_sweep(run):
         return figure_overall_accuracy(run)
-    data = accuracy_by_tool_count(run)
-    data = data[data["n"] > 0]  # a tool count where every job errored has no accuracy to draw
-    figure, ax = _accuracy_axes("Accuracy by number of tools offered (shaded: 95% Wilson interval)", empty=data.empty)
+    data = _accuracy(run, ["model", "tool_count"])
+    figure, ax = _accuracy_axes(f"Accuracy by number of tools offered\nshaded: {_interval_name(run)}", empty=data.empty)
     if data.empty:
         return figure
     counts = sorted(int(c) for c in data["tool_count"].unique())
     colors = model_colors(run.models)
     sweep = len(counts) > 1
-    for model_key, rows in data.groupby("model", sort=False):
+    for model_key, rows in data.sort_values("tool_count").groupby("model", sort=False):
         model = str(model_key)
         x = rows["tool_count"].astype(float).to_numpy()
         y, low, high = (100 * rows[c].to_numpy(dtype=float) for c in ("accuracy", "ci_low", "ci_high"))
@@ -182,7 +185,7 @@ def figure_accuracy_vs_tools(run: RunResult) -> Figure:
             )
     _tool_axis(ax, counts)
     if not sweep:
-        ax.set_title(f"Accuracy with {counts[0]} tools offered (bars: 95% Wilson interval)", fontsize=11)
+        ax.set_title(f"Accuracy with {counts[0]} tools offered\nbars: {_interval_name(run)}", fontsize=11)
         ax.text(
             0.5,
             0.02,
@@ -201,48 +204,71 @@ def plot_accuracy_vs_tools(run: RunResult, path: str | Path) -> Path:
     return _save(figure_accuracy_vs_tools(run), path)
 
 
-def _score_means(run: RunResult) -> tuple[list[str], dict[str, list[float]]]:
-    """Scores that some model has a value for, and each model's means (NaN where none applied)."""
+def _interval_name(run: RunResult) -> str:
+    return "95% interval, a case's trials one cluster" if has_trials(run) else "95% Wilson interval"
+
+
+def _accuracy(run: RunResult, by: list[str]) -> pd.DataFrame:
+    """Accuracy with its interval per group, groups with no scored job left out (nothing to draw)."""
+    frame = to_frame(run)
+    if frame.empty:
+        return frame
+    table = aggregate(frame, by)
+    return table[table["n"] > 0]
+
+
+def score_bars(run: RunResult) -> tuple[list[str], dict[str, list[ScoreInterval]]]:
+    """The scores some model has a value for, and per model each one's mean, 95% interval and n."""
     frame = to_frame(run)
     if frame.empty:
         return [], {}
-    table = aggregate(frame, ["model"]).set_index("model")
-    names = [c for c in SCORE_COLUMNS if c in table and table[c].notna().any()]
-    means = table[names].astype(float).to_dict("index")
-    return names, {m: [float(means[m][c]) for c in names] for m in run.models if m in means}
+    scored = frame[~frame["error"].astype(bool)]
+    names = [c for c in SCORE_COLUMNS if c in scored and scored[c].notna().any()]
+    return names, score_intervals(frame, run.models, names)
 
 
 def figure_score_breakdown(run: RunResult) -> Figure:
-    """Grouped bars: each score's mean per model; scores no job applied to are left out, and a
-    model with no value for a score gets an "n/a" mark instead of a misleading zero bar."""
-    names, means = _score_means(run)
-    figure = _new_figure(width=min(14.0, max(8.0, 0.45 * len(names) * len(means) + 2)))  # room for every bar
+    """Grouped bars: each score's mean per model with its 95% interval, and n under each score;
+    scores no job applied to are left out, and a model with no value for a score gets an "n/a"
+    mark instead of a misleading zero bar."""
+    names, bars = score_bars(run)
+    figure = _new_figure(width=min(14.0, max(8.0, 0.45 * len(names) * len(bars) + 2)))  # room for every bar
     ax = figure.add_subplot()
-    ax.set_title("Mean score per model (over the jobs each score applies to)", fontsize=11)
+    ax.set_title(
+        f"Mean score per model, over the jobs each score applies to\nwhiskers: {_interval_name(run)}", fontsize=11
+    )
     _percent_axis(ax)
     if not names:
         _note(ax, "No scores in this run.")
         return figure
     colors = model_colors(run.models)
-    width = 0.8 / len(means)
-    for i, (model, values) in enumerate(means.items()):
-        offsets = [k + (i - (len(means) - 1) / 2) * width for k in range(len(names))]
-        heights = [0.0 if math.isnan(v) else 100 * v for v in values]
-        bars = ax.bar(offsets, heights, width * 0.92, color=colors[model], label=model)
-        for bar, value in zip(bars, values, strict=True):
-            text = "n/a" if math.isnan(value) else f"{100 * value:.0f}"
-            if len(means) <= 4 or math.isnan(value):  # labels crowd out the bars past four models
-                ax.annotate(
-                    text,
-                    (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                    xytext=(0, 2),
-                    textcoords="offset points",
-                    ha="center",
-                    fontsize=7,
-                )
-    ax.set_xticks(range(len(names)), [SCORE_LABELS.get(n, n) for n in names])
-    ax.set_ylim(0, 110)  # headroom for the value labels above 100% bars
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=min(4, len(means)), fontsize=8, frameon=False)
+    width = 0.8 / len(bars)
+    for i, (model, values) in enumerate(bars.items()):
+        offsets = [k + (i - (len(bars) - 1) / 2) * width for k in range(len(names))]
+        heights = [0.0 if math.isnan(b.mean) else 100 * b.mean for b in values]
+        below = [0.0 if math.isnan(b.mean) else max(0.0, 100 * (b.mean - b.low)) for b in values]
+        above = [0.0 if math.isnan(b.mean) else max(0.0, 100 * (b.high - b.mean)) for b in values]
+        ax.bar(
+            offsets,
+            heights,
+            width * 0.92,
+            color=colors[model],
+            label=model,
+            yerr=[below, above],
+            error_kw={"elinewidth": 0.8, "capsize": 2, "ecolor": "#333"},
+        )
+        for x, bar in zip(offsets, values, strict=True):
+            if len(bars) <= 4 or math.isnan(bar.mean):  # labels crowd out the bars past four models
+                top = 0.0 if math.isnan(bar.mean) else 100 * bar.high
+                text = "n/a" if math.isnan(bar.mean) else f"{100 * bar.mean:.0f}"
+                ax.annotate(text, (x, top), xytext=(0, 2), textcoords="offset points", ha="center", fontsize=7)
+    labels = []
+    for k, name in enumerate(names):
+        ns = [values[k].n for values in bars.values() if values[k].n]
+        labels.append(f"{SCORE_LABELS.get(name, name)}\n{_n_label(ns)}" if ns else SCORE_LABELS.get(name, name))
+    ax.set_xticks(range(len(names)), labels, fontsize=8)
+    ax.set_ylim(0, 112)  # headroom for the value labels above 100% bars
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=min(4, len(bars)), fontsize=8, frameon=False)
     return figure
 
 

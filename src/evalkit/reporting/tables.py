@@ -1,130 +1,103 @@
-"""RunResult → pandas DataFrame → terminal table (tabulate), failures list, summary.md.
+"""summary.md and the cells every view shares (percentages, intervals, seconds, USD), over the frames
+of :mod:`evalkit.reporting.frames` (re-exported here, where the other views import them from).
 
-Nothing here re-scores: every number comes from results.json.
+Nothing here re-scores: every number comes from results.json. The terminal view is
+:mod:`evalkit.reporting.terminal`.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..results import RunResult, read_results
-from ..stats import wilson_interval
+from ..results import RunResult
+from .frames import (
+    CALL_COLUMNS,
+    JOB_COLUMNS,
+    SCORE_COLUMNS,
+    SCORE_SOURCES,
+    aggregate,
+    calls_frame,
+    load_calls,
+    load_results,
+    model_prices,
+    model_table,
+    summary_table,
+    to_frame,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
-SCORE_COLUMNS = (
-    "selection",
-    "validity",
-    "correctness",
-    "coverage",
-    "no_call",
-    "hallucination",
-    "forbidden",
-    "finish",
-)
-# How each score reads as a column. "hallucination" is 1.0 when nothing was hallucinated, so a
-# bare "hallucination 100%" would read backwards.
+__all__ = [  # the frames' names too: html.py, plots.py and compare.py import them from here
+    "CALL_COLUMNS",
+    "JOB_COLUMNS",
+    "MISSING",
+    "SCORE_COLUMNS",
+    "SCORE_LABELS",
+    "SCORE_MEANINGS",
+    "SCORE_SOURCES",
+    "aggregate",
+    "calls_frame",
+    "ci_text",
+    "failure_rows",
+    "is_missing",
+    "load_calls",
+    "load_results",
+    "model_legend",
+    "model_prices",
+    "model_rows",
+    "model_table",
+    "pct",
+    "present_scores",
+    "render_failures",
+    "render_markdown",
+    "render_table",
+    "seconds_text",
+    "summary_table",
+    "to_frame",
+    "tokens_text",
+    "usd_text",
+    "write_summary",
+]
+
 SCORE_LABELS = {
     "selection": "selection",
     "validity": "args valid",
     "correctness": "args correct",
     "coverage": "coverage",
     "no_call": "no-call",
-    "hallucination": "no hallucination",
-    "forbidden": "no forbidden",
+    "no_hallucination": "no hallucination",
+    "no_forbidden": "no forbidden",
     "finish": "finished",
+}
+# What each score means, in the words of the legend under a table.
+SCORE_MEANINGS = {
+    "selection": "the right functions were called",
+    "validity": "arguments are JSON valid against the tool's schema",
+    "correctness": "arguments match the expectation",
+    "coverage": "share of expected calls made",
+    "no_call": "no call where none was expected",
+    "no_hallucination": "no call to a function that was not offered",
+    "no_forbidden": "no call matching a forbid: rule",
+    "finish": "the reply ended on its own (not cut off, no call written as text)",
 }
 
 
-def to_frame(run: RunResult) -> pd.DataFrame:
-    """One row per job: ids, status, every score's value, failure kinds, token counts."""
-    import pandas as pd
-
-    rows = []
-    for job in run.jobs:
-        row: dict[str, Any] = {
-            "run_id": run.run_id,
-            "model": job.model,
-            "suite": job.suite,
-            "case_id": job.case_id,
-            "tool_count": job.tool_count if job.tool_count is not None else job.n_offered,
-            "trial": job.trial,
-            "status": job.status,
-            "passed": job.status == "passed",
-            "error": job.status == "error",
-            "tags": ",".join(job.tags),
-            "failure_kinds": ",".join(dict.fromkeys(k for k, _ in job.failures)),
-            "n_calls": len(job.calls),
-            "prompt_tokens": job.prompt_tokens,
-            "completion_tokens": job.completion_tokens,
-            "seconds": job.seconds,
-        }
-        for name in SCORE_COLUMNS:
-            record = job.scores.get(name)
-            row[name] = record.value if record is not None else None
-        rows.append(row)
-    frame = pd.DataFrame(rows)
-    for name in SCORE_COLUMNS:  # keep N/A as NaN so means skip it
-        frame[name] = pd.to_numeric(frame[name], errors="coerce") if name in frame else math.nan
-    return frame
-
-
-def load_results(path: str | Path) -> pd.DataFrame:
-    """A results.json (or its folder) as a DataFrame, one row per job, for your own analysis."""
-    return to_frame(read_results(path))
-
-
-def aggregate(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
-    """Accuracy with a 95% Wilson interval and n per group; score means over applicable jobs.
-
-    Jobs that errored (HTTP, cassette miss) are left out of n and counted in ``errors``."""
-    import pandas as pd
-
-    rows = []
-    for key, group in frame.groupby(list(by), sort=False, dropna=False):
-        scored = group[~group["error"]]
-        n, passed = len(scored), int(scored["passed"].sum())
-        low, high = wilson_interval(passed, n)
-        row = dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True))
-        row.update(
-            n=n,
-            passed=passed,
-            accuracy=passed / n if n else math.nan,
-            ci_low=low,
-            ci_high=high,
-            errors=int(group["error"].sum()),
-        )
-        for name in SCORE_COLUMNS:
-            row[name] = scored[name].mean() if name in scored and scored[name].notna().any() else math.nan
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def summary_table(run: RunResult) -> pd.DataFrame:
-    """Per model × suite, then an ``all`` row per model."""
-    import pandas as pd
-
-    frame = to_frame(run)
-    if frame.empty:
-        return frame
-    per_suite = aggregate(frame, ["model", "suite"])
-    overall = aggregate(frame, ["model"]).assign(suite="(all)")
-    parts = []
-    for model in run.models:
-        parts += [per_suite[per_suite["model"] == model], overall[overall["model"] == model]]
-    return pd.concat(parts, ignore_index=True)
-
+# --- cells ----------------------------------------------------------------------------------------
 
 MISSING = "–"
 
 
 def is_missing(value: Any) -> bool:
-    """None or NaN: no job in the group was scored on it."""
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    """None, NaN or <NA>: nothing was measured, or no job in the group was scored on it."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # NaN is the one value not equal to itself
+    except TypeError:  # pandas' NA refuses bool()
+        return True
 
 
 def pct(value: Any, *, digits: int = 0) -> str:
@@ -132,19 +105,90 @@ def pct(value: Any, *, digits: int = 0) -> str:
     return MISSING if is_missing(value) else f"{100 * value:.{digits}f}%"
 
 
-def _display_rows(table: pd.DataFrame) -> tuple[list[str], list[list[Any]]]:
-    present = [c for c in SCORE_COLUMNS if c in table and table[c].notna().any()]
-    headers = ["model", "suite", "n", "pass", "95% CI", *[SCORE_LABELS.get(c, c) for c in present], "errors"]
+def ci_text(row: Mapping[Any, Any]) -> str:
+    """``47–74%`` from a row's ``ci_low``/``ci_high``; an en dash without scored jobs."""
+    if is_missing(row.get("ci_low")):
+        return MISSING
+    return f"{100 * row['ci_low']:.0f}–{100 * row['ci_high']:.0f}%"
+
+
+def seconds_text(value: Any) -> str:
+    if is_missing(value):
+        return MISSING
+    return f"{value:.2f} s" if value < 10 else f"{value:.0f} s"
+
+
+def tokens_text(prompt: Any, completion: Any) -> str:
+    """``516 / 38``: mean prompt and completion tokens per job."""
+    if is_missing(prompt) and is_missing(completion):
+        return MISSING
+    return " / ".join(MISSING if is_missing(v) else f"{v:,.0f}" for v in (prompt, completion))
+
+
+def usd_text(value: Any) -> str:
+    if is_missing(value):
+        return MISSING
+    return f"${value:,.2f}" if value >= 1 else f"${value:.4f}"
+
+
+def present_scores(table: pd.DataFrame) -> list[str]:
+    """The score columns with a value in some row: a run with no no-call case has no no-call column."""
+    return [c for c in SCORE_COLUMNS if c in table and table[c].notna().any()]
+
+
+# --- summary.md -----------------------------------------------------------------------------------
+
+
+def model_legend(headers: Sequence[str]) -> str:
+    """The legend under the per-model table, for the columns it has."""
+    passed = "pass: share of scored jobs that passed every applicable check, with its 95% interval"
+    parts = [f"{passed} (a case's trials count once)", "errors: jobs not scored (HTTP error, cassette miss)"]
+    if "latency" in headers:
+        parts.append("latency: median seconds per job, as recorded")
+    if "tokens in / out" in headers:
+        parts.append("tokens: mean prompt / completion tokens per job")
+    if "cost" in headers:
+        parts.append("cost: USD for these jobs at the configured price")
+    return "; ".join(parts) + "."
+
+
+def model_rows(table: pd.DataFrame, prices: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Headers and cells of the per-model summary; latency, tokens and cost only when known."""
+    latency = bool("latency" in table and table["latency"].notna().any())
+    tokens = bool("prompt_tokens" in table and table[["prompt_tokens", "completion_tokens"]].notna().any().any())
+    cost = bool(prices)
+    headers = ["model", "n", "pass", "95% CI", "errors"]
+    headers += ["latency"] * latency + ["tokens in / out"] * tokens + ["cost"] * cost
     rows = []
     for r in table.to_dict("records"):
-        ci = "–" if math.isnan(r["ci_low"]) else f"{100 * r['ci_low']:.0f}–{100 * r['ci_high']:.0f}%"
-        rows.append(
-            [r["model"], r["suite"], r["n"], pct(r["accuracy"]), ci, *[pct(r[c]) for c in present], r["errors"] or ""]
-        )
+        cells = [str(r["model"]), str(r["n"]), pct(r["accuracy"]), ci_text(r), str(r["errors"])]
+        cells += [seconds_text(r["latency"])] * latency
+        cells += [tokens_text(r["prompt_tokens"], r["completion_tokens"])] * tokens
+        cells += [usd_text(r["cost"])] * cost
+        rows.append(cells)
+    return headers, rows
+
+
+def _display_rows(table: pd.DataFrame) -> tuple[list[str], list[list[Any]]]:
+    present = present_scores(table)
+    headers = ["model", "suite", "n", "pass", "95% CI", *[SCORE_LABELS.get(c, c) for c in present], "errors"]
+    rows = [
+        [
+            r["model"],
+            r["suite"],
+            r["n"],
+            pct(r["accuracy"]),
+            ci_text(r),
+            *[pct(r[c]) for c in present],
+            r["errors"] or "",
+        ]
+        for r in table.to_dict("records")
+    ]
     return headers, rows
 
 
 def render_table(run: RunResult, *, tablefmt: str = "simple") -> str:
+    """Every model × suite row with every score, long headers (tabulate; no width limit)."""
     from tabulate import tabulate
 
     headers, rows = _display_rows(summary_table(run))
@@ -154,6 +198,7 @@ def render_table(run: RunResult, *, tablefmt: str = "simple") -> str:
 
 
 def failure_rows(run: RunResult) -> list[list[str]]:
+    """model, case (``suite/case [@N tools] [#trial]``), kind, explanation: one row per failure."""
     rows = []
     for job in run.jobs:
         if job.status == "passed":
@@ -180,11 +225,22 @@ def render_failures(run: RunResult, *, limit: int | None = 30, tablefmt: str = "
     return text
 
 
-def render_markdown(run: RunResult) -> str:
-    """summary.md: the score table and every failure, fit for a PR comment or $GITHUB_STEP_SUMMARY."""
+def score_legend(present: Sequence[str]) -> str:
+    meanings = "; ".join(f"{SCORE_LABELS[c]}: {SCORE_MEANINGS[c]}" for c in present)
+    return f"Score columns are means over the jobs each applies to (– where none does), 1.0 good: {meanings}."
+
+
+def _md(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
     from tabulate import tabulate
 
-    headers, rows = _display_rows(summary_table(run))
+    cells = [[str(c).replace("|", "\\|") for c in row] for row in rows]
+    return tabulate(cells, headers=list(headers), tablefmt="github", disable_numparse=True)
+
+
+def render_markdown(run: RunResult) -> str:
+    """summary.md: per-model summary, scores per suite, trials (with ``--trials``), every failure; fit
+    for a PR comment or $GITHUB_STEP_SUMMARY."""
+    table = summary_table(run)
     n_jobs, n_pass = len(run.jobs), sum(j.passed for j in run.jobs)
     lines = [
         f"# evalkit run {run.run_id}",
@@ -194,19 +250,19 @@ def render_markdown(run: RunResult) -> str:
             f"models: {', '.join(run.models)}; record mode: {run.config.get('record_mode')}; {run.seconds:.1f} s."
         ),
         "",
-        "Accuracy = share of jobs passing every applicable check (95% Wilson interval); score columns are means over the jobs each applies to.",
-        "",
-        tabulate(rows, headers=headers, tablefmt="github"),
-        "",
-        "## Failures",
-        "",
     ]
+    if not table.empty:
+        headers, rows = model_rows(model_table(run), model_prices(run))
+        lines += ["## Per model", "", _md(rows, headers), "", model_legend(headers), ""]
+        headers, rows = _display_rows(table)
+        lines += ["## Per suite", "", _md(rows, headers), "", score_legend(present_scores(table)), ""]
+    if run.config.get("trials", 1) > 1 or any(j.trial > 1 for j in run.jobs):
+        from ..gating.trials import render_trials_markdown
+
+        lines += [render_trials_markdown(run)]
+    lines += ["## Failures", ""]
     failures = failure_rows(run)
-    if failures:
-        escaped = [[cell.replace("|", "\\|") for cell in row] for row in failures]
-        lines.append(tabulate(escaped, headers=["model", "case", "kind", "why"], tablefmt="github"))
-    else:
-        lines.append("No failures.")
+    lines.append(_md(failures, ["model", "case", "kind", "why"]) if failures else "No failures.")
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,345 @@
+"""The terminal view of a run (``evalkit run``, ``evalkit report``): rich tables that fold to the width.
+
+Summary first, details after: accuracy per model with its interval (and latency, tokens, cost when
+known), then what only some runs have (paired tests between models, the tool-count curve, trials),
+then each model's scores per suite, the cases the models disagree on, and the failures. A column
+that would be empty for this run (no sweep, no trials, no errors, no price) is not drawn. Plain
+text, no colour: the output is read in CI logs as often as in a terminal, and must survive a pipe.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..results import RunResult
+from .tables import (
+    MISSING,
+    ci_text,
+    failure_rows,
+    model_legend,
+    model_prices,
+    model_rows,
+    model_table,
+    pct,
+    present_scores,
+    summary_table,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+# Score headers short enough for 100 columns; a space lets a narrow terminal wrap them onto two lines.
+SHORT_LABELS = {
+    "selection": "select",
+    "validity": "valid",
+    "correctness": "args",
+    "coverage": "cover",
+    "no_call": "no call",
+    "no_hallucination": "no hal.",
+    "no_forbidden": "no forb.",
+    "finish": "finish",
+}
+SHORT_MEANINGS = {
+    "selection": "right functions called",
+    "validity": "arguments valid against the schema",
+    "correctness": "arguments as expected",
+    "coverage": "share of expected calls made",
+    "no_call": "no call where none was expected",
+    "no_hallucination": "no call to a function not offered",
+    "no_forbidden": "no call matched a forbid rule",
+    "finish": "reply not cut off, no call written as text",
+}
+DEFAULT_WIDTH = 100  # when the output is not a terminal and $COLUMNS is not set (CI logs, pipes)
+MIN_WIDTH = 40
+
+
+def terminal_width() -> int:
+    """$COLUMNS, else the terminal's width, else 100 (a pipe, a CI log)."""
+    return max(MIN_WIDTH, shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns)
+
+
+def render_run(run: RunResult, *, width: int | None = None, failure_limit: int | None = 30) -> str:
+    """The whole terminal report as text no wider than ``width`` (default :func:`terminal_width`).
+    ``failure_limit`` caps the failures listed (None or negative: all; 0: none)."""
+    console = _console(width or terminal_width())
+    if not run.jobs:
+        console.print("No jobs in this run.")
+        return _text(console)
+    _models(console, run)
+    compared = len(run.models) > 1 and _paired(console, run)
+    if any(j.tool_count is not None for j in run.jobs):
+        _curve(console, run)
+    if run.config.get("trials", 1) > 1 or any(j.trial > 1 for j in run.jobs):
+        _trials(console, run)
+    _suites(console, run)
+    if compared:
+        _disagreements(console, run)
+    if failure_limit != 0:
+        _failures(console, run, failure_limit)
+    return _text(console)
+
+
+def _console(width: int) -> Console:
+    from rich.console import Console
+
+    return Console(
+        width=width,
+        file=io.StringIO(),
+        color_system=None,
+        force_terminal=False,
+        highlight=False,
+        emoji=False,
+        markup=False,
+        soft_wrap=False,
+    )
+
+
+def _text(console: Console) -> str:
+    file = console.file
+    assert isinstance(file, io.StringIO)
+    # rich pads lines with blanks up to the width; they only make lines longer
+    return "\n".join(line.rstrip() for line in file.getvalue().splitlines()) + "\n"
+
+
+def _table(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    left: int = 1,
+    wrap: Sequence[int] = (),
+    tight: bool = False,
+) -> Table:
+    """A table in the shape of tabulate's "simple" format. The first ``left`` columns are left-aligned
+    (the rest are numbers, right-aligned). Columns keep their values whole (up to 40 characters), so a
+    narrow terminal wraps the headers; only the columns listed in ``wrap`` wrap their values. ``tight``
+    puts one space between columns instead of two."""
+    from rich.box import Box
+    from rich.table import Table
+
+    rule = Box("    \n    \n -  \n    \n    \n    \n    \n    \n", ascii=True)  # dashes under each header
+    table = Table(
+        box=rule,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 0 if tight else 1, 0, 0),
+        header_style="none",
+    )
+    cells = [[_plain(str(c)) for c in row] for row in rows]
+    for i, header in enumerate(headers):
+        widest = max((len(line) for row in cells for line in row[i].splitlines()), default=0)
+        table.add_column(
+            header,
+            justify="left" if i < left else "right",
+            overflow="fold",
+            min_width=None if i in wrap else min(widest, 40),
+        )
+    for row in cells:
+        table.add_row(*row)
+    return table
+
+
+# Model output reaches the failure lines; an escape sequence in it must not drive the reader's terminal.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _plain(text: str) -> str:
+    return _CONTROL.sub("\ufffd", text)
+
+
+def _print_fitting(console: Console, title: str | None, *candidates: Table) -> None:
+    """Print ``title`` (a line of its own: a table title would wrap to the table's width), then the first
+    table that fits the width at its natural size (the last one otherwise): rich squeezes a table that
+    is too wide, and may then cut a number."""
+    table = next((t for t in candidates if _fits(console, t)), candidates[-1])
+    if title:
+        _legend(console, title)
+    console.print(table)
+
+
+def _fits(console: Console, table: Table) -> bool:
+    from rich.measure import Measurement
+
+    return Measurement.get(console, console.options.update_width(10_000), table).maximum <= console.width
+
+
+def _fit(console: Console, title: str | None, headers: Sequence[str], rows: Sequence[Sequence[Any]], **kw: Any) -> None:
+    """The table with two spaces between columns, or with one when two do not fit."""
+    _print_fitting(console, title, _table(headers, rows, **kw), _table(headers, rows, tight=True, **kw))
+
+
+def _legend(console: Console, text: str) -> None:
+    from rich.text import Text
+
+    console.print(Text(text, overflow="fold"))
+
+
+def _models(console: Console, run: RunResult) -> None:
+    headers, rows = model_rows(model_table(run), model_prices(run))
+    _fit(console, "Per model", headers, rows, wrap=(0,))
+    _legend(console, model_legend(headers))
+
+
+def _paired(console: Console, run: RunResult) -> bool:
+    """The paired tests between models; False when no job could be paired (nothing was compared)."""
+    from .compare import paired_tests
+
+    tests = paired_tests(run)
+    console.print()
+    if not int(tests["pairs"].sum()):
+        _legend(console, "No case was scored for two models, so the models were not compared.")
+        return False
+    title = "Paired tests: jobs both models were scored on, passed by one only"
+    numbers = [[r["pairs"], r["a_only"], r["b_only"], f"{r['p_value']:.3g}"] for r in tests.to_dict("records")]
+    pairs = [(str(r["model_a"]), str(r["model_b"])) for r in tests.to_dict("records")]
+    one_line = [[a, b, *n] for (a, b), n in zip(pairs, numbers, strict=True)]
+    two_lines = [[f"{a}\n  vs {b}", *n] for (a, b), n in zip(pairs, numbers, strict=True)]
+    wide_headers = ["model A", "model B", "pairs", "only A", "only B", "p"]
+    narrow_headers = ["model A vs model B", "pairs", "only A", "only B", "p"]
+    _print_fitting(
+        console,
+        title,
+        _table(wide_headers, one_line, left=2),
+        _table(wide_headers, one_line, left=2, tight=True),
+        _table(narrow_headers, two_lines, tight=True),
+    )
+    _legend(console, "p: exact McNemar test, two-sided; a small p says the gap is more than chance.")
+    return True
+
+
+def _disagreements(console: Console, run: RunResult) -> None:
+    from .compare import case_differences
+
+    diffs = case_differences(run)
+    console.print()
+    if diffs.empty:
+        _legend(console, "The models agree on every case both were scored on.")
+        return
+    sweep = any(j.tool_count is not None for j in run.jobs)
+    trials = any(j.trial > 1 for j in run.jobs)
+    shown = diffs.head(20)
+    console.print(f"Cases the models disagree on ({len(diffs)})")
+    for r in shown.to_dict("records"):
+        case = f"{r['suite']}/{r['case']}" + (f" @{r['tool_count']} tools" if sweep else "")
+        case += f" #{r['trial']}" if trials and r["trial"] > 1 else ""
+        verdicts = {m: str(r[m]) for m in run.models if str(r[m]) != MISSING}
+        passed = ", ".join(m for m, v in verdicts.items() if v == "passed")
+        other = ", ".join(f"{m} ({v.removeprefix('failed: ')})" for m, v in verdicts.items() if v != "passed")
+        _wrapped(console, f"{case}: passed by {passed}; not by {other}")
+    if len(diffs) > len(shown):
+        _legend(console, f"… and {len(diffs) - len(shown)} more: see report.html")
+
+
+def _wrapped(console: Console, text: str) -> None:
+    """An item of a list: indented, its continuation lines indented further."""
+    import textwrap
+
+    for line in textwrap.wrap(
+        _plain(text), width=console.width, initial_indent="  ", subsequent_indent="      ", break_on_hyphens=False
+    ):
+        console.print(line, overflow="fold")
+
+
+def _curve(console: Console, run: RunResult) -> None:
+    from .compare import accuracy_by_tool_count
+
+    rows = [
+        [r["model"], r["tool_count"], r["n"], pct(r["accuracy"]), ci_text(r), _tokens(r["prompt_tokens"])]
+        for r in accuracy_by_tool_count(run).to_dict("records")
+    ]
+    console.print()
+    _fit(
+        console,
+        "Accuracy vs offered tools",
+        ["model", "tools", "n", "pass", "95% CI", "prompt tokens"],
+        rows,
+        wrap=(0,),
+    )
+
+
+def _tokens(value: Any) -> str:
+    return MISSING if value != value or value is None else f"{value:,.0f}"
+
+
+def _trials(console: Console, run: RunResult) -> None:
+    from ..gating.trials import TRIAL_HEADERS, TRIALS_LEGEND, flaky_rows, trial_rows
+
+    rows = trial_rows(run)
+    errors = any(r[-1] for r in rows)
+    keep = [i for i in range(1, len(TRIAL_HEADERS)) if errors or TRIAL_HEADERS[i] != "errors"]
+    for model in run.models:
+        mine = [[r[i] for i in keep] for r in rows if r[0] == model]
+        if mine:
+            console.print()
+            _fit(console, f"{model}: trials", [TRIAL_HEADERS[i] for i in keep], mine)
+    _legend(console, TRIALS_LEGEND)
+    flaky = flaky_rows(run)
+    console.print()
+    if not flaky:
+        _legend(console, "No flaky cases: every case passed all or none of its trials.")
+        return
+    several = len(run.models) > 1
+    shown = flaky[:30]
+    _fit(
+        console,
+        f"Flaky cases ({len(flaky)}), closest to a coin flip first",
+        ["case", "passed", *(["model"] * several)],
+        [[case, passed, *([model] * several)] for model, case, passed in shown],
+        wrap=(0, 2),
+    )
+    if len(flaky) > len(shown):
+        _legend(console, f"… and {len(flaky) - len(shown)} more: see summary.md")
+
+
+def _suites(console: Console, run: RunResult) -> None:
+    table = summary_table(run)
+    present = present_scores(table)
+    errors = bool(table["errors"].astype(bool).any())
+    headers = ["suite", "n", "pass", "95% CI", *(SHORT_LABELS[c] for c in present), *(["errors"] * errors)]
+    for model in run.models:
+        rows = [
+            [
+                r["suite"],
+                r["n"],
+                pct(r["accuracy"]),
+                ci_text(r),
+                *(pct(r[c]) for c in present),
+                *([r["errors"] or ""] * errors),
+            ]
+            for r in table[table["model"] == model].to_dict("records")
+        ]
+        console.print()
+        title = f"{model}: per suite"
+        if _fits(console, _table(headers, rows, tight=True)):
+            _fit(console, title, headers, rows)
+            continue
+        # Too narrow for every score in one table: the scores go on in a second table.
+        half = 4 + (len(headers) - 4 + 1) // 2
+        _fit(console, title, headers[:half], [r[:half] for r in rows])
+        _fit(console, None, headers[:1] + headers[half:], [r[:1] + r[half:] for r in rows])
+    _legend(
+        console,
+        "Scores are means over the jobs each applies to (– where none does): "
+        + "; ".join(f"{SHORT_LABELS[c]}: {SHORT_MEANINGS[c]}" for c in present)
+        + ".",
+    )
+
+
+def _failures(console: Console, run: RunResult, limit: int | None) -> None:
+    """One line per failure, ``case  kind: why``, wrapped under itself: the explanation gets the width."""
+    rows = failure_rows(run)
+    console.print()
+    if not rows:
+        console.print("No failures.")
+        return
+    shown = rows if limit is None or limit < 0 else rows[:limit]
+    more = f" (the first {len(shown)} of {len(rows)}; all in summary.md)" if len(shown) < len(rows) else ""
+    console.print(f"Failures{more}")
+    for model in dict.fromkeys(r[0] for r in shown):
+        console.print(f"{model}:")
+        for _, case, kind, why in (r for r in shown if r[0] == model):
+            _wrapped(console, f"{case}  {kind}: {why}")
