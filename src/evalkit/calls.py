@@ -19,6 +19,10 @@ CONNECTION_ERROR = "connection_error"  # no answer at all (refused, reset, DNS, 
 TRUNCATED_STREAM = "truncated_stream"  # the body ended before the reply did (cut stream, no finish)
 MALFORMED_REPLY = "malformed_reply"  # a body that is not the API's shape (HTML, empty, wrong types)
 CONTENT_FILTER = "content_filter"  # the platform's filter withheld the reply
+RUN_FAILED = "run_failed"  # an Assistants run ended failed (its last_error says why)
+RUN_CANCELLED = "run_cancelled"  # an Assistants run was cancelled
+RUN_EXPIRED = "run_expired"  # an Assistants run expired (tool outputs not submitted in time)
+RUN_TIMEOUT = "run_timeout"  # an Assistants run still queued / in progress when the job's timeout ran out
 TURN_ERROR_KINDS = (
     HTTP_ERROR,
     RATE_LIMITED,
@@ -27,6 +31,10 @@ TURN_ERROR_KINDS = (
     TRUNCATED_STREAM,
     MALFORMED_REPLY,
     CONTENT_FILTER,
+    RUN_FAILED,
+    RUN_CANCELLED,
+    RUN_EXPIRED,
+    RUN_TIMEOUT,
 )
 
 

@@ -49,9 +49,9 @@ def fullmatch(pattern: str, text: str, *, ignore_case: bool = False) -> bool:
     return _run("fullmatch", pattern, text, ignore_case)
 
 
-def search(pattern: str, text: str) -> bool:
+def search(pattern: str, text: str, *, ignore_case: bool = False) -> bool:
     """Whether ``pattern`` matches anywhere in ``text`` (JSON Schema's rule); may raise :class:`PatternTimeout`."""
-    return _run("search", pattern, text, False)
+    return _run("search", pattern, text, ignore_case)
 
 
 # (how, pattern, text, ignore_case) that timed out once. Several scorers look at the same value:

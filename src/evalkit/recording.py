@@ -208,6 +208,7 @@ class CassetteTransport(httpx2.BaseTransport):
         self.latency: float | None = None  # seconds the server took, summed over this job's requests
         self._recorded: dict[str, float] = {}  # request body digest -> seconds, for the cassette
         self._sent = False
+        self.last_live = False  # the last request reached the network
 
     def _send(self, request: httpx2.Request) -> httpx2.Response:
         # The real transport is made on the first request that must reach the network: replay never needs it.
@@ -226,6 +227,7 @@ class CassetteTransport(httpx2.BaseTransport):
             response = self._handle(self, request)
         except CannotOverwriteExistingCassetteException as exc:
             raise CassetteMiss(self.cassette.path, _differences(self.cassette, exc.failed_request)) from None
+        self.last_live = self._sent
         digest = _digest(request.content)
         seconds: float | None
         if self._sent:  # from the network: vcrpy has read the whole body, so this is the reply's latency
@@ -269,6 +271,10 @@ class CassetteSession:
     def latency(self) -> float | None:
         """Seconds the server took for this job (measured when recorded, kept in the cassette)."""
         return self.transport.latency if self.transport else None
+
+    def live(self) -> bool:
+        """Whether the last request reached the network (False: it was replayed from the cassette)."""
+        return self.transport is not None and self.transport.last_live
 
     def discard(self) -> None:
         """Do not save what this job recorded (it ended in an error: a partial loop would otherwise

@@ -180,7 +180,7 @@ def run_job(
             cassette, record_mode=config.record_mode, inner=inner, timeout=job.model.timeout, redactor=redactor
         ) as session:
             client = make_client(job.model, session.http_client, record_mode=config.record_mode)
-            talk = conversation(client, job, record_mode=config.record_mode)
+            talk = conversation(client, job, record_mode=config.record_mode, live=session.live)
             # A single-reply case is a loop of one step: the same path for every API.
             trajectory = run_loop(talk, job.case.tool_outputs, max_steps=job.case.max_steps if loop else 1)
             request = talk.summary()

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
 from ..config import project_paths
 from ..errors import CaseFileError
+from ..loops.outputs import UNKNOWN_FUNCTION, ToolImplementation, ToolOutputs
 from ..matchers import MatcherError, compile_arguments
 from ..paths import inside
 from ..tools import function_to_tool, tool_from_pydantic, tool_name, tool_parameters, tool_problem
@@ -111,6 +113,8 @@ def _build_suite(file: Path, spec: SuiteSpec, root: Path | None = None) -> Suite
     name = str(file)
     tools = _suite_tools(file, spec, root)
     by_name = {tool_name(t): t for t in tools}
+    # The suite's tool outputs are checked once, as the suite's (an error names no case).
+    suite_outputs = loops.implementations(file, None, "tool_outputs", spec.tool_outputs, by_name)
     ids: set[str] = set()
     cases = []
     for index, case in enumerate(spec.cases):
@@ -119,11 +123,18 @@ def _build_suite(file: Path, spec: SuiteSpec, root: Path | None = None) -> Suite
                 name, "duplicate case id; ids must be unique in a suite", case_id=case.id, field=f"cases[{index}].id"
             )
         ids.add(case.id)
-        cases.append(_build_case(name, spec, index, case, by_name))
+        cases.append(_build_case(name, spec, index, case, by_name, suite_outputs))
     return Suite(spec.suite, name, tuple(tools), tuple(cases), spec.description)
 
 
-def _build_case(file: str, spec: SuiteSpec, index: int, case: CaseSpec, tools: Mapping[str, Any]) -> Case:
+def _build_case(
+    file: str,
+    spec: SuiteSpec,
+    index: int,
+    case: CaseSpec,
+    tools: Mapping[str, Any],
+    suite_outputs: Mapping[str, ToolImplementation],
+) -> Case:
     here = f"cases[{index}]"
 
     def compile_call(path: str, call: CallSpec) -> ExpectedCall:
@@ -143,9 +154,8 @@ def _build_case(file: str, spec: SuiteSpec, index: int, case: CaseSpec, tools: M
     if system and messages[0].get("role") != "system":
         messages = ({"role": "system", "content": system}, *messages)
     tags = tuple(dict.fromkeys([*spec.defaults.tags, *case.tags]))
-    outputs = loops.tool_outputs(
-        Path(file), case.id, spec.tool_outputs, case.tool_outputs, tools, index=index, unknown=spec.unknown_tool_output
-    )
+    own = loops.implementations(Path(file), case.id, f"{here}.tool_outputs", case.tool_outputs, tools)
+    outputs = ToolOutputs({**suite_outputs, **own}, spec.unknown_tool_output or UNKNOWN_FUNCTION)
     expect = case.expect
     expectation = Expectation(
         expected,
@@ -284,7 +294,8 @@ def _explain(file: str, raw: dict[str, Any], exc: ValidationError) -> CaseFileEr
     """The first pydantic error as one line: file, case id, field path, bad value, valid choices."""
     error = exc.errors()[0]
     loc = error["loc"]
-    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+    shown = [p for p in loc if not (isinstance(p, str) and p.startswith("~"))]  # union tags are not fields
+    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in shown).lstrip(".")
     case_id = None
     if len(loc) >= 2 and loc[0] == "cases" and isinstance(loc[1], int):
         cases = raw.get("cases") or []
@@ -294,7 +305,7 @@ def _explain(file: str, raw: dict[str, Any], exc: ValidationError) -> CaseFileEr
     if error["type"] == "extra_forbidden":
         model = _model_at(loc[:-1])
         valid = ", ".join(model.model_fields) if model else ""
-        message = f"unknown field {loc[-1]!r}. Valid fields: {valid}"
+        message = f"unknown field {loc[-1]!r}. Valid fields: {valid or '(see the README)'}"
     elif error["type"] == "missing":
         message = f"required field {loc[-1]!r} is missing"
     elif error["type"] == "literal_error" and loc == ("version",):
@@ -309,26 +320,49 @@ def _explain(file: str, raw: dict[str, Any], exc: ValidationError) -> CaseFileEr
 
 
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The spec model that owns the fields at ``loc`` (for listing valid field names)."""
-    model: type[BaseModel] = SuiteSpec
+    """The spec model that owns the fields at ``loc`` (for listing valid field names): field names
+    step into a model's field, list indexes, mapping keys and union tags into the type inside."""
+    current: Any = SuiteSpec
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            if not (isinstance(part, str) and part in current.model_fields):
+                return None
+            current = current.model_fields[part].annotation
             continue
-        annotation = model.model_fields[part].annotation if part in model.model_fields else None
-        nested = next(
-            (
-                a
-                for a in getattr(annotation, "__args__", (annotation,))
-                if isinstance(a, type) and issubclass(a, BaseModel)
-            ),
-            None,
-        )
-        if nested is None:
-            args = [getattr(a, "__args__", ()) for a in getattr(annotation, "__args__", ())]
-            nested = next(
-                (x for group in args for x in group if isinstance(x, type) and issubclass(x, BaseModel)), None
-            )
-        if nested is None:
+        current = _inside(current, part)
+        if current is None:
             return None
-        model = nested
-    return model
+    while not (isinstance(current, type) and issubclass(current, BaseModel)):
+        members = [m for m in _members(current) if m is not type(None)]
+        if len(members) != 1 or _bare(members[0]) is _bare(current):  # not one model inside: no list to give
+            return None
+        current = _bare(members[0])
+    return current
+
+
+def _inside(annotation: Any, part: Any) -> Any:
+    """The type one step inside ``annotation`` at ``part`` (an index, a key, or a union tag)."""
+    members = _members(annotation)
+    if isinstance(part, str) and part.startswith("~"):  # a tag of a discriminated union (spec.py)
+        return next(
+            (m for m in members if any(getattr(x, "tag", None) == part for x in getattr(m, "__metadata__", ()))), None
+        )
+    for member in members:
+        origin, args = get_origin(_bare(member)), get_args(_bare(member))
+        if origin in (list, tuple) and isinstance(part, int) and args:
+            return args[0]
+        if origin is dict and isinstance(part, str) and len(args) == 2:
+            return args[1]
+    return None
+
+
+def _members(annotation: Any) -> list[Any]:
+    """The members of a union (Annotated wrappers kept, for their tags), or the annotation itself."""
+    bare = _bare(annotation)
+    return list(get_args(bare)) if get_origin(bare) in (Union, UnionType) else [annotation]
+
+
+def _bare(annotation: Any) -> Any:
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    return annotation

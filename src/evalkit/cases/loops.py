@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import CaseFileError
 from ..loops.expect import AnswerExpectation, OutputReference, TrajectoryExpectation
-from ..loops.outputs import UNKNOWN_FUNCTION, OutputRule, ToolImplementation, ToolOutputs
+from ..loops.outputs import OutputRule, ToolImplementation, ToolOutputs
 from ..matchers import MatcherError, compile_arguments
 from ..patterns import pattern_problem
 from ..tools import tool_parameters
@@ -26,36 +26,25 @@ from .spec import AnswerSpec, CallSpec, OutputRuleSpec, PythonOutputSpec, StepSp
 CompileCall = Callable[[str, CallSpec], ExpectedCall]
 
 
-def tool_outputs(
-    file: Path,
-    case_id: str,
-    suite_outputs: ToolOutputsSpec | None,
-    case_outputs: ToolOutputsSpec | None,
-    tools: Mapping[str, Any],
-    *,
-    index: int,
-    unknown: str | None,
-) -> ToolOutputs:
-    """The case's tool implementations: the suite's, each function overridden by the case's own."""
-    merged: dict[str, tuple[str, list[OutputRuleSpec] | PythonOutputSpec]] = {}
-    for where, outputs in (("tool_outputs", suite_outputs), (f"cases[{index}].tool_outputs", case_outputs)):
-        for function, spec in (outputs or {}).items():
-            merged[function] = (f"{where}.{function}", spec)
+def implementations(
+    file: Path, case_id: str | None, path: str, specs: ToolOutputsSpec | None, tools: Mapping[str, Any]
+) -> dict[str, ToolImplementation]:
+    """The tool implementations ``specs`` (at ``path`` in the file) describe, checked against ``tools``."""
     built = {}
-    for function, (path, spec) in merged.items():
+    for function, spec in (specs or {}).items():
         if function not in tools:
             raise CaseFileError(
                 str(file),
                 f"outputs for {function!r}, which is not one of the tools: {', '.join(sorted(tools))}",
                 case_id=case_id,
-                field=path,
+                field=f"{path}.{function}",
             )
-        built[function] = _implementation(file, case_id, path, spec, tools[function])
-    return ToolOutputs(built, unknown if unknown is not None else UNKNOWN_FUNCTION)
+        built[function] = _implementation(file, case_id, f"{path}.{function}", spec, tools[function])
+    return built
 
 
 def _implementation(
-    file: Path, case_id: str, path: str, spec: list[OutputRuleSpec] | PythonOutputSpec, tool: Mapping[str, Any]
+    file: Path, case_id: str | None, path: str, spec: list[OutputRuleSpec] | PythonOutputSpec, tool: Mapping[str, Any]
 ) -> ToolImplementation:
     if isinstance(spec, PythonOutputSpec):
         function = import_reference(file, spec.python, f"{path}.python", what="function")

@@ -3,9 +3,9 @@ in-memory values of :mod:`evalkit.cases.model` by :mod:`evalkit.cases.load`."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"  # ids become cassette file names
 MESSAGE_ROLES = ("system", "developer", "user", "assistant", "tool", "function")  # roles a case message may have
@@ -114,7 +114,17 @@ class PythonOutputSpec(_Spec):
     python: str
 
 
-ToolOutputsSpec = dict[str, list[OutputRuleSpec] | PythonOutputSpec]
+def _output_kind(value: Any) -> str:
+    return "~python" if isinstance(value, dict) else "~rules"
+
+
+# Tagged by shape (a mapping is a callable, a list is rules), so an error speaks of the one the file
+# meant; the tags start with "~" and are left out of the field paths errors show.
+ToolOutputSpec = Annotated[
+    Annotated[list[OutputRuleSpec], Tag("~rules")] | Annotated[PythonOutputSpec, Tag("~python")],
+    Discriminator(_output_kind),
+]
+ToolOutputsSpec = dict[str, ToolOutputSpec]
 
 
 class ForbidSpec(_Spec):

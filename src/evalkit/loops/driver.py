@@ -34,7 +34,7 @@ class Conversation(Protocol):
 def run_loop(conversation: Conversation, outputs: ToolOutputs, *, max_steps: int) -> Trajectory:
     """Drive ``conversation`` for at most ``max_steps`` requests. The loop ends at the first reply
     without calls (an answer), at a reply that could not be read (an error), or when the last
-    allowed reply still calls tools (its calls are kept; their outputs are never sent)."""
+    allowed reply still calls tools (its calls are kept; the tools are not run for them)."""
     steps: list[Step] = []
     for number in range(1, max_steps + 1):
         turn = conversation.send()
@@ -44,8 +44,10 @@ def run_loop(conversation: Conversation, outputs: ToolOutputs, *, max_steps: int
         if not turn.calls:
             steps.append(Step(turn))
             return Trajectory(tuple(steps), "answer")
+        if number == max_steps:  # no step left to send outputs in: the tools are not run
+            steps.append(Step(turn))
+            break
         sent = tuple(outputs.output_for(call).text for call in turn.calls)
         steps.append(Step(turn, sent))
-        if number < max_steps:
-            conversation.answer_calls(turn, sent)
+        conversation.answer_calls(turn, sent)
     return Trajectory(tuple(steps), "max_steps")

@@ -60,7 +60,9 @@ class ToolOutputs:
         """The output sent back for ``call``; never raises (user code's errors become error text)."""
         implementation = self.implementations.get(call.name)
         if implementation is None:
-            return ToolOutput(self.unknown.format(name=call.name), error=True)
+            # Filled in literally (not str.format): the text may hold braces, such as a JSON error object.
+            text = self.unknown.replace("{name!r}", repr(call.name)).replace("{name}", call.name)
+            return ToolOutput(text, error=True)
         try:
             arguments = call.decoded_arguments()
         except ValueError as exc:

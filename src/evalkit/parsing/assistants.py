@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..calls import MALFORMED_REPLY, TRUNCATED_STREAM, ToolCall, Turn, TurnError
+from ..calls import MALFORMED_REPLY, RATE_LIMITED, TRUNCATED_STREAM, ToolCall, Turn, TurnError
 from . import shape
 from .chat import settle
 from .responses import failed_reply
@@ -34,7 +34,10 @@ def _run(body: Mapping[str, Any]) -> Turn:
     if status in PENDING_RUN_STATUSES:
         return Turn.failed(TRUNCATED_STREAM, f"run is still {status}; poll it until it requires_action or completes")
     if status in RUN_FAILURES:
-        return failed_reply(body.get("last_error") or {}, f"run {status}")
+        failed = failed_reply(body.get("last_error") or {}, f"run {status}")
+        if failed.error is not None and failed.error.kind != RATE_LIMITED:  # a rate limit keeps its own kind
+            return Turn.failed(f"run_{status}", failed.error.message)
+        return failed
     if status == "requires_action":
         action = shape.mapping(body.get("required_action"), "required_action")
         outputs = shape.mapping(action.get("submit_tool_outputs"), "submit_tool_outputs")

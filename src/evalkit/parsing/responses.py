@@ -143,4 +143,6 @@ def failed_reply(error: Any, what: str) -> Turn:
     detail = error if isinstance(error, Mapping) else {"message": str(error)}
     code = str(detail.get("code") or "")
     kind = RATE_LIMITED if code in ("rate_limit_exceeded", "rate_limit_error") else HTTP_ERROR
+    if not detail:  # a cancelled or expired run usually says nothing more
+        return Turn.failed(kind, what)
     return Turn.failed(kind, f"{what}: {code + ': ' if code else ''}{shape.short(detail.get('message') or detail)}")

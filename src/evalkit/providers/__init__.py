@@ -149,15 +149,19 @@ def _body_text(response: Any) -> str:
         return ""
 
 
-def conversation(client: Any, job: Any, *, record_mode: str) -> Conversation:
+def conversation(client: Any, job: Any, *, record_mode: str, live: Callable[[], bool] | None = None) -> Conversation:
     """The job's conversation through its API (see :mod:`evalkit.loops.driver`). Azure speaks Chat
-    Completions: :func:`make_client` already gave it an ``AzureOpenAI`` client."""
+    Completions: :func:`make_client` already gave it an ``AzureOpenAI`` client. ``live`` tells
+    whether the last request reached the network: an Assistants run waits between polls only then
+    (a replayed poll answers at once, in any record mode)."""
     from . import assistants, chat, responses
 
     if job.model.api == "responses":
         return responses.ResponsesConversation(client, job)
     if job.model.api == "assistants":
-        return assistants.AssistantsConversation(client, job, poll_every=0.0 if record_mode == "none" else 0.5)
+        if live is None:
+            live = (lambda: False) if record_mode == "none" else (lambda: True)
+        return assistants.AssistantsConversation(client, job, poll_every=0.5, live=live)
     return chat.ChatConversation(client, job)
 
 

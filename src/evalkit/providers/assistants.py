@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..calls import MALFORMED_REPLY, TRUNCATED_STREAM, Turn
+from ..calls import MALFORMED_REPLY, RUN_TIMEOUT, Turn
 from ..errors import ConfigError
 from ..parsing import shape
 from ..parsing.assistants import PENDING_RUN_STATUSES
@@ -48,8 +48,8 @@ def build_thread(job: Any) -> tuple[str | None, list[dict[str, Any]]]:
 class AssistantsConversation:
     """A job as one Assistants run (see the module docstring)."""
 
-    def __init__(self, client: Any, job: Any, *, poll_every: float):
-        self.client, self.job, self.poll_every = client, job, poll_every
+    def __init__(self, client: Any, job: Any, *, poll_every: float, live: Callable[[], bool] = lambda: True):
+        self.client, self.job, self.poll_every, self.live = client, job, poll_every, live
         self.instructions, self.messages = build_thread(job)
         self.stream = job.model.stream
         self.params = dict(job.model.params)
@@ -119,10 +119,10 @@ class AssistantsConversation:
                 break
             if time.monotonic() > deadline:
                 return Turn.failed(
-                    TRUNCATED_STREAM,
+                    RUN_TIMEOUT,
                     f"run {self.run_id} was still {status} after {self.job.model.timeout:g} s; it is not started again",
                 )
-            if self.poll_every:
+            if self.poll_every and self.live():  # a replayed poll is answered at once: never wait for it
                 time.sleep(self.poll_every)
             polled = fetch(
                 lambda: self.client.beta.threads.runs.with_streaming_response.retrieve(

@@ -136,8 +136,9 @@ class ResponsesConversation:
         ]
         if self.chained and turn.reply_id:  # the server has the calls: send only their outputs
             self.previous, self.input = turn.reply_id, answers
-        else:
-            self.input += [*produced, *answers]
+        else:  # the text the model wrote beside its calls goes back too, as Chat's assistant message does
+            said = [{"role": "assistant", "content": turn.content}] if turn.content else []
+            self.input += [*said, *produced, *answers]
 
     def summary(self) -> dict[str, Any]:
         return self._summary

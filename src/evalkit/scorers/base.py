@@ -22,6 +22,7 @@ MAX_STEPS_EXCEEDED = "max_steps_exceeded"  # still calling tools when max_steps 
 REPEATED_CALL = "repeated_call"  # the same call sent again after its output came back
 IGNORED_TOOL_OUTPUT = "ignored_tool_output"  # the answer states nothing a named tool returned
 WRONG_ANSWER = "wrong_answer"  # the final answer fails a contains / not_contains / regex check
+WRONG_STEP_COUNT = "wrong_step_count"  # a `steps:` case whose loop took more or fewer steps
 
 
 @dataclass(frozen=True)

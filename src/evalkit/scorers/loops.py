@@ -9,6 +9,7 @@ alignment for the ordered ones, as for ``ordered: true`` cases.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -25,6 +26,7 @@ from .base import (
     REPEATED_CALL,
     WRONG_ANSWER,
     WRONG_ORDER,
+    WRONG_VALUE,
     Failure,
     Score,
 )
@@ -47,20 +49,34 @@ def trajectory_score(expect: TrajectoryExpectation, trajectory: Trajectory) -> S
     ordered = expect.mode in ("exact", "in_order")
     paired = assign(len(wanted), len(made), grade, ordered=ordered)
     matched = {e for e, p in paired.pairs if grade(e, p) == FULL}
-    failures = [
+    # Each problem once: a call made with wrong arguments is a wrong value (not also missing and
+    # extra), a call made only out of order is a wrong order, a call never made is missing.
+    loose = assign(len(wanted), len(made), grade) if ordered else paired
+    in_any_order = {e for e, p in loose.pairs if grade(e, p) == FULL}
+    failures = []
+    for e, p in paired.pairs:
+        if e not in matched:
+            reason = (
+                wanted[e].arguments.mismatch(arguments[p])
+                if arguments[p] is not None
+                else "arguments are not a JSON object"
+            )
+            failures.append(Failure(WRONG_VALUE, f"{wanted[e].name}: {reason}"))
+    out_of_order = [e for e in range(len(wanted)) if e not in matched and e in in_any_order]
+    if out_of_order:
+        failures.append(Failure(WRONG_ORDER, f"the calls were made, but not in the order {_names(wanted)}"))
+    named = {e for e, _ in paired.pairs}
+    failures += [
         Failure(MISSING_CALL, f"the loop never made {wanted[e].name}({describe_arguments(wanted[e].arguments)})")
         for e in range(len(wanted))
-        if e not in matched
+        if e not in named and e not in out_of_order
     ]
-    if ordered and failures:
-        loose = assign(len(wanted), len(made), grade)
-        if loose.full > paired.full:
-            failures.append(Failure(WRONG_ORDER, f"the calls were made, but not in the order {_names(wanted)}"))
-    if expect.mode in ("exact", "any_order") and len(made) > len(matched):
-        extra = [made[p].name for p in range(len(made)) if p not in {p for e, p in paired.pairs if e in matched}]
-        failures.append(
-            Failure(EXTRA_CALL, f"calls beyond the expected trajectory ({expect.mode}): {', '.join(extra)}")
-        )
+    if expect.mode in ("exact", "any_order"):
+        used = {p for _, p in paired.pairs} | ({p for _, p in loose.pairs} if out_of_order else set())
+        if extra := [made[p].name for p in range(len(made)) if p not in used]:
+            failures.append(
+                Failure(EXTRA_CALL, f"calls beyond the expected trajectory ({expect.mode}): {', '.join(extra)}")
+            )
     if expect.max_calls is not None and len(made) > expect.max_calls:
         failures.append(Failure(EXTRA_CALL, f"{len(made)} calls made, at most {expect.max_calls} allowed"))
     value = len(matched) / len(wanted) if wanted else float(not failures)
@@ -79,9 +95,9 @@ def answer_score(expect: AnswerExpectation, trajectory: Trajectory) -> Score:
         present = (unwanted.casefold() if expect.ignore_case else unwanted) in folded
         checks.append(Failure(WRONG_ANSWER, f"the answer says {unwanted!r}: {_clip(text)}") if present else None)
     if expect.regex is not None:
-        checks.append(_regex_check(expect.regex, text))
+        checks.append(_regex_check(expect.regex, text, ignore_case=expect.ignore_case))
     for reference in expect.uses_output:
-        checks.append(_uses_output(reference, trajectory, folded, ignore_case=True))
+        checks.append(_uses_output(reference, trajectory, text))
     failures = tuple(f for f in checks if f is not None)
     return Score("answer", (len(checks) - len(failures)) / len(checks) if checks else 1.0, not failures, failures)
 
@@ -99,19 +115,28 @@ def loop_score(trajectory: Trajectory, *, max_steps: int) -> Score:
 
 
 def _repeats(trajectory: Trajectory) -> Iterator[str]:
+    """One line per call sent again after its output had come back (a model stuck in a loop may
+    send the same call fifty times in one reply: that is one problem, said once, with its count)."""
     answered: dict[tuple[str, str], int] = {}  # (name, canonical arguments) -> step whose output came back
+    again: dict[tuple[str, str], tuple[ToolCall, list[int]]] = {}  # -> (the call, the steps that re-sent it)
     for number, step in enumerate(trajectory.steps, start=1):
         for call in step.turn.calls:
             key = (call.name, _canonical(call))
             if key in answered:
-                yield f"step {number} sent {call.name}({_clip(call.arguments, 60)}) again; its output came back at step {answered[key]}"
+                again.setdefault(key, (call, []))[1].append(number)
         for call in step.turn.calls:
             answered.setdefault((call.name, _canonical(call)), number)
+    for key, (call, steps) in again.items():
+        distinct = list(dict.fromkeys(steps))
+        where = f"step {distinct[0]}" if len(distinct) == 1 else f"steps {', '.join(map(str, distinct))}"
+        times = f" ({len(steps)} times)" if len(steps) > len(distinct) else ""
+        yield (
+            f"{call.name}({_clip(call.arguments, 60)}) sent again at {where}{times}; "
+            f"its output came back at step {answered[key]}"
+        )
 
 
-def _uses_output(
-    reference: OutputReference, trajectory: Trajectory, answer: str, *, ignore_case: bool
-) -> Failure | None:
+def _uses_output(reference: OutputReference, trajectory: Trajectory, answer: str) -> Failure | None:
     outputs = trajectory.outputs_of(reference.function)
     where = reference.function + (f".{reference.path}" if reference.path else "")
     if not outputs:
@@ -119,15 +144,29 @@ def _uses_output(
             IGNORED_TOOL_OUTPUT, f"{reference.function} was never called, so the answer cannot state what it returned"
         )
     values = [v for output in outputs for v in _values(output, reference.path)]
-    haystack = answer.casefold() if ignore_case else answer
-    if any((v.casefold() if ignore_case else v) in haystack for v in values if v):
+    if any(states(value, answer) for value in values):
         return None
     shown = ", ".join(repr(v) for v in values[:4]) or "(nothing)"
     return Failure(IGNORED_TOOL_OUTPUT, f"the answer states none of what {where} returned ({shown}): {_clip(answer)}")
 
 
-def _values(output: str, path: str | None) -> list[str]:
-    """The scalar values in a tool output (JSON) at ``path``, as text; the text itself if not JSON."""
+# A number as an answer writes it: 13,960,000 or 13960000, 49.00, -3 (not a digit inside a word).
+_NUMBER = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\d])")
+
+
+def states(value: Any, answer: str) -> bool:
+    """Whether ``answer`` states ``value``: a number by value (``13960000`` is stated by "13,960,000",
+    not by "113960000"), anything else as a whole word or phrase, ignoring case."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return any(abs(float(found.replace(",", "")) - value) < 1e-9 for found in _NUMBER.findall(answer))
+    text = str(value).strip()
+    if not text:
+        return False
+    return re.search(r"(?<!\w)" + re.escape(text) + r"(?!\w)", answer, re.IGNORECASE) is not None
+
+
+def _values(output: str, path: str | None) -> list[Any]:
+    """The scalar values in a tool output (JSON) at ``path``; the text itself when it is not JSON."""
     try:
         value: Any = json.loads(output)
     except ValueError:
@@ -139,7 +178,7 @@ def _values(output: str, path: str | None) -> list[str]:
             value = value[int(part)]
         else:
             return []
-    return [_scalar(v) for v in _leaves(value)]
+    return list(_leaves(value))
 
 
 def _leaves(value: Any) -> Iterator[Any]:
@@ -153,19 +192,11 @@ def _leaves(value: Any) -> Iterator[Any]:
         yield value
 
 
-def _scalar(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _regex_check(pattern: str, text: str) -> Failure | None:
+def _regex_check(pattern: str, text: str, *, ignore_case: bool) -> Failure | None:
     try:
-        return (
-            None
-            if search(pattern, text)
-            else Failure(WRONG_ANSWER, f"the answer does not match /{pattern}/: {_clip(text)}")
-        )
+        if search(pattern, text, ignore_case=ignore_case):
+            return None
+        return Failure(WRONG_ANSWER, f"the answer does not match /{pattern}/: {_clip(text)}")
     except PatternTimeout as exc:
         return Failure(WRONG_ANSWER, f"{exc}, so it does not count as a match")
 

@@ -15,7 +15,8 @@ from dataclasses import replace
 
 from ..calls import Turn
 from ..loops.trajectory import Trajectory
-from .base import EXTRA_CALL, MISSING_CALL, Failure, Score
+from ..words import plural
+from .base import WRONG_STEP_COUNT, Failure, Score
 from .checks import Analysis
 from .loops import answer_score, loop_score, trajectory_score
 
@@ -91,10 +92,9 @@ def loop(a: Analysis) -> Score:
     made = len(a.trajectory.steps)
     if expected is None or made == len(expected):
         return score
+    wanted = plural(len(expected), "step")
     if made < len(expected):
-        extra = Failure(
-            MISSING_CALL, f"{len(expected)} steps expected; the loop ended after {made} ({a.trajectory.ended})"
-        )
+        extra = Failure(WRONG_STEP_COUNT, f"{wanted} expected; the loop ended after {made} ({a.trajectory.ended})")
     else:
-        extra = Failure(EXTRA_CALL, f"{len(expected)} steps expected; the loop went on for {made}")
+        extra = Failure(WRONG_STEP_COUNT, f"{wanted} expected; the loop went on for {made}")
     return Score("loop", 0.0, False, (*score.failures, extra))
