@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from .errors import EvalkitError
+from .errors import CaseFileErrors, EvalkitError
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,8 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except EvalkitError as exc:
-            click.echo(f"evalkit: error: {exc}", err=True)
+            for line in exc.errors if isinstance(exc, CaseFileErrors) else [exc]:  # every broken case, a line each
+                click.echo(f"evalkit: error: {line}", err=True)
             ctx.exit(2)
 
 

@@ -2,6 +2,7 @@
 
     EvalkitError                 a user can fix it; the CLI prints one line and exits 2
     ├── CaseFileError            a case file is broken (names file, case id, field path, value)
+    │   └── CaseFileErrors       several of them, every error of every file (one line each)
     ├── ConfigError              [tool.evalkit] / evalkit.toml / a CLI option is wrong
     ├── UnknownNameError         an unknown model, scorer, record mode, … (lists the valid ones)
     ├── CassetteMissError        replay found no recorded response for a request
@@ -29,6 +30,23 @@ class CaseFileError(EvalkitError):
         self.file, self.case_id, self.field = file, case_id, field
         # One line, always: a case id or a file name from the user may hold a line break.
         super().__init__(f"{where}: {message}".replace("\r", "\\r").replace("\n", "\\n"))
+
+
+class CaseFileErrors(CaseFileError):
+    """Several problems in case files, each one line. Printed one line each by ``evalkit validate``
+    and ``evalkit run``; as a string, the first with a count of the others (still one line)."""
+
+    def __init__(self, errors: list[CaseFileError]):
+        self.errors = errors
+        first = errors[0]
+        EvalkitError.__init__(self, f"{first} (and {len(errors) - 1} more)" if len(errors) > 1 else str(first))
+        self.file, self.case_id, self.field = first.file, first.case_id, first.field
+
+    @classmethod
+    def of(cls, errors: list[CaseFileError]) -> CaseFileError:
+        """One error as itself, several as one CaseFileErrors (flattened)."""
+        flat = [e for error in errors for e in (error.errors if isinstance(error, CaseFileErrors) else [error])]
+        return flat[0] if len(flat) == 1 else cls(flat)
 
 
 class ConfigError(EvalkitError):

@@ -5,8 +5,9 @@ The literal rule, used everywhere a plain value is expected:
 - numbers compare by value (``5`` equals ``5.0``); booleans are not numbers (``true`` ≠ ``1``);
 - strings compare exactly, unless ``ignore_case: true`` relaxes them;
 - ``null`` equals only ``null``;
-- arrays compare element by element, in order; objects need the same keys, values compared
-  recursively (and may themselves hold matchers).
+- arrays compare element by element, in order; an object checks the keys it names, values
+  compared recursively (and may themselves hold matchers); keys it does not name are ignored, as
+  for a call's arguments (``{equals: {...}}`` compares a whole object exactly).
 
 A mapping is a matcher when all its keys are matcher keys (below); write ``{equals: {...}}`` to
 expect a literal object whose keys look like matcher keys.
@@ -25,6 +26,7 @@ expect a literal object whose keys look like matcher keys.
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -119,7 +121,7 @@ class Regex(Matcher):
                 return None
         except PatternTimeout as exc:
             return f"{exc}, so it does not count as a match; got {_show(got)}"
-        return f"expected a string matching /{self.pattern}/, got {_show(got)}"
+        return f"expected a string that fully matches /{self.pattern}/ (use .* for the rest), got {_show(got)}"
 
     def undecided(self, got: Any) -> bool:
         if not isinstance(got, str):
@@ -249,10 +251,28 @@ def compile_matcher(raw: Any, path: str) -> Matcher:
                 f"mixes matcher keys {loose} with other keys {sorted(set(raw) - MATCHER_KEYS)}; "
                 "wrap a literal object in {equals: ...}",
             )
-        return Fields(fields=tuple((str(k), compile_matcher(v, f"{path}.{k}")) for k, v in raw.items()), exact=True)
+        if misspelt := _misspelt_matcher_keys(raw):
+            raise MatcherError(path, misspelt)
+        if not raw:  # an expected {} means an empty object, not "any object"
+            return Equals(value={})
+        # A nested object follows the top-level rule: the keys it names are checked, others ignored
+        # ({equals: {...}} compares an object exactly).
+        return Fields(fields=tuple((str(k), compile_matcher(v, f"{path}.{k}")) for k, v in raw.items()))
     if isinstance(raw, list):
         return Items(items=tuple(compile_matcher(v, f"{path}[{i}]") for i, v in enumerate(raw)))
     return Equals(value=raw)
+
+
+def _misspelt_matcher_keys(raw: Mapping[str, Any]) -> str | None:
+    """Why a mapping that is not a matcher looks like one with a typo (``{regx: "Paris.*"}``), or ``None``."""
+    for key in raw:
+        close = difflib.get_close_matches(str(key), sorted(MATCHER_KEYS), n=1, cutoff=0.75)
+        if close and str(key) not in MATCHER_KEYS:
+            return (
+                f"unknown matcher key {key!r} (did you mean {close[0]!r}?). Valid matcher keys: "
+                f"{', '.join(sorted(MATCHER_KEYS))}; write {{equals: {{...}}}} for a literal object with such a key"
+            )
+    return None
 
 
 def _compile_mapping(raw: Mapping[str, Any], path: str) -> Matcher:

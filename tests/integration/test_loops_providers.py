@@ -840,9 +840,7 @@ def test_a_run_without_last_error_says_so_in_words(tmp_path, recorded, no_sleep,
 def test_assistants_run_still_in_progress_at_the_timeout_is_an_error_and_never_run_again(tmp_path, recorded, no_sleep):
     job = city_job(tmp_path, recorded, timeout=0.05)
     server = AssistantsServer(recorded, polls_before=recorded.polls_before[:1])  # in_progress, for ever
-    started = time.perf_counter()
-    trajectory = drive(job, server)
-    assert time.perf_counter() - started < 5
+    trajectory = drive(job, server)  # `no_sleep` fails the test if the loop waited between polls
     assert trajectory.ended == "error" and len(trajectory.steps) == 1
     assert trajectory.final.error.kind == RUN_TIMEOUT
     assert trajectory.final.error.message == f"run {RUN} was still in_progress after 0.05 s; it is not started again"

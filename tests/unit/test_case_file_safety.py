@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import textwrap
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -57,9 +56,7 @@ def test_a_billion_laughs_case_file_is_refused_at_load(tmp_path: Path) -> None:
         tmp_path, "version: 1\nsuite: s\ntools:\n" + TOOL + "defaults:\n  tags: []\nx-laughs:\n" + laughs + CASES
     )
     assert path.stat().st_size < 800
-    started = time.perf_counter()
-    message = error_of(path)
-    assert time.perf_counter() - started < 1.0
+    message = error_of(path)  # refused while composing: the expansion is never built
     assert message == (
         f"{path}: is refused at line 14, column 6: expands to more than 1,000,000 values or 10,000,000 characters "
         "(an alias counts each time it is used: a 'billion laughs' file?); use fewer aliases or split the file"

@@ -102,12 +102,18 @@ def test_plain_values_compile_to_equals():
     assert compile_matcher(False, "p") == Equals(value=False)
 
 
-def test_literal_object_compiles_to_exact_fields_that_may_hold_matchers():
+def test_a_nested_object_checks_the_keys_it_names_like_the_arguments_do():
+    # Issue 12: nested objects follow the top-level rule (unnamed keys ignored; {equals: ...} is exact).
     matcher = compile_matcher({"city": {"regex": "Par.*"}, "n": 2}, "p")
-    assert isinstance(matcher, Fields) and matcher.exact
+    assert isinstance(matcher, Fields) and not matcher.exact
     assert matcher.mismatch({"city": "Paris", "n": 2.0}) is None
-    assert matcher.mismatch({"city": "Rome", "n": 2}) == "city: expected a string matching /Par.*/, got 'Rome'"
-    assert matcher.mismatch({"city": "Paris", "n": 2, "x": 1}) == "x: not expected, got 1"
+    assert matcher.mismatch({"city": "Rome", "n": 2}) == (
+        "city: expected a string that fully matches /Par.*/ (use .* for the rest), got 'Rome'"
+    )
+    assert matcher.mismatch({"city": "Paris", "n": 2, "x": 1}) is None
+    exact = compile_matcher({"equals": {"city": "Paris"}}, "p")
+    assert exact.mismatch({"city": "Paris", "x": 1}) is not None
+    assert compile_matcher({}, "p").mismatch({"x": 1}) is not None  # {} is an empty object
     assert matcher.mismatch({"city": "Paris"}) == "n: missing (expected 2)"
     assert matcher.mismatch("Paris") == "expected an object, got 'Paris'"
 
@@ -169,7 +175,8 @@ def test_any_of_with_nested_matchers():
     nested = compile_matcher({"any_of": [{"any_of": [1, 2]}, {"city": "Paris"}]}, "p")
     assert nested.mismatch(2) is None
     assert nested.mismatch({"city": "Paris"}) is None
-    assert nested.mismatch({"city": "Paris", "x": 1}) is not None
+    assert nested.mismatch({"city": "Paris", "x": 1}) is None  # other keys are ignored, as at the top level
+    assert nested.mismatch({"city": "Rome"}) is not None
     assert nested.mismatch(3) is not None
 
 
@@ -184,7 +191,10 @@ def test_regex_is_a_full_match():
     matcher = compile_matcher({"regex": "Paris"}, "p")
     assert matcher == Regex(pattern="Paris")
     assert matcher.mismatch("Paris") is None
-    assert matcher.mismatch("Paris, France") == "expected a string matching /Paris/, got 'Paris, France'"
+    assert (
+        matcher.mismatch("Paris, France")
+        == "expected a string that fully matches /Paris/ (use .* for the rest), got 'Paris, France'"
+    )
     assert matcher.mismatch("in Paris") is not None
     assert matcher.mismatch("paris") is not None
     assert compile_matcher({"regex": "Paris", "ignore_case": True}, "p").mismatch("PARIS") is None
@@ -193,7 +203,7 @@ def test_regex_is_a_full_match():
 def test_regex_rejects_non_strings():
     matcher = compile_matcher({"regex": r"\d+"}, "p")
     assert matcher.mismatch("42") is None
-    assert matcher.mismatch(42) == r"expected a string matching /\d+/, got 42"
+    assert matcher.mismatch(42) == r"expected a string that fully matches /\d+/ (use .* for the rest), got 42"
 
 
 def test_approx_with_tolerance():
@@ -254,7 +264,7 @@ def test_fields_list_every_reason():
     fields = compile_arguments({"a": 1, "b": {"regex": "x"}, "c": True})
     assert fields.mismatches({"a": 2, "b": "y"}) == [
         "a: expected 1, got 2",
-        "b: expected a string matching /x/, got 'y'",
+        "b: expected a string that fully matches /x/ (use .* for the rest), got 'y'",
         "c: missing (expected True)",
     ]
     assert fields.mismatch({"a": 2, "b": "x", "c": True}) == "a: expected 1, got 2"
@@ -425,3 +435,16 @@ def test_a_pattern_that_runs_out_of_time_is_undecided_and_a_not_does_not_pass_it
     assert negated.undecided(slow)
     assert "could not tell whether" in negated.mismatch(slow)
     assert not compile_matcher({"regex": "b+"}, "arguments.x").undecided("a")
+
+
+@pytest.mark.parametrize(
+    ("raw", "typo", "meant"), [({"regx": "Paris.*"}, "regx", "regex"), ({"any_off": [1]}, "any_off", "any_of")]
+)
+def test_a_misspelt_matcher_key_is_an_error_listing_the_valid_keys(raw, typo, meant):
+    with pytest.raises(MatcherError) as info:
+        compile_matcher(raw, "arguments.city")
+    assert str(info.value) == (
+        f"unknown matcher key {typo!r} (did you mean {meant!r}?). Valid matcher keys: absent, any_of, anything, "
+        "approx, equals, ignore_case, none_of, not, optional, regex, tol; write {equals: {...}} for a literal "
+        "object with such a key"
+    )

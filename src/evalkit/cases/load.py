@@ -14,9 +14,9 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from ..config import project_paths
-from ..errors import CaseFileError
+from ..errors import CaseFileError, CaseFileErrors
 from ..loops.outputs import UNKNOWN_FUNCTION, ToolImplementation, ToolOutputs
-from ..matchers import MatcherError, compile_arguments
+from ..matchers import MATCHER_KEYS, Fields, MatcherError, compile_arguments
 from ..paths import inside
 from ..tools import function_to_tool, tool_from_pydantic, tool_name, tool_parameters, tool_problem
 from ..yaml_load import YamlError, load_yaml, read_text
@@ -55,8 +55,14 @@ def load_cases(path: str | Path, *, skip: Iterable[Path] = ()) -> list[Suite]:
     if not root.exists():
         raise CaseFileError(str(root), "no such file or directory; pass a case file or a folder of them")
     suites: list[Suite] = []
-    for file in case_files(root, skip=skip):
-        _add_unique(suites, load_suite_file(file, root=root if root.is_dir() else None))
+    errors: list[CaseFileError] = []
+    for file in case_files(root, skip=skip):  # every file is checked, so one run reports every error
+        try:
+            _add_unique(suites, load_suite_file(file, root=root if root.is_dir() else None))
+        except CaseFileError as exc:
+            errors.append(exc)
+    if errors:
+        raise CaseFileErrors.of(errors)
     if not suites:
         raise CaseFileError(str(root), "holds no case files (*.yaml); see the README for the format")
     return suites
@@ -105,7 +111,7 @@ def load_suite_file(file: Path, *, root: Path | None = None) -> Suite:
     try:
         spec = SuiteSpec.model_validate(raw)
     except ValidationError as exc:
-        raise _explain(name, raw, exc) from None
+        raise CaseFileErrors.of([_explain(name, raw, exc, error) for error in exc.errors()]) from None
     return _build_suite(file, spec, root)
 
 
@@ -117,13 +123,22 @@ def _build_suite(file: Path, spec: SuiteSpec, root: Path | None = None) -> Suite
     suite_outputs = loops.implementations(file, None, "tool_outputs", spec.tool_outputs, by_name)
     ids: set[str] = set()
     cases = []
+    errors: list[CaseFileError] = []  # every case is checked: `evalkit validate` lists every error
     for index, case in enumerate(spec.cases):
-        if case.id in ids:
-            raise CaseFileError(
-                name, "duplicate case id; ids must be unique in a suite", case_id=case.id, field=f"cases[{index}].id"
-            )
-        ids.add(case.id)
-        cases.append(_build_case(name, spec, index, case, by_name, suite_outputs))
+        try:
+            if case.id in ids:
+                raise CaseFileError(
+                    name,
+                    "duplicate case id; ids must be unique in a suite",
+                    case_id=case.id,
+                    field=f"cases[{index}].id",
+                )
+            ids.add(case.id)
+            cases.append(_build_case(name, spec, index, case, by_name, suite_outputs))
+        except CaseFileError as exc:
+            errors.append(exc)
+    if errors:
+        raise CaseFileErrors.of(errors)
     return Suite(spec.suite, name, tuple(tools), tuple(cases), spec.description)
 
 
@@ -190,16 +205,32 @@ def _expected_call(file: str, case_id: str, path: str, call: CallSpec, tools: Ma
             file, f"{exc} (see 'Argument matchers' in the README)", case_id=case_id, field=exc.path
         ) from None
     if call.name:
-        known = set(tool_parameters(tools[call.name]).get("properties") or {})
-        for key, _ in matcher.fields:
-            if key not in known:
+        properties = tool_parameters(tools[call.name]).get("properties") or {}
+        for key, expected in matcher.fields:
+            if key not in properties:
                 raise CaseFileError(
                     file,
-                    f"{call.name!r} has no parameter {key!r}; its parameters: {', '.join(sorted(known)) or '(none)'}",
+                    f"{call.name!r} has no parameter {key!r}; its parameters: {', '.join(sorted(properties)) or '(none)'}",
                     case_id=case_id,
                     field=f"{path}.arguments.{key}",
                 )
+            _check_object_for_a_scalar(file, case_id, f"{path}.arguments.{key}", expected, properties[key])
     return ExpectedCall(call.name, matcher)
+
+
+def _check_object_for_a_scalar(file: str, case_id: str, path: str, expected: Any, schema: Any) -> None:
+    """An expected object for a parameter that only takes text or numbers can never match: it is a
+    matcher with a key the loader did not know (``{pattern: ...}``, ``{regx: ...}``)."""
+    kind = schema.get("type") if isinstance(schema, Mapping) else None
+    if isinstance(expected, Fields) and isinstance(kind, str) and kind not in ("object", "array"):
+        keys = ", ".join(key for key, _ in expected.fields)
+        raise CaseFileError(
+            file,
+            f"the parameter takes a {kind}, but the expected value is an object with {keys}; "
+            f"a matcher takes one of: {', '.join(sorted(MATCHER_KEYS))}",
+            case_id=case_id,
+            field=path,
+        )
 
 
 def _check_messages(file: str, case_id: str, path: str, messages: tuple[Mapping[str, Any], ...]) -> None:
@@ -290,9 +321,8 @@ def _pydantic_tool(file: Path, ref: Any, path: str) -> dict[str, Any]:
         ) from None
 
 
-def _explain(file: str, raw: dict[str, Any], exc: ValidationError) -> CaseFileError:
-    """The first pydantic error as one line: file, case id, field path, bad value, valid choices."""
-    error = exc.errors()[0]
+def _explain(file: str, raw: dict[str, Any], exc: ValidationError, error: Any) -> CaseFileError:
+    """One pydantic error as one line: file, case id, field path, bad value, valid choices."""
     loc = error["loc"]
     shown = [p for p in loc if not (isinstance(p, str) and p.startswith("~"))]  # union tags are not fields
     path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in shown).lstrip(".")
