@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from evalkit.cases import load_cases
+from evalkit.cases import load_all
 from evalkit.cli import cli
 from evalkit.config import load_config, select_models
 from evalkit.gating.gate import GateOptions, Verdict, gate
@@ -26,8 +26,10 @@ MODEL = "qwen2.5-coder-0.5b"
 
 
 def replay(root: Path, run_id: str) -> RunResult:
+    # The scenarios were made from the six single-reply suites at the top of cases/ (the loop suites
+    # in cases/loops/ came later and have no degraded twin): every side replays just those.
     config = select_models(load_config(start=root), [MODEL])
-    return run_suites(config, load_cases(config.cases), progress=False, run_id=run_id)
+    return run_suites(config, load_all(sorted(config.cases.glob("*.yaml"))), progress=False, run_id=run_id)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,8 @@ from fractions import Fraction
 import pytest
 
 from evalkit.errors import ConfigError
-from evalkit.gating.gate import CaseRef, GateOptions, gate, render_verdict_markdown, render_verdict_text
+from evalkit.gating.gate import CaseRef, GateOptions, gate
+from evalkit.gating.render import render_verdict_markdown, render_verdict_text
 from evalkit.results import CaseResult, RunResult
 from evalkit.stats import mcnemar_exact, mcnemar_one_sided
 

@@ -179,7 +179,8 @@ def gate_command(
     p < alpha), or accuracy fell by more than --max-drop, or a suite is below its --min-accuracy.
     Cases in one run only and errored jobs are listed; they do not count in the test."""
     from ..results import read_results
-    from .gate import gate, render_verdict_markdown, render_verdict_text
+    from .gate import gate
+    from .render import render_verdict_markdown, render_verdict_text
 
     options = _options(config_path, max_drop, alpha, min_accuracy, require_same_cases)
     current = read_results(results)

@@ -327,8 +327,8 @@ def _failing_reasons(
             reasons.append(_significance_reason(s, options, trials))
         if _too_big_a_drop(s, options):
             reasons.append(
-                f"{s.model}: accuracy fell from {_pct(s.baseline_accuracy)} to {_pct(s.current_accuracy)} on "
-                f"{s.n_paired} paired cases, a drop of {_points(-s.delta)} > max_drop {_points(options.max_drop)}"
+                f"{s.model}: accuracy fell from {format_pct(s.baseline_accuracy)} to {format_pct(s.current_accuracy)} on "
+                f"{s.n_paired} paired cases, a drop of {format_points(-s.delta)} > max_drop {format_points(options.max_drop)}"
             )
         reasons += floors.get(s.model, [])
     reasons += _nothing_compared(current, baseline, stats)
@@ -345,11 +345,11 @@ def _significance_reason(s: ModelStats, options: GateOptions, trials: bool) -> s
     if trials:
         return (
             f"{s.model}: pass rate fell on {s.b} cases and rose on {s.c} of {s.n_paired} paired, "
-            f"one-sided exact sign test p = {_p(s.p_value)} < alpha {options.alpha:g}"
+            f"one-sided exact sign test p = {format_p(s.p_value)} < alpha {options.alpha:g}"
         )
     return (
         f"{s.model}: {s.b} pass→fail vs {s.c} fail→pass of {s.n_paired} paired cases, "
-        f"one-sided exact McNemar p = {_p(s.p_value)} < alpha {options.alpha:g}"
+        f"one-sided exact McNemar p = {format_p(s.p_value)} < alpha {options.alpha:g}"
     )
 
 
@@ -358,8 +358,8 @@ def _pass_reason(s: ModelStats, options: GateOptions, trials: bool) -> str:
         return f"{s.model}: not compared: no case of it is in both runs"
     change = f"pass rate fell on {s.b}, rose on {s.c}" if trials else f"{s.b} pass→fail, {s.c} fail→pass"
     return (
-        f"{s.model}: no regression: {change} of {s.n_paired} paired cases (p = {_p(s.p_value)}); "
-        f"accuracy {_pct(s.baseline_accuracy)} → {_pct(s.current_accuracy)}, within max_drop {_points(options.max_drop)}"
+        f"{s.model}: no regression: {change} of {s.n_paired} paired cases (p = {format_p(s.p_value)}); "
+        f"accuracy {format_pct(s.baseline_accuracy)} → {format_pct(s.current_accuracy)}, within max_drop {format_points(options.max_drop)}"
     )
 
 
@@ -390,11 +390,11 @@ def _floor_reasons(current: RunResult, baseline: RunResult, options: GateOptions
             suite_jobs = [j for j in jobs if j.suite == suite]
             if suite_jobs:
                 reasons.setdefault(model, []).extend(
-                    _below(f"{model} {suite}", suite_jobs, minimum, f"its min_accuracy {_pct(minimum)}")
+                    _below(f"{model} {suite}", suite_jobs, minimum, f"its min_accuracy {format_pct(minimum)}")
                 )
             elif any(j.model == model and j.suite == suite for j in baseline.jobs):
                 reasons.setdefault(model, []).append(
-                    f"{model} {suite}: suite absent from the current run, but it has min_accuracy {_pct(minimum)}"
+                    f"{model} {suite}: suite absent from the current run, but it has min_accuracy {format_pct(minimum)}"
                 )
         if options.min_overall_accuracy is not None:
             reasons.setdefault(model, []).extend(
@@ -402,7 +402,7 @@ def _floor_reasons(current: RunResult, baseline: RunResult, options: GateOptions
                     model,
                     jobs,
                     options.min_overall_accuracy,
-                    f"min_overall_accuracy {_pct(options.min_overall_accuracy)}",
+                    f"min_overall_accuracy {format_pct(options.min_overall_accuracy)}",
                 )
             )
     return {m: r for m, r in reasons.items() if r}
@@ -414,7 +414,7 @@ def _below(what: str, jobs: Iterable[CaseResult], minimum: float, rule: str) -> 
         return [f"{what}: no scored job (all errored) to hold to {rule}"]
     passes, n = sum(j.passed for j in scored), len(scored)
     if passes / n < minimum - _EPS:
-        return [f"{what}: accuracy {_pct(passes / n)} ({passes}/{n}) is below {rule}"]
+        return [f"{what}: accuracy {format_pct(passes / n)} ({passes}/{n}) is below {rule}"]
     return []
 
 
@@ -428,176 +428,13 @@ def _check_floor_suites(current: RunResult, baseline: RunResult, options: GateOp
             )
 
 
-def _pct(value: float) -> str:
+def format_pct(value: float) -> str:
     return "n/a" if math.isnan(value) else f"{100 * value:.1f}%"
 
 
-def _points(fraction: float) -> str:
+def format_points(fraction: float) -> str:
     return f"{100 * fraction:.1f} points"
 
 
-def _p(p: float) -> str:
+def format_p(p: float) -> str:
     return f"{p:.3g}"
-
-
-# rendering
-
-
-_LIST_LIMIT = 30  # rows per list in the terminal; markdown shows more, folded
-_STATS_ALIGN = ("left",) + ("right",) * 7 + ("left",)
-
-
-def _stats_rows(verdict: Verdict) -> tuple[list[str], list[list[Any]]]:
-    worse, better = ("rate↓ (b)", "rate↑ (c)") if verdict.trials else ("pass→fail (b)", "fail→pass (c)")
-    headers = ["model", "paired", "baseline", "current", "Δ points", worse, better, "p (one-sided)", "result"]
-    rows = [
-        [
-            s.model,
-            s.n_paired,
-            _pct(s.baseline_accuracy),
-            _pct(s.current_accuracy),
-            "n/a" if math.isnan(s.delta) else f"{100 * s.delta:+.1f}",
-            s.b,
-            s.c,
-            _p(s.p_value),
-            "REGRESSION" if s.regressed else "ok" if s.n_paired else "not compared",
-        ]
-        for s in verdict.models
-    ]
-    return headers, rows
-
-
-def _flip_rows(flips: Iterable[Flip], *, why: bool) -> list[list[str]]:
-    return [
-        [f.case.model, f.case.label, f.direction]
-        + (["; ".join(f"{kind}: {text}" for kind, text in f.failures)] if why else [])
-        for f in flips
-    ]
-
-
-def _error_rows(errors: Iterable[ErroredJob]) -> list[list[str]]:
-    return [
-        [e.side, e.case.model, e.case.label + (f" #{e.trial}" if e.trial > 1 else ""), e.explanation] for e in errors
-    ]
-
-
-def _ref_rows(refs: Iterable[CaseRef]) -> list[list[str]]:
-    return [[r.model, r.label] for r in refs]
-
-
-def _headline(verdict: Verdict) -> str:
-    result = "PASS: no regression" if verdict.passed else "FAIL: regression"
-    return f"{result} (current {verdict.current_run} vs baseline {verdict.baseline_run})"
-
-
-def _sections(verdict: Verdict) -> list[tuple[str, list[str], list[list[str]]]]:
-    """(title, headers, rows) of every list the verdict carries, empty ones included so a reader sees 0."""
-    missing_note = (
-        "fails the gate" if verdict.options.require_same_cases else "reported only; require_same_cases is off"
-    )
-    return [
-        (
-            f"Got worse ({len(verdict.regressions)})",
-            ["model", "case", "change", "current failure"],
-            _flip_rows(verdict.regressions, why=True),
-        ),
-        (
-            f"Got better ({len(verdict.improvements)})",
-            ["model", "case", "change"],
-            _flip_rows(verdict.improvements, why=False),
-        ),
-        (
-            f"Only in current ({len(verdict.only_in_current)}; {missing_note})",
-            ["model", "case"],
-            _ref_rows(verdict.only_in_current),
-        ),
-        (
-            f"Only in baseline ({len(verdict.only_in_baseline)}; {missing_note})",
-            ["model", "case"],
-            _ref_rows(verdict.only_in_baseline),
-        ),
-        (
-            f"Errored jobs, left out of the test ({len(verdict.errors)})",
-            ["side", "model", "case", "error"],
-            _error_rows(verdict.errors),
-        ),
-    ]
-
-
-def _options_line(verdict: Verdict) -> str:
-    o = verdict.options
-    floors = ", ".join(f"{s} ≥ {_pct(m)}" for s, m in o.min_accuracy.items())
-    return (
-        f"Test: {verdict.test}; alpha {o.alpha:g}; max_drop {_points(o.max_drop)}"
-        + (f"; min_accuracy {floors}" if floors else "")
-        + (f"; min_overall_accuracy {_pct(o.min_overall_accuracy)}" if o.min_overall_accuracy is not None else "")
-        + ("; require_same_cases" if o.require_same_cases else "")
-    )
-
-
-def render_verdict_text(verdict: Verdict, *, limit: int | None = _LIST_LIMIT) -> str:
-    """The verdict for a terminal: headline, reasons, the per-model table, then each non-empty list."""
-    from tabulate import tabulate
-
-    headers, rows = _stats_rows(verdict)
-    lines = [
-        _headline(verdict),
-        *(f"  - {r}" for r in verdict.reasons),
-        "",
-        tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True, colalign=_STATS_ALIGN),
-        "",
-        _options_line(verdict),
-    ]
-    for title, section_headers, section_rows in _sections(verdict):
-        if not section_rows:
-            continue
-        shown = section_rows if limit is None else section_rows[:limit]
-        lines += ["", title + ":", tabulate(shown, headers=section_headers, tablefmt="simple", maxcolwidths=90)]
-        if len(shown) < len(section_rows):
-            lines.append(f"… and {len(section_rows) - len(shown)} more (the markdown report lists them all)")
-    return "\n".join(lines) + "\n"
-
-
-def _md_cell(value: Any) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
-
-
-def render_verdict_markdown(verdict: Verdict, *, limit: int = 200) -> str:
-    """The verdict as GitHub-flavoured markdown, for a PR comment or ``$GITHUB_STEP_SUMMARY``.
-
-    Long lists fold into ``<details>`` so the headline and reasons stay on screen; ``limit`` rows per
-    list keep it short (a PR comment holds at most 65,536 characters; the step summary 1 MiB)."""
-    from tabulate import tabulate
-
-    icon = "✅" if verdict.passed else "❌"
-    headers, rows = _stats_rows(verdict)
-    lines = [
-        f"## {icon} evalkit gate: {_headline(verdict)}",
-        "",
-        *(f"- {_md_cell(r)}" for r in verdict.reasons),
-        "",
-        tabulate(
-            [[_md_cell(c) for c in r] for r in rows],
-            headers=headers,
-            tablefmt="github",
-            disable_numparse=True,
-            colalign=_STATS_ALIGN,
-        ),
-        "",
-        f"_{_md_cell(_options_line(verdict))}_",
-    ]
-    for title, section_headers, section_rows in _sections(verdict):
-        if not section_rows:
-            continue
-        shown = [[_md_cell(c) for c in r] for r in section_rows[:limit]]
-        lines += [
-            "",
-            f"<details{' open' if title.startswith('Got worse') else ''}><summary>{title}</summary>",
-            "",
-            tabulate(shown, headers=section_headers, tablefmt="github"),
-            "",
-        ]
-        if len(shown) < len(section_rows):
-            lines += [f"… and {len(section_rows) - len(shown)} more.", ""]
-        lines.append("</details>")
-    return "\n".join(lines) + "\n"
