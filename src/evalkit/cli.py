@@ -4,7 +4,6 @@ not errors), 1 a job errored or a report could not be written (the gate: a regre
 
 from __future__ import annotations
 
-import logging
 import re
 import sys
 from pathlib import Path
@@ -13,8 +12,6 @@ from typing import Any
 import click
 
 from .errors import CaseFileErrors, EvalkitError
-
-log = logging.getLogger(__name__)
 
 
 class _Group(click.Group):
@@ -211,7 +208,9 @@ def _write_reports(result: Any, folder: Path, *, html: bool) -> tuple[list[str],
             write(result, folder)
             written.append(name)
         except Exception as exc:
-            log.exception("writing %s failed", name)
+            import logging  # here, not at the top: `evalkit --help` must not pay for it
+
+            logging.getLogger(__name__).exception("writing %s failed", name)
             click.echo(
                 f"evalkit: could not write {name}: {type(exc).__name__}: {exc} (a bug; results.json is intact)",
                 err=True,

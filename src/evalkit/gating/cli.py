@@ -13,7 +13,6 @@ would drift along with a slow regression.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -240,6 +239,8 @@ def save_command(results: str, name: str, target: Path | None) -> None:
     target = target or Path("baselines") / f"{name}.json"
     replaced = _replacing(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    import shutil  # imported here: `evalkit --help` loads only what it shows
+
     shutil.copyfile(resolve_results_path(results), target)
     click.echo(
         f"saved baseline {target}{replaced}: run {run.run_id}, {len(run.jobs)} jobs, models {', '.join(run.models) or '(none)'}"

@@ -4,7 +4,6 @@ click only; the work is imported when the command runs, so ``evalkit --help`` st
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -31,6 +30,8 @@ def extract_command(paths: tuple[Path, ...], as_json: bool, cases_dir: Path | No
 
     found = extract(paths)
     if as_json:
+        import json
+
         click.echo(json.dumps(json_data(found), indent=1, ensure_ascii=False))
     else:
         click.echo(render_table(found))
