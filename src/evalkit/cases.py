@@ -41,13 +41,17 @@ class CallSpec(_Spec):
 class ExpectSpec(_Spec):
     calls: list[CallSpec] | None = None
     no_call: bool = False
+    any_call: bool = False  # at least one call, to any offered function (BFCL's "relevance")
     ordered: bool = False
 
     @model_validator(mode="after")
     def _one_kind(self) -> ExpectSpec:
-        if self.no_call == bool(self.calls):
-            both = ", not both" if self.no_call else ""
-            raise ValueError(f"give either 'calls: [...]' (one or more) or 'no_call: true'{both}")
+        given = [
+            k for k, v in (("calls", bool(self.calls)), ("no_call", self.no_call), ("any_call", self.any_call)) if v
+        ]
+        if len(given) != 1:
+            both = f", not {' and '.join(given)}" if given else ""
+            raise ValueError(f"give one of 'calls: [...]' (one or more), 'no_call: true' or 'any_call: true'{both}")
         return self
 
 
@@ -64,6 +68,7 @@ class CaseSpec(_Spec):
     expect: ExpectSpec
     forbid: list[ForbidSpec] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
+    tools: list[dict[str, Any]] | None = None  # this case's own tools, instead of the suite's
 
     @model_validator(mode="after")
     def _one_input(self) -> CaseSpec:
@@ -109,13 +114,16 @@ class ExpectedCall:
 class Expectation:
     calls: tuple[ExpectedCall, ...] = ()
     ordered: bool = False
+    any_call: bool = False  # at least one call, to any offered function; `calls` is then empty
 
     @property
     def no_call(self) -> bool:
-        return not self.calls
+        return not self.calls and not self.any_call
 
     def describe(self) -> str:
-        """``get_weather(location='Paris'), get_time()``, or ``no call``."""
+        """``get_weather(location='Paris'), get_time()``, ``no call`` or ``any call``."""
+        if self.any_call:
+            return "any call"
         if self.no_call:
             return "no call"
         return ", ".join(f"{c.name}({describe_arguments(c.arguments)})" for c in self.calls)
@@ -130,6 +138,7 @@ class Case:
     forbid: tuple[ExpectedCall, ...] = ()  # name "" forbids matching arguments in any call
     tags: tuple[str, ...] = ()
     file: str = ""
+    tools: tuple[Mapping[str, Any], ...] | None = None  # the case's own tools (else the suite's)
 
     @property
     def key(self) -> str:
@@ -146,18 +155,33 @@ class Suite:
 
 
 def load_cases(path: str | Path) -> list[Suite]:
-    """Load and validate a case file, or every ``*.yaml``/``*.yml`` file under a directory."""
+    """Load and validate a case file, or every ``*.yaml``/``*.yml`` file under a directory.
+
+    Under a directory, ``tools/`` folders (shared tools) and folders holding an EXPLICIT_MARKER file
+    (suites that run only when named, such as ``cases/bfcl``) are left out."""
     root = Path(path)
     if not root.exists():
         raise CaseFileError(str(root), "no such file or directory; pass a case file or a folder of them")
     files = sorted(p for p in root.rglob("*.y*ml") if p.suffix in (".yaml", ".yml")) if root.is_dir() else [root]
-    files = [f for f in files if "tools" not in f.relative_to(root).parts[:-1]] if root.is_dir() else files
+    files = [f for f in files if not skipped_under(root, f)] if root.is_dir() else files
     suites: list[Suite] = []
     for file in files:
         _add_unique(suites, load_suite_file(file))
     if not suites:
         raise CaseFileError(str(root), "holds no case files (*.yaml); see the README for the format")
     return suites
+
+
+EXPLICIT_MARKER = ".evalkit-explicit"
+
+
+def skipped_under(root: Path, file: Path) -> bool:
+    """Whether loading the folder ``root`` leaves ``file`` out: it sits in a ``tools/`` folder, or in
+    a folder below ``root`` that holds EXPLICIT_MARKER (run it by naming that folder)."""
+    folders = file.relative_to(root).parts[:-1]
+    if "tools" in folders:
+        return True
+    return any((root.joinpath(*folders[: i + 1]) / EXPLICIT_MARKER).exists() for i in range(len(folders)))
 
 
 def load_all(paths: Sequence[str | Path]) -> list[Suite]:
@@ -189,6 +213,13 @@ def load_suite_file(file: Path) -> Suite:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise CaseFileError(name, f"is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    return parse_suite(raw, file)
+
+
+def parse_suite(raw: Any, file: Path) -> Suite:
+    """Validate a suite already read into Python (``raw`` as a case file holds it); ``file`` names
+    it in errors and anchors ``tools_file`` and ``pydantic`` references."""
+    name = str(file)
     if not isinstance(raw, dict):
         raise CaseFileError(name, f"must be a mapping with version, suite, tools and cases; got {type(raw).__name__}")
     try:
@@ -210,12 +241,47 @@ def _build_suite(file: Path, spec: SuiteSpec) -> Suite:
                 name, "duplicate case id; ids must be unique in a suite", case_id=case.id, field=f"cases[{index}].id"
             )
         ids.add(case.id)
-        cases.append(_build_case(name, spec, index, case, by_name))
+        own = _case_tools(file, index, case)
+        cases.append(_build_case(name, spec, index, case, by_name if own is None else _by_name(name, index, own), own))
     return Suite(spec.suite, name, tuple(tools), tuple(cases), spec.description)
 
 
-def _build_case(file: str, spec: SuiteSpec, index: int, case: CaseSpec, tools: Mapping[str, Any]) -> Case:
+def _case_tools(file: Path, index: int, case: CaseSpec) -> tuple[dict[str, Any], ...] | None:
+    if case.tools is None:
+        return None
+    for i, tool in enumerate(case.tools):
+        if (problem := tool_problem(tool)) is not None:
+            raise CaseFileError(str(file), problem, case_id=case.id, field=f"cases[{index}].tools[{i}]")
+    return tuple(case.tools)
+
+
+def _by_name(file: str, index: int, tools: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    names = [tool_name(t) for t in tools]
+    if dupes := sorted({n for n in names if names.count(n) > 1}):
+        raise CaseFileError(
+            file, f"tool names must be unique; repeated: {', '.join(dupes)}", field=f"cases[{index}].tools"
+        )
+    return dict(zip(names, tools, strict=True))
+
+
+def _build_case(
+    file: str,
+    spec: SuiteSpec,
+    index: int,
+    case: CaseSpec,
+    tools: Mapping[str, Any],
+    own_tools: tuple[dict[str, Any], ...] | None = None,
+) -> Case:
     here = f"cases[{index}]"
+    for i, call in enumerate(case.expect.calls or ()):
+        if not call.name:  # it would validate and then never match any call
+            raise CaseFileError(
+                file,
+                f"expected call has an empty name; name one of the tools ({', '.join(sorted(tools)) or 'none'}), "
+                "or write 'expect: {any_call: true}' for a call to any of them",
+                case_id=case.id,
+                field=f"{here}.expect.calls[{i}].name",
+            )
     expected = tuple(
         _expected_call(file, case.id, f"{here}.expect.calls[{i}]", call, tools)
         for i, call in enumerate(case.expect.calls or ())
@@ -233,7 +299,8 @@ def _build_case(file: str, spec: SuiteSpec, index: int, case: CaseSpec, tools: M
     if system and messages[0].get("role") != "system":
         messages = ({"role": "system", "content": system}, *messages)
     tags = tuple(dict.fromkeys([*spec.defaults.tags, *case.tags]))
-    return Case(spec.suite, case.id, messages, Expectation(expected, case.expect.ordered), forbid, tags, file)
+    expectation = Expectation(expected, case.expect.ordered, case.expect.any_call)
+    return Case(spec.suite, case.id, messages, expectation, forbid, tags, file, own_tools)
 
 
 def _expected_call(file: str, case_id: str, path: str, call: CallSpec, tools: Mapping[str, Any]) -> ExpectedCall:

@@ -256,9 +256,11 @@ def validate(cases: Path) -> None:
 
 def _register_gate_commands() -> None:
     from .gating.cli import baseline_group, gate_command  # click and errors only: keeps --help fast
+    from .importers.cli import import_group  # click only, like the gate commands
 
     cli.add_command(gate_command)
     cli.add_command(baseline_group)
+    cli.add_command(import_group)
 
 
 _register_gate_commands()

@@ -205,9 +205,11 @@ def _json_type(value: Any) -> str | None:
     return JSON_TYPE.get(type(value))
 
 
-def convert_schema(schema: Any, *, untyped: str | None = None) -> dict[str, Any]:
+def convert_schema(schema: Any, *, untyped: str | None = None, note: bool = False) -> dict[str, Any]:
     """One BFCL (sub)schema as JSON Schema; see the module docstring for the rules. ``untyped``:
-    the type given to ``any`` and to properties without a type (None: leave them untyped)."""
+    the type given to ``any`` and to properties without a type (None: leave them untyped).
+    ``note``: where the enum overrides the declared type, keep BFCL's type as ``x-bfcl-type``
+    (BFCL's checker types the value by the declaration: bfcl mode needs it)."""
     if not isinstance(schema, dict):
         return {}
     out: dict[str, Any] = {k: schema[k] for k in KEPT_KEYS if k in schema}
@@ -220,16 +222,19 @@ def convert_schema(schema: Any, *, untyped: str | None = None) -> dict[str, Any]
     elif untyped is not None and "enum" not in schema:
         out = {"type": untyped, **out}
     if "items" in out:
-        out["items"] = convert_schema(out["items"], untyped=untyped)
+        out["items"] = convert_schema(out["items"], untyped=untyped, note=note)
     if "properties" in out:
         props = out["properties"] if isinstance(out["properties"], dict) else {}
-        out["properties"] = {name: convert_schema(sub, untyped=untyped) for name, sub in props.items()}
+        out["properties"] = {name: convert_schema(sub, untyped=untyped, note=note) for name, sub in props.items()}
     if "required" in out:
         req = out["required"] if isinstance(out["required"], list) else []
         out["required"] = [r for r in dict.fromkeys(req) if r in out.get("properties", {})]
     if isinstance(out.get("description"), str):
         out["description"] = out["description"].strip()
+    declared = out.get("type")
     _fix_enum(out)
+    if note and declared is not None and out.get("type") != declared:
+        out["x-bfcl-type"] = schema["type"]
     _fix_default(out)
     return out
 
@@ -265,13 +270,16 @@ def tool_name(raw: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", raw)[:MAX_NAME]
 
 
-def convert_tool(function: Mapping[str, Any], *, untyped: str | None = None) -> dict[str, Any]:
-    """A BFCL function definition as an OpenAI tool dict (see the module docstring)."""
+def convert_tool(function: Mapping[str, Any], *, untyped: str | None = None, note: bool = False) -> dict[str, Any]:
+    """A BFCL function definition as an OpenAI tool dict (see the module docstring and
+    :func:`convert_schema` for ``untyped`` and ``note``)."""
     name = tool_name(str(function["name"]))
     description = str(function.get("description") or "").strip()
     if not description:
         description = f"Calls {function['name']}."  # llama.cpp rejects a tool without a description
-    params = convert_schema(function.get("parameters") or {"type": "dict", "properties": {}}, untyped=untyped)
+    params = convert_schema(
+        function.get("parameters") or {"type": "dict", "properties": {}}, untyped=untyped, note=note
+    )
     params["type"] = "object"
     params.setdefault("properties", {})
     params.pop("default", None)

@@ -85,7 +85,7 @@ def _failed_turn(name: str, turn: Turn) -> Score:
 
 def selection(a: Analysis) -> Score:
     """The multiset of produced function names equals the expected one."""
-    if a.case.expect.no_call:
+    if not a.case.expect.calls:
         return Score.not_applicable("selection")
     if a.turn.error:
         return _failed_turn("selection", a.turn)
@@ -140,7 +140,7 @@ def validity(a: Analysis) -> Score:
 def correctness(a: Analysis) -> Score:
     """Per matched call (same name, paired by the optimal assignment), every expected argument
     matches its matcher. Arguments the case does not name are ignored unless ``exact``."""
-    if a.case.expect.no_call:
+    if not a.case.expect.calls:
         return Score.not_applicable("correctness")
     if a.turn.error:
         return _failed_turn("correctness", a.turn)
@@ -155,7 +155,7 @@ def correctness(a: Analysis) -> Score:
 
 def coverage(a: Analysis) -> Score:
     """Share of expected calls matched (name and arguments) by a distinct produced call."""
-    if a.case.expect.no_call:
+    if not a.case.expect.calls:
         return Score.not_applicable("coverage")
     if a.turn.error:
         return _failed_turn("coverage", a.turn)
@@ -182,11 +182,19 @@ def coverage(a: Analysis) -> Score:
 
 
 def no_call(a: Analysis) -> Score:
-    """A case expecting no call passes only on a well-formed reply with no call."""
-    if not a.case.expect.no_call:
+    """The call/no-call decision: a case expecting no call passes only on a well-formed reply with
+    no call; a case expecting ``any_call`` passes on a reply with at least one call (a call to a
+    function that was not offered fails ``hallucination``, not this)."""
+    if a.case.expect.calls:
         return Score.not_applicable("no_call")
     if a.turn.error:
         return _failed_turn("no_call", a.turn)
+    if a.case.expect.any_call:
+        if a.turn.calls:
+            return Score("no_call", 1.0, True)
+        return Score(
+            "no_call", 0.0, False, (Failure(MISSING_CALL, "expected a call to any offered function, got none"),)
+        )
     if a.turn.calls:
         shown = ", ".join(f"{c.name}({_clip(c.arguments, 40)})" for c in a.turn.calls)
         return Score("no_call", 0.0, False, (Failure(UNEXPECTED_CALL, f"expected no call, got {shown}"),))
