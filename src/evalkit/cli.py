@@ -207,6 +207,10 @@ def _print_run(result: Any, failure_limit: int) -> None:
         from .gating.trials import render_trials
 
         click.echo("\n" + render_trials(result))
+    from .reporting.modes import render_modes
+
+    if (side_by_side := render_modes(result)) is not None:
+        click.echo("\n" + side_by_side)
     if failure_limit:
         click.echo("\nFailures:\n" + render_failures(result, limit=None if failure_limit < 0 else failure_limit))
 

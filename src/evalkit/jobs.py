@@ -60,7 +60,7 @@ def expand(
     skipped: list[str] = []
     # A case with its own tools (`tools:` on the case, as BFCL entries have) is offered those; with a
     # tool-count sweep they get distractors of their own, chosen as for a suite named "suite/case".
-    groups = [(suite, None, suite.tools) for suite in suites]
+    groups: list[tuple[Suite, str | None, tuple[Mapping[str, Any], ...]]] = [(s, None, s.tools) for s in suites]
     groups += [(suite, case.id, case.tools) for suite in suites for case in suite.cases if case.tools is not None]
     for suite, case_id, tools in groups:
         if not tool_counts:

@@ -70,6 +70,10 @@ class Matcher:
         """``None`` when ``got`` matches, else a short reason (``expected …, got …``)."""
         raise NotImplementedError
 
+    def matches(self, got: Any) -> bool:
+        """``mismatch(got) is None``, without building the reason (the scorers' hot path)."""
+        return self.mismatch(got) is None
+
     @property
     def must_be_absent(self) -> bool:
         return False
@@ -79,6 +83,9 @@ class Matcher:
 class Equals(Matcher):
     value: Any = None
     ignore_case: bool = False
+
+    def matches(self, got: Any) -> bool:
+        return values_equal(self.value, got, ignore_case=self.ignore_case)
 
     def mismatch(self, got: Any) -> str | None:
         if values_equal(self.value, got, ignore_case=self.ignore_case):
@@ -90,8 +97,11 @@ class Equals(Matcher):
 class AnyOf(Matcher):
     options: tuple[Matcher, ...] = ()
 
+    def matches(self, got: Any) -> bool:
+        return any(option.matches(got) for option in self.options)
+
     def mismatch(self, got: Any) -> str | None:
-        if any(option.mismatch(got) is None for option in self.options):
+        if any(option.matches(got) for option in self.options):
             return None
         return f"expected one of {_show([_describe(o) for o in self.options])}, got {_show(got)}"
 
@@ -148,6 +158,17 @@ class Fields(Matcher):
     fields: tuple[tuple[str, Matcher], ...] = ()
     exact: bool = False
 
+    def matches(self, got: Any) -> bool:
+        if not isinstance(got, dict):
+            return False
+        for key, matcher in self.fields:
+            if key in got:
+                if not matcher.matches(got[key]):
+                    return False
+            elif not matcher.optional:
+                return False
+        return not self.exact or all(any(key == k for k, _ in self.fields) for key in got)
+
     def mismatches(self, got: Any) -> list[str]:
         """Every reason ``got`` fails, one per argument, e.g. ``location: expected …, got …``."""
         if not isinstance(got, dict):
@@ -172,6 +193,13 @@ class Fields(Matcher):
 @dataclass(frozen=True)
 class Items(Matcher):
     items: tuple[Matcher, ...] = ()
+
+    def matches(self, got: Any) -> bool:
+        return (
+            isinstance(got, list)
+            and len(got) == len(self.items)
+            and all(m.matches(v) for m, v in zip(self.items, got, strict=True))
+        )
 
     def mismatch(self, got: Any) -> str | None:
         if not isinstance(got, list) or len(got) != len(self.items):
@@ -263,8 +291,19 @@ def _flag(raw: Mapping[str, Any], key: str, path: str) -> bool:
 
 
 def _with_case(matcher: Matcher, ignore_case: bool) -> Matcher:
-    if ignore_case and isinstance(matcher, Equals | Regex):
+    """``ignore_case`` on ``any_of`` reaches every string of every option: inside lists and
+    objects too, as ``equals`` with the flag compares them (``[Paris, Rome]`` matches ``["paris", "rome"]``)."""
+    if not ignore_case:
+        return matcher
+    if isinstance(matcher, Equals | Regex):
         return type(matcher)(**{**matcher.__dict__, "ignore_case": True})
+    if isinstance(matcher, Items):
+        return Items(optional=matcher.optional, items=tuple(_with_case(m, True) for m in matcher.items))
+    if isinstance(matcher, Fields):
+        fields = tuple((k, _with_case(m, True)) for k, m in matcher.fields)
+        return Fields(optional=matcher.optional, fields=fields, exact=matcher.exact)
+    if isinstance(matcher, AnyOf):
+        return AnyOf(optional=matcher.optional, options=tuple(_with_case(m, True) for m in matcher.options))
     return matcher
 
 

@@ -45,6 +45,8 @@ class CaseResult:
     request: dict[str, Any] = field(default_factory=dict)
     cassette: str | None = None
     seconds: float = 0.0
+    # The verdict in both modes: {"default": status, "bfcl": status, "reason": why they differ or None}
+    modes: dict[str, str | None] | None = None
 
     @property
     def passed(self) -> bool:

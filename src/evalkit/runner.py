@@ -19,6 +19,7 @@ from .errors import EvalkitError
 from .jobs import Job, expand
 from .results import CaseResult, RunResult, ScoreRecord, new_run_id, now_iso
 from .scorers import failures_of, resolve_scorers, score_job
+from .scorers.modes import other_mode
 
 log = logging.getLogger(__name__)
 INTERNAL_ERROR = "internal_error"
@@ -85,6 +86,9 @@ def run_job(job: Job, config: RunConfig, scorers: Sequence[str]) -> CaseResult:
             INTERNAL_ERROR, f"{type(exc).__name__}: {exc} (a bug: please report it with the traceback above)"
         )
     status, scores = score_job(job.case, turn, job.offered_tools, scorers=scorers, bfcl=config.bfcl)
+    modes = other_mode(
+        job.case, turn, job.offered_tools, bfcl=config.bfcl, status=status, scores=scores, scorers=scorers
+    )
     if turn.error and turn.error.kind in (INTERNAL_ERROR, CONFIG_ERROR):
         status = "error"
     return CaseResult(
@@ -107,6 +111,7 @@ def run_job(job: Job, config: RunConfig, scorers: Sequence[str]) -> CaseResult:
         request=request,
         cassette=_relative(cassette, config.root),
         seconds=round(time.perf_counter() - started, 4),
+        modes=modes,
     )
 
 

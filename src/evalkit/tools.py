@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -77,6 +77,33 @@ def arguments_validator(tool: Mapping[str, Any]) -> Draft202012Validator:
     """A validator for a call's arguments. A ``strict`` tool also rejects keys it does not list,
     as OpenAI's structured outputs do, even where the schema forgot ``additionalProperties``."""
     return _validator(json.dumps(tool_parameters(tool), sort_keys=True), is_strict(tool))
+
+
+_CHECKS: dict[int, tuple[Mapping[str, Any], Callable[[Any], bool]]] = {}
+
+
+def arguments_check(tool: Mapping[str, Any]) -> Callable[[Any], bool]:
+    """``arguments_validator(tool).is_valid``, compiled once per tool object: a Python predicate
+    (:mod:`evalkit.validation`) where the schema allows, else jsonschema's own. The cache holds
+    the tool, so its id cannot be reused while the entry lives."""
+    hit = _CHECKS.get(id(tool))
+    if hit is not None and hit[0] is tool:
+        return hit[1]
+    check = _check(json.dumps(tool_parameters(tool), sort_keys=True), is_strict(tool))
+    if len(_CHECKS) > 20_000:
+        _CHECKS.clear()
+    _CHECKS[id(tool)] = (tool, check)
+    return check
+
+
+@lru_cache(maxsize=4096)
+def _check(schema_json: str, strict: bool) -> Callable[[Any], bool]:
+    from .validation import compile_schema
+
+    schema = json.loads(schema_json)
+    if strict:
+        _close_objects(schema)
+    return compile_schema(schema) or _validator(schema_json, strict).is_valid
 
 
 @lru_cache(maxsize=4096)

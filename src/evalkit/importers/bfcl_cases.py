@@ -8,7 +8,7 @@ enum overrides BFCL's declared type) and an expectation:
 - AST categories: ``calls``, one per ground-truth call, the name as OpenAI-style tools carry it
   (``math.factorial`` → ``math_factorial``); each parameter's accepted values become a matcher:
   one value → the literal, several → ``any_of``; ``""`` among them → ``optional: true``; only
-  ``""`` → ``absent: true``; a string anywhere in the values → ``ignore_case: true`` (BFCL compares
+  ``""`` → ``absent: true``; none at all → ``regex: "(?!)"`` (matches nothing); a string anywhere in the values → ``ignore_case: true`` (BFCL compares
   strings case-insensitively; its other normalisation is applied by bfcl mode only). A dict value
   (BFCL: key → accepted values) becomes an object of matchers, a list of them a list of objects.
 - ``irrelevance``, ``live_irrelevance``: ``no_call: true``; ``live_relevance``: ``any_call: true``.
@@ -45,6 +45,7 @@ from .bfcl import (
 )
 
 NOTICE = "NOTICE.md"
+NOTHING = "(?!)"  # a regex no string matches
 
 
 class NotImportable(ValueError):
@@ -164,6 +165,8 @@ def _param(options: Any, where: str, *, top: bool = True) -> Any:
     values of a dict answer's keys) values are literals: BFCL checks dicts one level deep."""
     if not isinstance(options, list):
         raise NotImportable(f"{where}: accepted values are not a list: {options!r}")
+    if not options:  # two BFCL entries accept no value at all: a matcher that matches nothing
+        return {"regex": NOTHING}
     values = [v for v in options if v != ""]
     optional = len(values) < len(options)
     if not values:

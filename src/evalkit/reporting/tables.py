@@ -188,6 +188,12 @@ def render_markdown(run: RunResult) -> str:
         "",
         tabulate(rows, headers=headers, tablefmt="github"),
         "",
+    ]
+    from .modes import render_modes
+
+    if (side_by_side := render_modes(run, tablefmt="github")) is not None:
+        lines += ["## BFCL: default and bfcl mode", "", side_by_side, ""]
+    lines += [
         "## Failures",
         "",
     ]

@@ -27,6 +27,10 @@ SCORERS: dict[str, Scorer] = {
 }
 DEFAULT_SCORERS = tuple(SCORERS)
 
+# Reported in bfcl mode but not part of its pass: BFCL's checker ignores the JSON Schema, and
+# passes a relevance entry on a call to any name.
+BFCL_ADVISORY = frozenset({"validity", "hallucination"})
+
 # Not the model's doing: such jobs are reported as errors and left out of accuracy.
 INFRA_ERRORS = frozenset({HTTP_ERROR, RATE_LIMITED, CASSETTE_MISS, CONNECTION_ERROR})
 
@@ -52,7 +56,9 @@ def score_job(
     scores = tuple(SCORERS[name](analysis) for name in scorers)
     if turn.error and turn.error.kind in INFRA_ERRORS:
         return "error", scores
-    passed = turn.error is None and all(s.passed for s in scores if s.applies)
+    passed = turn.error is None and all(
+        s.passed for s in scores if s.applies and not (bfcl and s.scorer in BFCL_ADVISORY)
+    )
     return ("passed" if passed else "failed"), scores
 
 

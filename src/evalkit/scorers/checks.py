@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from ..calls import MALFORMED_REPLY, Turn
 from ..cases import Case, ExpectedCall
 from ..matchers import describe_arguments
-from ..tools import arguments_validator, tools_by_name
+from ..tools import arguments_check, arguments_validator, tools_by_name
+from . import bfcl as bfcl_rules
 from .base import (
     EXTRA_CALL,
     FORBIDDEN_CALL,
@@ -30,7 +31,7 @@ from .base import (
     Failure,
     Score,
 )
-from .matching import FULL, NAME, NONE, Assignment, assign
+from .matching import FULL, NAME, NONE, Assignment, assign, assign_by_name
 
 _NOT_JSON = object()
 
@@ -40,7 +41,7 @@ class Analysis:
     case: Case
     turn: Turn
     offered: Mapping[str, Mapping[str, Any]]
-    bfcl: bool = False  # every call exact: any argument the case does not name fails
+    bfcl: bool = False  # BFCL's verdict: see scorers/bfcl.py
 
     @cached_property
     def arguments(self) -> tuple[Any, ...]:
@@ -55,27 +56,71 @@ class Analysis:
 
     @property
     def expected(self) -> tuple[ExpectedCall, ...]:
-        calls = self.case.expect.calls
-        if self.bfcl:
-            return tuple(replace(c, arguments=replace(c.arguments, exact=True)) for c in calls)
-        return calls
+        return self.case.expect.calls
+
+    @cached_property
+    def rules(self) -> tuple[bfcl_rules.CallRule, ...]:
+        """bfcl mode: each expected call compiled against its tool (cached across jobs)."""
+        by_name = {bfcl_rules.name(n): t for n, t in self.offered.items()}
+        return tuple(
+            bfcl_rules.rule_for(c, self.offered.get(c.name) or by_name.get(bfcl_rules.name(c.name)))
+            for c in self.expected
+        )
+
+    @cached_property
+    def _grades(self) -> dict[tuple[int, int], int]:
+        return {}
 
     def grade(self, e: int, p: int) -> int:
-        expected, call = self.expected[e], self.turn.calls[p]
-        if expected.name != call.name:
-            return NONE
-        args = self.arguments[p]
-        return FULL if args is not _NOT_JSON and expected.arguments.mismatch(args) is None else NAME
+        """FULL, NAME or NONE for an (expected, produced) pair, computed once per pair."""
+        cached = self._grades.get((e, p))
+        if cached is None:
+            call, args = self.turn.calls[p], self.arguments[p]
+            if self.bfcl:
+                cached = bfcl_rules.grade(self.rules[e], call.name, args, _NOT_JSON)
+            else:
+                expected = self.expected[e]
+                if expected.name != call.name:
+                    cached = NONE
+                else:
+                    cached = FULL if args is not _NOT_JSON and expected.arguments.matches(args) else NAME
+            self._grades[(e, p)] = cached
+        return cached
 
     @cached_property
     def assignment(self) -> Assignment:
-        return assign(len(self.expected), len(self.turn.calls), self.grade, ordered=self.case.expect.ordered)
+        n, m, ordered = len(self.expected), len(self.turn.calls), self.case.expect.ordered
+        if self.bfcl:  # BFCL pairs greedily; the differences this makes are counted in reports
+            return bfcl_rules.greedy(
+                n, m, lambda e, p: self.grade(e, p) == FULL, lambda e, p: self.grade(e, p) != NONE, ordered=ordered
+            )
+        if not ordered:
+            # When first-fit pairs every expected call fully, that pairing is optimal (no
+            # assignment has more full matches, and none can add a pair): skip the Hungarian.
+            quick = bfcl_rules.greedy(n, m, lambda e, p: self.grade(e, p) == FULL, lambda e, p: False)
+            if quick.full == n:
+                return quick
+        if ordered:
+            return assign(n, m, self.grade, ordered=True)
+        return assign_by_name([c.name for c in self.expected], [c.name for c in self.turn.calls], self.grade)
 
     def mismatch(self, e: int, p: int) -> str:
         args = self.arguments[p]
         if args is _NOT_JSON:
             return f"arguments are not valid JSON: {_clip(self.turn.calls[p].arguments)}"
+        if self.bfcl:
+            return self.rules[e].mismatch(args) or ""
         return self.expected[e].arguments.mismatch(args) or ""
+
+    def name_of(self, raw: str) -> str:
+        return bfcl_rules.name(raw) if self.bfcl else raw
+
+    @property
+    def no_call_made(self) -> bool:
+        """No call in the reply; in bfcl mode also a reply BFCL cannot decode (see scorers/bfcl.py)."""
+        if self.bfcl:
+            return not self.turn.calls or bfcl_rules.undecodable(self.arguments, _NOT_JSON)
+        return not self.turn.calls
 
 
 def _failed_turn(name: str, turn: Turn) -> Score:
@@ -89,8 +134,8 @@ def selection(a: Analysis) -> Score:
         return Score.not_applicable("selection")
     if a.turn.error:
         return _failed_turn("selection", a.turn)
-    want = Counter(c.name for c in a.expected)
-    got = Counter(c.name for c in a.turn.calls)
+    want = Counter(a.name_of(c.name) for c in a.expected)
+    got = Counter(a.name_of(c.name) for c in a.turn.calls)
     failures = []
     for name in got - want:
         if name in want:
@@ -129,11 +174,12 @@ def validity(a: Analysis) -> Score:
             reason = f" (finish_reason={a.turn.finish_reason})" if a.turn.finish_reason == "length" else ""
             failures.append(Failure(INVALID_JSON, f"{call.name} arguments are {what}{reason}: {_clip(call.arguments)}"))
             continue
-        errors = sorted(arguments_validator(a.offered[call.name]).iter_errors(args), key=lambda e: list(e.path))
-        if errors:
-            failures.append(Failure(SCHEMA_VIOLATION, f"{call.name}: {_schema_error(errors[0])}"))
-        else:
+        tool = a.offered[call.name]
+        if arguments_check(tool)(args):  # compiled once per tool; jsonschema only to explain a failure
             good += 1
+            continue
+        errors = sorted(arguments_validator(tool).iter_errors(args), key=lambda e: list(e.path))
+        failures.append(Failure(SCHEMA_VIOLATION, f"{call.name}: {_schema_error(errors[0]) if errors else 'invalid'}"))
     return Score.ratio("validity", good, total, failures)
 
 
@@ -190,15 +236,15 @@ def no_call(a: Analysis) -> Score:
     if a.turn.error:
         return _failed_turn("no_call", a.turn)
     if a.case.expect.any_call:
-        if a.turn.calls:
+        if not a.no_call_made:
             return Score("no_call", 1.0, True)
         return Score(
             "no_call", 0.0, False, (Failure(MISSING_CALL, "expected a call to any offered function, got none"),)
         )
-    if a.turn.calls:
+    if not a.no_call_made:
         shown = ", ".join(f"{c.name}({_clip(c.arguments, 40)})" for c in a.turn.calls)
         return Score("no_call", 0.0, False, (Failure(UNEXPECTED_CALL, f"expected no call, got {shown}"),))
-    if a.turn.finish_reason in ("tool_calls", "function_call"):
+    if a.turn.finish_reason in ("tool_calls", "function_call") and not a.bfcl:
         # The reply says it called a function, yet none could be read: malformed, not a refusal.
         reason = f"finish_reason is {a.turn.finish_reason!r} but the reply holds no readable call"
         return Score("no_call", 0.0, False, (Failure(MALFORMED_REPLY, reason),))
