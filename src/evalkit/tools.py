@@ -73,10 +73,21 @@ def tool_problem(tool: Any) -> str | None:
     return None
 
 
+_VALIDATORS: dict[int, tuple[Mapping[str, Any], Draft202012Validator]] = {}
+
+
 def arguments_validator(tool: Mapping[str, Any]) -> Draft202012Validator:
     """A validator for a call's arguments. A ``strict`` tool also rejects keys it does not list,
-    as OpenAI's structured outputs do, even where the schema forgot ``additionalProperties``."""
-    return _validator(json.dumps(tool_parameters(tool), sort_keys=True), is_strict(tool))
+    as OpenAI's structured outputs do, even where the schema forgot ``additionalProperties``.
+    Built once per tool object (and per canonical schema text)."""
+    hit = _VALIDATORS.get(id(tool))
+    if hit is not None and hit[0] is tool:
+        return hit[1]
+    validator = _validator(json.dumps(tool_parameters(tool), sort_keys=True), is_strict(tool))
+    if len(_VALIDATORS) > 20_000:
+        _VALIDATORS.clear()
+    _VALIDATORS[id(tool)] = (tool, validator)
+    return validator
 
 
 _CHECKS: dict[int, tuple[Mapping[str, Any], Callable[[Any], bool]]] = {}

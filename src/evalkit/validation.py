@@ -75,17 +75,6 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
-_TYPES: dict[str, Check] = {
-    "string": lambda v: isinstance(v, str),
-    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer()),
-    "number": _is_number,
-    "boolean": lambda v: isinstance(v, bool),
-    "object": lambda v: isinstance(v, dict),
-    "array": lambda v: isinstance(v, list),
-    "null": lambda v: v is None,
-}
-
-
 def equal(a: Any, b: Any) -> bool:
     """jsonschema's equality: ``1 == 1.0``, ``True != 1``, containers element by element."""
     if isinstance(a, str) or isinstance(b, str):
@@ -101,103 +90,133 @@ def equal(a: Any, b: Any) -> bool:
 
 def compile_schema(schema: Any) -> Check | None:
     """A predicate equal to ``Draft202012Validator(schema).is_valid``, or None when the schema
-    uses a keyword not compiled here."""
+    uses a keyword not compiled here. The predicate is generated Python source (one function,
+    no call per keyword), compiled once."""
+    gen = _Gen()
     try:
-        return _compile(schema)
+        body = gen.schema(schema, "v", 1)
     except _Unsupported:
         return None
+    source = "def check(v):\n" + "\n".join(body) + "\n    return True\n"
+    namespace: dict[str, Any] = {"_equal": equal, "_is_int": _is_int, "_is_number": _is_number, **gen.constants}
+    exec(compile(source, "<evalkit schema>", "exec"), namespace)  # our own generated code, no user text in it
+    check: Check = namespace["check"]
+    return check
 
 
-def _compile(schema: Any) -> Check:
-    if schema is True or schema == {}:
-        return lambda v: True
-    if schema is False:
-        return lambda v: False
-    if not isinstance(schema, Mapping) or (_OTHER & schema.keys()):
-        raise _Unsupported
-    checks: list[Check] = []
-    if "type" in schema:
-        names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-        if not all(isinstance(n, str) and n in _TYPES for n in names):
+def _is_int(v: Any) -> bool:
+    return (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer())
+
+
+_TYPE_TESTS = {
+    "string": "isinstance({v}, str)",
+    "integer": "_is_int({v})",
+    "number": "_is_number({v})",
+    "boolean": "isinstance({v}, bool)",
+    "object": "isinstance({v}, dict)",
+    "array": "isinstance({v}, list)",
+    "null": "{v} is None",
+}
+
+
+class _Gen:
+    """Writes the lines of a check: each ``return False`` on the first violated keyword."""
+
+    def __init__(self) -> None:
+        self.constants: dict[str, Any] = {}
+        self.names = 0
+
+    def const(self, value: Any) -> str:
+        name = f"_c{len(self.constants)}"
+        self.constants[name] = value
+        return name
+
+    def var(self) -> str:
+        self.names += 1
+        return f"x{self.names}"
+
+    def schema(self, schema: Any, v: str, depth: int) -> list[str]:
+        pad = "    " * depth
+        if schema is True or (isinstance(schema, Mapping) and not schema):
+            return []
+        if schema is False:
+            return [f"{pad}return False"]
+        if not isinstance(schema, Mapping) or (_OTHER & schema.keys()):
             raise _Unsupported
-        tests = [_TYPES[n] for n in names]
-        checks.append(tests[0] if len(tests) == 1 else lambda v: any(t(v) for t in tests))
-    if "enum" in schema:
-        options = list(schema["enum"])
-        checks.append(lambda v: any(equal(v, o) for o in options))
-    if "const" in schema:
-        const = schema["const"]
-        checks.append(lambda v: equal(v, const))
-    checks += _object_checks(schema) + _array_checks(schema) + _scalar_checks(schema)
-    if not checks:
-        return lambda v: True
-    if len(checks) == 1:
-        return checks[0]
-    return lambda v: all(c(v) for c in checks)
-
-
-def _object_checks(schema: Mapping[str, Any]) -> list[Check]:
-    checks: list[Check] = []
-    props = {k: _compile(s) for k, s in (schema.get("properties") or {}).items()}
-    required = tuple(schema.get("required") or ())
-    extra = schema.get("additionalProperties", True)
-    extra_check = None if extra is True else _compile(extra)
-    if props or required or extra_check is not None:
-
-        def check(v: Any) -> bool:
-            if not isinstance(v, dict):
-                return True
-            for key in required:
-                if key not in v:
-                    return False
-            for key, value in v.items():
-                sub = props.get(key)
-                if sub is not None:
-                    if not sub(value):
-                        return False
-                elif extra_check is not None and not extra_check(value):
-                    return False
-            return True
-
-        checks.append(check)
-    return checks
-
-
-def _array_checks(schema: Mapping[str, Any]) -> list[Check]:
-    checks: list[Check] = []
-    if "items" in schema:
-        if isinstance(schema["items"], list):
-            raise _Unsupported  # the pre-2020 tuple form
-        item = _compile(schema["items"])
-        checks.append(lambda v: not isinstance(v, list) or all(item(x) for x in v))
-    low, high = schema.get("minItems"), schema.get("maxItems")
-    if low is not None:
-        checks.append(lambda v: not isinstance(v, list) or len(v) >= low)
-    if high is not None:
-        checks.append(lambda v: not isinstance(v, list) or len(v) <= high)
-    return checks
-
-
-def _bounded(holds: Callable[[Any, Any], bool], bound: Any) -> Check:
-    return lambda v: not _is_number(v) or holds(v, bound)
-
-
-def _scalar_checks(schema: Mapping[str, Any]) -> list[Check]:
-    checks: list[Check] = []
-    short, long = schema.get("minLength"), schema.get("maxLength")
-    if short is not None:
-        checks.append(lambda v: not isinstance(v, str) or len(v) >= short)
-    if long is not None:
-        checks.append(lambda v: not isinstance(v, str) or len(v) <= long)
-    bounds: list[tuple[str, Callable[[Any, Any], bool]]] = [
-        ("minimum", lambda v, b: v >= b),
-        ("maximum", lambda v, b: v <= b),
-        ("exclusiveMinimum", lambda v, b: v > b),
-        ("exclusiveMaximum", lambda v, b: v < b),
-    ]
-    for key, holds in bounds:
-        if key in schema:
-            if not _is_number(schema[key]):
+        lines: list[str] = []
+        if "type" in schema:
+            names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+            if not names or not all(isinstance(n, str) and n in _TYPE_TESTS for n in names):
                 raise _Unsupported
-            checks.append(_bounded(holds, schema[key]))
-    return checks
+            test = " or ".join(_TYPE_TESTS[n].format(v=v) for n in names)
+            lines.append(f"{pad}if not ({test}): return False")
+        if "enum" in schema:
+            lines.append(f"{pad}if not {self.enum(list(schema['enum']), v)}: return False")
+        if "const" in schema:
+            lines.append(f"{pad}if not _equal({v}, {self.const(schema['const'])}): return False")
+        lines += self.objects(schema, v, depth) + self.arrays(schema, v, depth) + self.scalars(schema, v, depth)
+        return lines
+
+    def enum(self, options: list[Any], v: str) -> str:
+        if options and all(isinstance(o, str) for o in options):
+            return f"(type({v}) is str and {v} in {self.const(frozenset(options))})"
+        return f"any(_equal({v}, o) for o in {self.const(options)})"
+
+    def objects(self, schema: Mapping[str, Any], v: str, depth: int) -> list[str]:
+        props = schema.get("properties") or {}
+        required = list(schema.get("required") or ())
+        extra = schema.get("additionalProperties", True)
+        if not (props or required or extra is not True):
+            return []
+        pad, inner = "    " * depth, "    " * (depth + 1)
+        lines = [f"{pad}if isinstance({v}, dict):"]
+        lines += [f"{inner}if {self.const(key)} not in {v}: return False" for key in required]
+        branches: list[tuple[str, list[str]]] = []
+        for key, sub in props.items():
+            x = self.var()
+            body = self.schema(sub, x, depth + 3)
+            if body:
+                branches.append((key, [f"{'    ' * (depth + 3)}{x} = {v}[{self.const(key)}]", *body]))
+        x = self.var()
+        extra_body = [] if extra is True else self.schema(extra, x, depth + 3)
+        if branches or extra_body:
+            k = self.var()
+            lines.append(f"{inner}for {k} in {v}:")
+            first = True
+            for key, body in branches:
+                lines.append(f"{'    ' * (depth + 2)}{'if' if first else 'elif'} {k} == {self.const(key)}:")
+                lines += body
+                first = False
+            if extra_body:
+                known = self.const(frozenset(props))
+                lines.append(f"{'    ' * (depth + 2)}{'if' if first else 'elif'} {k} not in {known}:")
+                lines += [f"{'    ' * (depth + 3)}{x} = {v}[{k}]", *extra_body]
+        return lines
+
+    def arrays(self, schema: Mapping[str, Any], v: str, depth: int) -> list[str]:
+        pad, inner = "    " * depth, "    " * (depth + 1)
+        lines: list[str] = []
+        if "items" in schema:
+            if isinstance(schema["items"], list):
+                raise _Unsupported  # the pre-2020 tuple form
+            x = self.var()
+            body = self.schema(schema["items"], x, depth + 2)
+            if body:
+                lines += [f"{pad}if isinstance({v}, list):", f"{inner}for {x} in {v}:", *body]
+        for key, op in (("minItems", "<"), ("maxItems", ">")):
+            if key in schema:
+                lines.append(f"{pad}if isinstance({v}, list) and len({v}) {op} {self.const(schema[key])}: return False")
+        for key, op in (("minLength", "<"), ("maxLength", ">")):
+            if key in schema:
+                lines.append(f"{pad}if isinstance({v}, str) and len({v}) {op} {self.const(schema[key])}: return False")
+        return lines
+
+    def scalars(self, schema: Mapping[str, Any], v: str, depth: int) -> list[str]:
+        pad = "    " * depth
+        lines = []
+        for key, op in (("minimum", "<"), ("maximum", ">"), ("exclusiveMinimum", "<="), ("exclusiveMaximum", ">=")):
+            if key in schema:
+                if not _is_number(schema[key]):
+                    raise _Unsupported
+                lines.append(f"{pad}if _is_number({v}) and {v} {op} {self.const(schema[key])}: return False")
+        return lines

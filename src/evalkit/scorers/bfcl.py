@@ -20,8 +20,8 @@ rule, with a one-line example (expected → produced: verdict):
 - call count: exactly as many calls as expected (one for BFCL's simple and multiple categories),
   paired greedily in expected order, each with the first unpaired call that passes; ``ordered``
   cases pair by position.
-- ``no_call``: an empty reply, text, or any call whose arguments are not a JSON object counts as
-  "no call" (BFCL cannot decode it): pass. ``any_call``: at least one decodable call, to any name.
+- ``no_call``: an empty reply, text, or any call whose arguments are not a JSON object (an empty
+  string included: ``json.loads("")`` fails) counts as "no call" (BFCL cannot decode it): pass. ``any_call``: at least one decodable call, to any name.
 - names: ``a.b`` and ``a_b`` are one name (OpenAI-style tools cannot carry a dot; BFCL renames).
 - JSON Schema validity and hallucinated names are still reported but are not part of the pass.
 

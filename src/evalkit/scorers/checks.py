@@ -48,6 +48,9 @@ class Analysis:
         """Each produced call's decoded arguments, or ``_NOT_JSON``."""
         out = []
         for call in self.turn.calls:
+            if self.bfcl and not call.arguments.strip():
+                out.append(_NOT_JSON)  # BFCL's json.loads("") fails: not read as "no arguments"
+                continue
             try:
                 out.append(call.decoded_arguments())
             except ValueError:
@@ -134,8 +137,11 @@ def selection(a: Analysis) -> Score:
         return Score.not_applicable("selection")
     if a.turn.error:
         return _failed_turn("selection", a.turn)
-    want = Counter(a.name_of(c.name) for c in a.expected)
-    got = Counter(a.name_of(c.name) for c in a.turn.calls)
+    wanted = sorted(a.name_of(c.name) for c in a.expected)
+    produced = sorted(a.name_of(c.name) for c in a.turn.calls)
+    if wanted == produced:  # the common case, without building two Counters
+        return Score("selection", 1.0, True)
+    want, got = Counter(wanted), Counter(produced)
     failures = []
     for name in got - want:
         if name in want:
@@ -292,5 +298,15 @@ def _clip(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_OFFERED: dict[int, tuple[Sequence[Mapping[str, Any]], Mapping[str, Mapping[str, Any]]]] = {}
+
+
 def analyse(case: Case, turn: Turn, offered_tools: Sequence[Mapping[str, Any]], *, bfcl: bool = False) -> Analysis:
-    return Analysis(case, turn, tools_by_name(offered_tools), bfcl)
+    # The offered tools are one tuple per (suite, tool count) or case, shared by every job that
+    # offers them: their by-name index is built once (the entry holds the tuple, keeping its id).
+    hit = _OFFERED.get(id(offered_tools))
+    if hit is None or hit[0] is not offered_tools:
+        if len(_OFFERED) > 20_000:
+            _OFFERED.clear()
+        hit = _OFFERED[id(offered_tools)] = (offered_tools, tools_by_name(offered_tools))
+    return Analysis(case, turn, hit[1], bfcl)
