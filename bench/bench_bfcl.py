@@ -84,9 +84,16 @@ def build_replies(suites: list[Suite], cassettes: Path | None) -> list[Reply]:
 
 def write_outputs(replies: list[Reply], path: Path) -> None:
     with path.open("w") as out:
-        for key, _, case, turn in replies:
+        for key, kind, case, turn in replies:
             calls = [{"name": c.name, "arguments": c.arguments} for c in turn.calls] or None
-            record = {"key": key, "category": category(case), "id": case.id, "calls": calls, "content": turn.content}
+            record = {
+                "key": key,
+                "kind": kind,
+                "category": category(case),
+                "id": case.id,
+                "calls": calls,
+                "content": turn.content,
+            }
             out.write(json.dumps(record) + "\n")
 
 
@@ -135,15 +142,22 @@ def main(argv: list[str] | None = None) -> None:
         outputs = Path(tmp) / "outputs.jsonl"
         write_outputs(replies, outputs)
         reference = run_bfcl(args.bfcl_python, outputs, 1)
-        bfcl_times, default_times, mode_times = [reference["seconds_min"]], [], []
+        groups: dict[str, list[Reply]] = {"all": replies}
+        for reply in replies:
+            groups.setdefault(reply[1].split(":")[0], []).append(reply)
+        times: dict[str, dict[str, list[float]]] = {
+            g: {"bfcl_checker": [], "evalkit_default": [], "evalkit_bfcl": []} for g in groups
+        }
         ours_default = score_all(replies, tools, bfcl=False)  # warm-up (and the verdicts)
         ours_bfcl = score_all(replies, tools, bfcl=True)
         for _ in range(args.rounds):
-            bfcl_times.append(run_bfcl(args.bfcl_python, outputs, 1)["seconds_min"])
-            for times, bfcl in ((default_times, False), (mode_times, True)):
-                started = time.perf_counter()
-                score_all(replies, tools, bfcl=bfcl)
-                times.append(time.perf_counter() - started)
+            timing = run_bfcl(args.bfcl_python, outputs, 1)["timing"]
+            for name, group in groups.items():
+                times[name]["bfcl_checker"].append(timing[name]["seconds_min"])
+                for side, bfcl in (("evalkit_default", False), ("evalkit_bfcl", True)):
+                    started = time.perf_counter()
+                    score_all(group, tools, bfcl=bfcl)
+                    times[name][side].append(time.perf_counter() - started)
     theirs = {k: v[0] for k, v in reference["verdicts"].items()}
 
     # verdicts: bfcl mode against BFCL, by kind of reply
@@ -195,11 +209,20 @@ def main(argv: list[str] | None = None) -> None:
         "replies": len(replies),
         "calls": n_calls,
         "bfcl_checker": reference["checker"],
-        "seconds": {"bfcl_checker": bfcl_times[1:], "evalkit_default": default_times, "evalkit_bfcl": mode_times},
-        "calls_per_second": {
-            "bfcl_checker": n_calls / median(bfcl_times[1:]),
-            "evalkit_default": n_calls / median(default_times),
-            "evalkit_bfcl": n_calls / median(mode_times),
+        "rounds": args.rounds,
+        "speed": {
+            name: {
+                "replies": len(groups[name]),
+                "calls": (calls := sum(len(t.calls) for *_, t in groups[name])),
+                **{f"{side}_calls_per_second": calls / median(ts) for side, ts in sides.items()},
+                "ratio_default": median(
+                    [b / d for b, d in zip(sides["bfcl_checker"], sides["evalkit_default"], strict=True)]
+                ),
+                "ratio_bfcl_mode": median(
+                    [b / d for b, d in zip(sides["bfcl_checker"], sides["evalkit_bfcl"], strict=True)]
+                ),
+            }
+            for name, sides in times.items()
         },
         "by_kind": {k: dict(v) for k, v in sorted(by_kind.items())},
         "verdicts_differ_from_bfcl_checker": disagree,
@@ -207,12 +230,12 @@ def main(argv: list[str] | None = None) -> None:
         "side_by_side": {f"{m}/{c}": dict(v) for (m, c), v in sorted(side.items())},
         "reasons": dict(reasons.most_common()),
     }
-    speed = result["calls_per_second"]
-    print(
-        f"{result['replies']} replies, {n_calls} calls. calls/s: BFCL checker {speed['bfcl_checker']:,.0f}, "
-        f"evalkit default {speed['evalkit_default']:,.0f} ({speed['evalkit_default'] / speed['bfcl_checker']:.2f}×), "
-        f"bfcl mode {speed['evalkit_bfcl']:,.0f} ({speed['evalkit_bfcl'] / speed['bfcl_checker']:.2f}×)"
-    )
+    for name, row in result["speed"].items():
+        print(
+            f"{name}: {row['replies']} replies, {row['calls']} calls. calls/s: BFCL checker "
+            f"{row['bfcl_checker_calls_per_second']:,.0f}, evalkit default {row['evalkit_default_calls_per_second']:,.0f} "
+            f"({row['ratio_default']:.2f}× BFCL), bfcl mode {row['evalkit_bfcl_calls_per_second']:,.0f} ({row['ratio_bfcl_mode']:.2f}×)"
+        )
     print("by kind:", json.dumps(result["by_kind"]))
     print(f"bfcl mode ≠ BFCL checker on {len(disagree)} replies", json.dumps(disagree[:10]))
     print("BFCL-unpassable ground truth:", json.dumps(unpassable))

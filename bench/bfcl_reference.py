@@ -74,33 +74,37 @@ def main(argv):
         answer = answers.get(item["category"], {}).get(item["id"])
         work.append((item["key"], item["category"], raw, entry["function"], answer))
 
-    def score_all():
+    def score_all(group):
         out = {}
-        for key, category, raw, functions, answer in work:
+        for key, category, raw, functions, answer in group:
             out[key] = score(category, raw, functions, answer)
         return out
 
-    verdicts = score_all()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        score_all()
-        times.append(time.perf_counter() - started)
-    n_calls = sum(len(i["calls"] or ()) for i in items)
-    best, median = min(times), sorted(times)[len(times) // 2]
+    kinds = {item["key"]: item.get("kind", "all").split(":")[0] for item in items}
+    groups = {"all": work}
+    for row in work:
+        groups.setdefault(kinds[row[0]], []).append(row)
+    verdicts = score_all(work)
+    timing = {}
+    for name, group in groups.items():
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            score_all(group)
+            times.append(time.perf_counter() - started)
+        calls = sum(len(i["calls"] or ()) for i in items if name == "all" or kinds[i["key"]] == name)
+        timing[name] = {"replies": len(group), "calls": calls, "seconds_min": min(times)}
     result = {
         "checker": f"bfcl_eval {bfcl_eval_version()} ast_checker (model {MODEL})",
         "python": sys.version.split()[0],
-        "replies": len(items),
-        "calls": n_calls,
-        "seconds_min": best,
-        "seconds_median": median,
-        "calls_per_second_min_time": n_calls / best,
-        "calls_per_second_median_time": n_calls / median,
+        "timing": timing,
         "verdicts": verdicts,
     }
     verdicts_path.write_text(json.dumps(result))
-    print(f"BFCL checker: {len(items)} replies, {n_calls} calls, {n_calls / median:,.0f} calls/s (median of {repeats})")
+    best = timing["all"]
+    print(
+        f"BFCL checker: {best['replies']} replies, {best['calls']} calls, {best['calls'] / best['seconds_min']:,.0f} calls/s"
+    )
 
 
 def score(category, raw, functions, answer):
