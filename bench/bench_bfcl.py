@@ -187,21 +187,24 @@ def main(argv: list[str] | None = None) -> None:
 
     # side by side on the recorded replies: per model and category, and the reasons
     side: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    reasons: Counter[str] = Counter()
+    reasons: dict[str, Counter[str]] = defaultdict(Counter)
     for key, kind, case, turn in replies:
-        if not kind.startswith("recorded:"):
+        if kind == "perturbed":
             continue
         status, scores = score_job(case, turn, tools[key])
         modes = other_mode(
             case, turn, tools[key], bfcl=False, status=status, scores=scores, scorers=[s.scorer for s in scores]
         )
-        cell = side[(kind.split(":", 1)[1], category(case))]
+        group = kind.split(":", 1)[-1]
+        if modes["reason"]:
+            reasons[group][str(modes["reason"])] += 1
+        if kind == "truth":
+            continue
+        cell = side[(group, category(case))]
         cell["n"] += 1
         cell["default"] += modes["default"] == "passed"
         cell["bfcl"] += modes["bfcl"] == "passed"
         cell["bfcl_checker"] += theirs[key]
-        if modes["reason"]:
-            reasons[str(modes["reason"])] += 1
 
     result = {
         "machine": machine(load_start, source_start),
@@ -228,7 +231,7 @@ def main(argv: list[str] | None = None) -> None:
         "verdicts_differ_from_bfcl_checker": disagree,
         "bfcl_unpassable_ground_truth": unpassable,
         "side_by_side": {f"{m}/{c}": dict(v) for (m, c), v in sorted(side.items())},
-        "reasons": dict(reasons.most_common()),
+        "reasons": {group: dict(c.most_common()) for group, c in sorted(reasons.items())},
     }
     for name, row in result["speed"].items():
         print(
