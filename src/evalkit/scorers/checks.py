@@ -140,7 +140,7 @@ def selection(a: Analysis) -> Score:
     wanted = sorted(a.name_of(c.name) for c in a.expected)
     produced = sorted(a.name_of(c.name) for c in a.turn.calls)
     if wanted == produced:  # the common case, without building two Counters
-        return Score("selection", 1.0, True)
+        return Score.ok("selection")
     want, got = Counter(wanted), Counter(produced)
     failures = []
     for name in got - want:
@@ -162,7 +162,7 @@ def hallucination(a: Analysis) -> Score:
     failures = [
         Failure(HALLUCINATED_FUNCTION, f"called {name!r}, which was not offered ({_offered(a)})") for name in invented
     ]
-    return Score("hallucination", float(not invented), not invented, tuple(failures))
+    return Score("hallucination", 0.0, False, tuple(failures)) if invented else Score.ok("hallucination")
 
 
 def validity(a: Analysis) -> Score:
@@ -243,7 +243,7 @@ def no_call(a: Analysis) -> Score:
         return _failed_turn("no_call", a.turn)
     if a.case.expect.any_call:
         if not a.no_call_made:
-            return Score("no_call", 1.0, True)
+            return Score.ok("no_call")
         return Score(
             "no_call", 0.0, False, (Failure(MISSING_CALL, "expected a call to any offered function, got none"),)
         )
@@ -254,7 +254,7 @@ def no_call(a: Analysis) -> Score:
         # The reply says it called a function, yet none could be read: malformed, not a refusal.
         reason = f"finish_reason is {a.turn.finish_reason!r} but the reply holds no readable call"
         return Score("no_call", 0.0, False, (Failure(MALFORMED_REPLY, reason),))
-    return Score("no_call", 1.0, True)
+    return Score.ok("no_call")
 
 
 def forbidden(a: Analysis) -> Score:
@@ -271,7 +271,7 @@ def forbidden(a: Analysis) -> Score:
                     Failure(FORBIDDEN_CALL, f"{call.name}({_clip(call.arguments, 60)}) matches a forbidden call")
                 )
                 break
-    return Score("forbidden", float(not failures), not failures, tuple(failures))
+    return Score("forbidden", 0.0, False, tuple(failures)) if failures else Score.ok("forbidden")
 
 
 def _all_present(rule: ExpectedCall, args: dict[str, Any]) -> bool:
