@@ -107,23 +107,41 @@ def arguments_check(tool: Mapping[str, Any]) -> Callable[[Any], bool]:
     return check
 
 
+def arguments_error(tool: Mapping[str, Any], arguments: Any) -> str:
+    """Why ``arguments`` fail the tool's schema: jsonschema's first error by path, as
+    ``path: message``; a missing or unexpected key at the root is written without jsonschema."""
+    from .validation import root_error
+
+    validator = arguments_validator(tool)
+    message = root_error(validator.schema, arguments)  # the schema jsonschema reads, in its key order
+    if message is not None:
+        return message
+    errors = sorted(validator.iter_errors(arguments), key=lambda e: list(e.path))
+    if not errors:
+        return "invalid"
+    where = "/".join(str(p) for p in errors[0].absolute_path)
+    return f"{where}: {errors[0].message}" if where else errors[0].message
+
+
+@lru_cache(maxsize=4096)
+def _closed(schema_json: str, strict: bool) -> Any:
+    schema = json.loads(schema_json)
+    if strict:
+        _close_objects(schema)
+    return schema
+
+
 @lru_cache(maxsize=4096)
 def _check(schema_json: str, strict: bool) -> Callable[[Any], bool]:
     from .validation import compile_schema
 
-    schema = json.loads(schema_json)
-    if strict:
-        _close_objects(schema)
-    return compile_schema(schema) or _validator(schema_json, strict).is_valid
+    return compile_schema(_closed(schema_json, strict)) or _validator(schema_json, strict).is_valid
 
 
 @lru_cache(maxsize=4096)
 def _validator(schema_json: str, strict: bool) -> Draft202012Validator:
     # Keyed on the canonical schema text: the same tool is validated for every job of a run.
-    schema = json.loads(schema_json)
-    if strict:
-        _close_objects(schema)
-    return Draft202012Validator(schema)
+    return Draft202012Validator(_closed(schema_json, strict))
 
 
 def _close_objects(schema: Any) -> None:

@@ -220,3 +220,28 @@ class _Gen:
                     raise _Unsupported
                 lines.append(f"{pad}if _is_number({v}) and {v} {op} {self.const(schema[key])}: return False")
         return lines
+
+
+def root_error(schema: Any, instance: Any) -> str | None:
+    """jsonschema's first error message (errors sorted by path, as the validity scorer reports
+    them) when that error is at the root and is a missing required key or an unexpected key;
+    None otherwise (ask jsonschema). These two are the common failures of tool arguments, and
+    jsonschema builds every error to sort them."""
+    if not isinstance(schema, Mapping) or not isinstance(instance, dict):
+        return None
+    for key, value in schema.items():  # jsonschema checks keywords in the schema's order
+        if key == "required" and isinstance(value, list):
+            missing = next((p for p in value if p not in instance), None)
+            if missing is not None:
+                return f"{missing!r} is a required property"
+        elif key == "additionalProperties":
+            properties = schema.get("properties") or {}
+            extras = [k for k in instance if k not in properties]
+            if value is False and extras and "patternProperties" not in schema:
+                shown = ", ".join(repr(e) for e in sorted(extras, key=str))
+                return f"Additional properties are not allowed ({shown} {'was' if len(extras) == 1 else 'were'} unexpected)"
+            if value is not False and value is not True and extras:
+                return None  # errors under the extra keys: their paths sort with the others
+        elif key in ("enum", "const", "type") or key in _OTHER:
+            return None  # another root-level check could come first: leave it to jsonschema
+    return None

@@ -229,3 +229,21 @@ def test_schemas_with_other_keywords_go_to_jsonschema():
     assert compile_schema({"type": "object", "properties": {"a": {"$ref": "#/$defs/x"}}}) is None
     assert compile_schema({"anyOf": [{"type": "string"}]}) is None
     assert compile_schema({"type": "string", "pattern": "^a"}) is None
+
+
+STRICT = [
+    {"type": "function", "function": {"name": "t", "description": "d", "strict": True, "parameters": s}}
+    for s in SCHEMAS
+] + [{"type": "function", "function": {"name": "t", "description": "d", "parameters": s}} for s in SCHEMAS]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(STRICT), objects)
+def test_failure_messages_are_jsonschemas_first_error(tool, value):
+    from evalkit.tools import arguments_error, arguments_validator
+
+    errors = sorted(arguments_validator(tool).iter_errors(value), key=lambda e: list(e.path))
+    if not errors:
+        return
+    where = "/".join(str(p) for p in errors[0].absolute_path)
+    assert arguments_error(tool, value) == (f"{where}: {errors[0].message}" if where else errors[0].message)

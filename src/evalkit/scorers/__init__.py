@@ -56,9 +56,11 @@ def score_job(
     scores = tuple(SCORERS[name](analysis) for name in scorers)
     if turn.error and turn.error.kind in INFRA_ERRORS:
         return "error", scores
-    passed = turn.error is None and all(
-        s.passed for s in scores if s.applies and not (bfcl and s.scorer in BFCL_ADVISORY)
-    )
+    passed = turn.error is None
+    for s in scores:
+        if s.passed is False and not (bfcl and s.scorer in BFCL_ADVISORY):
+            passed = False
+            break
     return ("passed" if passed else "failed"), scores
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from ..calls import MALFORMED_REPLY, Turn
 from ..cases import Case, ExpectedCall
 from ..matchers import describe_arguments
-from ..tools import arguments_check, arguments_validator, tools_by_name
+from ..tools import arguments_check, arguments_error, tools_by_name
 from . import bfcl as bfcl_rules
 from .base import (
     EXTRA_CALL,
@@ -99,10 +99,17 @@ class Analysis:
             )
         if not ordered:
             # When first-fit pairs every expected call fully, that pairing is optimal (no
-            # assignment has more full matches, and none can add a pair): skip the Hungarian.
-            quick = bfcl_rules.greedy(n, m, lambda e, p: self.grade(e, p) == FULL, lambda e, p: False)
-            if quick.full == n:
-                return quick
+            # assignment has more full matches, and none can add a pair): no matching needed.
+            pairs: list[tuple[int, int]] = []
+            taken: set[int] = set()
+            for e in range(n):
+                p = next((p for p in range(m) if p not in taken and self.grade(e, p) == FULL), None)
+                if p is None:
+                    break
+                pairs.append((e, p))
+                taken.add(p)
+            else:
+                return Assignment(tuple(pairs), n)
         if ordered:
             return assign(n, m, self.grade, ordered=True)
         return assign_by_name([c.name for c in self.expected], [c.name for c in self.turn.calls], self.grade)
@@ -184,8 +191,7 @@ def validity(a: Analysis) -> Score:
         if arguments_check(tool)(args):  # compiled once per tool; jsonschema only to explain a failure
             good += 1
             continue
-        errors = sorted(arguments_validator(tool).iter_errors(args), key=lambda e: list(e.path))
-        failures.append(Failure(SCHEMA_VIOLATION, f"{call.name}: {_schema_error(errors[0]) if errors else 'invalid'}"))
+        failures.append(Failure(SCHEMA_VIOLATION, f"{call.name}: {arguments_error(tool, args)}"))
     return Score.ratio("validity", good, total, failures)
 
 
@@ -277,11 +283,6 @@ def forbidden(a: Analysis) -> Score:
 def _all_present(rule: ExpectedCall, args: dict[str, Any]) -> bool:
     fields = rule.arguments.fields
     return all(key in args and matcher.mismatch(args[key]) is None for key, matcher in fields)
-
-
-def _schema_error(error: Any) -> str:
-    where = "/".join(str(p) for p in error.absolute_path)
-    return f"{where}: {error.message}" if where else error.message
 
 
 def _names(calls: Any) -> str:
