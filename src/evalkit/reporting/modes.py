@@ -73,7 +73,7 @@ def render_modes(run: RunResult, *, tablefmt: str = "simple") -> str | None:
             "\nWhy verdicts differ:\n"
             + tabulate(
                 [[reason, side, n] for (reason, side), n in counts.most_common()],
-                headers=["reason", "", "jobs"],
+                headers=["reason", "which verdict passes", "jobs"],
                 tablefmt=tablefmt,
             )
         )
