@@ -45,6 +45,10 @@ class MatcherError(ValueError):
 
 def values_equal(expected: Any, got: Any, *, ignore_case: bool = False) -> bool:
     """The literal rule (see the module docstring)."""
+    if isinstance(expected, str):  # the common case first
+        if not isinstance(got, str):
+            return False
+        return expected.casefold() == got.casefold() if ignore_case else expected == got
     if isinstance(expected, bool) or isinstance(got, bool):
         return type(expected) is type(got) and expected == got
     if isinstance(expected, int | float) and isinstance(got, int | float):
@@ -98,7 +102,10 @@ class AnyOf(Matcher):
     options: tuple[Matcher, ...] = ()
 
     def matches(self, got: Any) -> bool:
-        return any(option.matches(got) for option in self.options)
+        for option in self.options:  # noqa: SIM110  # a loop: no generator per call on the hot path
+            if option.matches(got):
+                return True
+        return False
 
     def mismatch(self, got: Any) -> str | None:
         if any(option.matches(got) for option in self.options):

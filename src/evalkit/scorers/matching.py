@@ -116,6 +116,14 @@ def assign_by_name(
     pairs: list[tuple[int, int]] = []
     full = 0
     for es, ps in by_name.values():
+        if not ps:
+            continue
+        if len(es) == 1:  # the common case: one expected call of this name
+            e = es[0]
+            hit = next((q for q in ps if grade(e, q) == FULL), None)
+            full += hit is not None
+            pairs.append((e, ps[0] if hit is None else hit))
+            continue
         owner: dict[int, int] = {}  # produced → expected, full matches only
 
         def augment(e: int, seen: set[int], ps: list[int] = ps, owner: dict[int, int] = owner) -> bool:
