@@ -232,7 +232,7 @@ def coverage(a: Analysis) -> Score:
     # A call paired by name but with wrong arguments is explained by `correctness`; here only
     # the expected calls that no produced call even names.
     missing = [
-        Failure(MISSING_CALL, f"no call matched {a.expected[e].name}({describe_arguments(a.expected[e].arguments)})")
+        Failure(MISSING_CALL, f"no call matched {_described(a.expected[e])}")
         for e in range(len(a.expected))
         if e not in paired
     ]
@@ -278,6 +278,19 @@ def forbidden(a: Analysis) -> Score:
                 )
                 break
     return Score("forbidden", 0.0, False, tuple(failures)) if failures else Score.ok("forbidden")
+
+
+_DESCRIBED: dict[int, tuple[ExpectedCall, str]] = {}
+
+
+def _described(call: ExpectedCall) -> str:
+    """``name(arg=…)`` for an expected call, written once per call (it is the same every job)."""
+    hit = _DESCRIBED.get(id(call))
+    if hit is None or hit[0] is not call:
+        if len(_DESCRIBED) > 100_000:
+            _DESCRIBED.clear()
+        hit = _DESCRIBED[id(call)] = (call, f"{call.name}({describe_arguments(call.arguments)})")
+    return hit[1]
 
 
 def _all_present(rule: ExpectedCall, args: dict[str, Any]) -> bool:
