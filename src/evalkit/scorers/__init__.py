@@ -53,7 +53,7 @@ def score_job(
 ) -> tuple[str, tuple[Score, ...]]:
     """Run the scorers; return the job's status (passed, failed or error) and the scores."""
     analysis = analyse(case, turn, offered_tools, bfcl=bfcl)
-    scores = tuple(SCORERS[name](analysis) for name in scorers)
+    scores = tuple([SCORERS[name](analysis) for name in scorers])
     if turn.error and turn.error.kind in INFRA_ERRORS:
         return "error", scores
     passed = turn.error is None

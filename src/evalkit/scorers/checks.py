@@ -7,10 +7,9 @@ assignment), built once per job by :func:`analyse`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ..calls import MALFORMED_REPLY, Turn
 from ..cases import Case, ExpectedCall
@@ -34,6 +33,20 @@ from .base import (
 from .matching import FULL, NAME, NONE, Assignment, assign, assign_by_name
 
 _NOT_JSON = object()
+T = TypeVar("T")
+
+
+class _cached(Generic[T]):  # lower case: it reads as the decorator it replaces
+    """``functools.cached_property`` without its lock (Python 3.11 takes one per first access, a
+    measurable cost on the scoring hot path); an Analysis belongs to one job on one thread."""
+
+    def __init__(self, func: Callable[[Any], T]) -> None:
+        self.func, self.name = func, func.__name__
+
+    def __get__(self, obj: Any, owner: Any = None) -> T:
+        value = self.func(obj)
+        obj.__dict__[self.name] = value  # an instance attribute from now on: no descriptor call
+        return value
 
 
 @dataclass(frozen=True)
@@ -43,7 +56,7 @@ class Analysis:
     offered: Mapping[str, Mapping[str, Any]]
     bfcl: bool = False  # BFCL's verdict: see scorers/bfcl.py
 
-    @cached_property
+    @_cached
     def arguments(self) -> tuple[Any, ...]:
         """Each produced call's decoded arguments, or ``_NOT_JSON``."""
         out = []
@@ -61,7 +74,7 @@ class Analysis:
     def expected(self) -> tuple[ExpectedCall, ...]:
         return self.case.expect.calls
 
-    @cached_property
+    @_cached
     def rules(self) -> tuple[bfcl_rules.CallRule, ...]:
         """bfcl mode: each expected call compiled against its tool (cached across jobs)."""
         by_name = {bfcl_rules.name(n): t for n, t in self.offered.items()}
@@ -70,7 +83,7 @@ class Analysis:
             for c in self.expected
         )
 
-    @cached_property
+    @_cached
     def _grades(self) -> dict[tuple[int, int], int]:
         return {}
 
@@ -90,7 +103,7 @@ class Analysis:
             self._grades[(e, p)] = cached
         return cached
 
-    @cached_property
+    @_cached
     def assignment(self) -> Assignment:
         n, m, ordered = len(self.expected), len(self.turn.calls), self.case.expect.ordered
         if self.bfcl:  # BFCL pairs greedily; the differences this makes are counted in reports
