@@ -18,7 +18,13 @@ def import_group() -> None:
     default=None,
     help="Comma-separated BFCL categories (default: all 11 AST categories evalkit can express).",
 )
-@click.option("--out", type=click.Path(path_type=Path), default=Path("cases/bfcl"), show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("cases/bfcl"),
+    show_default=True,
+    help="Folder for the case files, NOTICE.md and the .evalkit-explicit marker.",
+)
 @click.option(
     "--source",
     type=click.Path(exists=True, path_type=Path),

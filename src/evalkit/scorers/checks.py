@@ -77,11 +77,14 @@ class Analysis:
     @_cached
     def rules(self) -> tuple[bfcl_rules.CallRule, ...]:
         """bfcl mode: each expected call compiled against its tool (cached across jobs)."""
-        by_name = {bfcl_rules.name(n): t for n, t in self.offered.items()}
-        return tuple(
-            bfcl_rules.rule_for(c, self.offered.get(c.name) or by_name.get(bfcl_rules.name(c.name)))
-            for c in self.expected
-        )
+        return tuple(bfcl_rules.rule_for(c, self._tool(c.name)) for c in self.expected)
+
+    def _tool(self, name: str) -> Mapping[str, Any] | None:
+        # `a.b` expected, `a_b` offered (or the other way round): one function for BFCL.
+        tool = self.offered.get(name)
+        if tool is None:
+            tool = next((t for n, t in self.offered.items() if bfcl_rules.name(n) == bfcl_rules.name(name)), None)
+        return tool
 
     @_cached
     def _grades(self) -> dict[tuple[int, int], int]:
