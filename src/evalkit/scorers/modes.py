@@ -8,7 +8,8 @@ reason is one of REASONS, tried in this order:
   arguments that are not a JSON object, or says ``finish_reason=tool_calls`` with no call: BFCL
   cannot decode it and counts it as no call (a pass); evalkit fails it (malformed, not a refusal);
 - ``call to a function not offered`` — an any-call case answered with an invented function: BFCL
-  passes any call; evalkit fails it as hallucinated;
+  passes any call; evalkit fails it as hallucinated (an any-call reply whose arguments break the
+  schema counts as ``schema-invalid arguments BFCL accepts``);
 - ``greedy vs optimal matching`` — BFCL pairs expected calls greedily and fails a reply that an
   optimal pairing passes;
 - ``int vs float`` — a float for an integer parameter (``10.0``: evalkit takes it by value, BFCL
@@ -17,6 +18,8 @@ reason is one of REASONS, tried in this order:
   optional parameter, a value outside ``enum``, an upper-cased enum value…): not part of BFCL's pass;
 - ``string normalisation`` — strings equal only after BFCL's normalisation (spaces, punctuation);
 - ``argument the case does not name`` — evalkit ignores it (unless ``exact``); BFCL fails it;
+- ``empty string for an argument to leave out`` — ``""`` where the case says ``absent``: BFCL reads
+  ``""`` as "left out" (its marker for it normalises to itself);
 - ``other: <failure kind>`` — anything else, named by the failing side's first failure kind.
 """
 
@@ -39,6 +42,7 @@ REASONS = (
     "schema-invalid arguments BFCL accepts",
     "string normalisation",
     "argument the case does not name",
+    "empty string for an argument to leave out",
 )
 
 
@@ -80,7 +84,7 @@ def difference_reason(
     text = " ".join(f.explanation for f in failures)
     if case.expect.no_call and not default_passed:  # BFCL passed it: it could not decode the call
         return REASONS[0]
-    if case.expect.any_call and not default_passed:
+    if case.expect.any_call and not default_passed and "hallucinated_function" in kinds:
         return REASONS[1]
     if default_passed:
         a = analyse(case, turn, offered_tools, bfcl=True)
@@ -94,6 +98,8 @@ def difference_reason(
     else:
         if kinds and all(k == SCHEMA_VIOLATION for k in kinds):
             return REASONS[4]
+        if WRONG_VALUE in kinds and "must be absent, got ''" in text:
+            return REASONS[7]
         if WRONG_VALUE in kinds and _strings_only(failures):
             return REASONS[5]
     return f"other: {kinds[0] if kinds else 'no failure'}"
