@@ -39,7 +39,7 @@ from typing import Any
 
 from ..cases import ExpectedCall
 from ..matchers import Absent, AnyOf, Equals, Fields, Items, Matcher
-from .matching import FULL, NAME, NONE, Assignment
+from .matching import Assignment
 
 _NORMALISE = re.compile(r"[ ,./\-_*^]")
 _PY = {"string": str, "integer": int, "float": float, "boolean": bool, "array": list, "dict": dict}
@@ -341,12 +341,6 @@ def greedy(
                 pairs[e] = spare
                 taken.add(spare)
     return Assignment(tuple(sorted(pairs.items())), n_full)
-
-
-def grade(rule: CallRule, produced_name: str, args: Any, not_json: object) -> int:
-    if rule.name != name(produced_name):
-        return NONE
-    return FULL if args is not not_json and rule.mismatch(args) is None else NAME
 
 
 def _show(value: Any, limit: int = 80) -> str:

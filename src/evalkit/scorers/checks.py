@@ -79,6 +79,11 @@ class Analysis:
         """bfcl mode: each expected call compiled against its tool (cached across jobs)."""
         return tuple(bfcl_rules.rule_for(c, self._tool(c.name)) for c in self.expected)
 
+    @_cached
+    def produced_names(self) -> tuple[str, ...]:
+        """bfcl mode: each produced call's name as BFCL compares it."""
+        return tuple(bfcl_rules.name(c.name) for c in self.turn.calls)
+
     def _tool(self, name: str) -> Mapping[str, Any] | None:
         # `a.b` expected, `a_b` offered (or the other way round): one function for BFCL.
         tool = self.offered.get(name)
@@ -96,7 +101,11 @@ class Analysis:
         if cached is None:
             call, args = self.turn.calls[p], self.arguments[p]
             if self.bfcl:
-                cached = bfcl_rules.grade(self.rules[e], call.name, args, _NOT_JSON)
+                rule = self.rules[e]
+                if rule.name != self.produced_names[p]:
+                    cached = NONE
+                else:
+                    cached = FULL if args is not _NOT_JSON and rule.mismatch(args) is None else NAME
             else:
                 expected = self.expected[e]
                 if expected.name != call.name:
