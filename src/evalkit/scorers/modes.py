@@ -25,6 +25,7 @@ reason is one of REASONS, tried in this order:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -106,6 +107,7 @@ def difference_reason(
 
 
 def _strings_only(failures: Sequence[Any]) -> bool:
-    # A wrong_value explanation reads "name: key: expected 'A', got 'a'": strings on both sides.
+    # A wrong_value explanation reads "name: key: expected 'A', got 'a'" (or got ['a', …]): a string
+    # is what was produced, alone or first in a list or object.
     wrong = [f.explanation for f in failures if f.kind == WRONG_VALUE]
-    return bool(wrong) and all("got '" in w or 'got "' in w for w in wrong)
+    return bool(wrong) and all(re.search(r"got [\[{]*['\"]", w) for w in wrong)
