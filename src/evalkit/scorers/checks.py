@@ -44,6 +44,8 @@ class _cached(Generic[T]):  # lower case: it reads as the decorator it replaces
         self.func, self.name = func, func.__name__
 
     def __get__(self, obj: Any, owner: Any = None) -> T:
+        if obj is None:  # looked up on the class (help(), inspect): the descriptor itself
+            return self  # type: ignore[return-value]  # only instances get a T
         value = self.func(obj)
         obj.__dict__[self.name] = value  # an instance attribute from now on: no descriptor call
         return value
