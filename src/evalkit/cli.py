@@ -347,23 +347,16 @@ def scan(paths: tuple[Path, ...], config_path: Path | None) -> None:
     click.echo(f"evalkit scan: no credentials found in {scanned} files", err=True)
 
 
-def _register_gate_commands() -> None:
-    from .gating.cli import baseline_group, gate_command  # click and errors only: keeps --help fast
+def _register_commands() -> None:
+    # click (and errors) only: the work is imported when a command runs, which keeps --help fast
+    from .gating.cli import baseline_group, gate_command
+    from .importers.cli import extract_command, import_group
 
-    cli.add_command(gate_command)
-    cli.add_command(baseline_group)
-
-
-_register_gate_commands()
-
-
-def _register_extract_command() -> None:
-    from .importers.cli import extract_command  # click only: the work is imported when it runs
-
-    cli.add_command(extract_command)
+    for command in (gate_command, baseline_group, import_group, extract_command):
+        cli.add_command(command)
 
 
-_register_extract_command()
+_register_commands()
 
 
 def main() -> None:

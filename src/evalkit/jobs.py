@@ -58,27 +58,32 @@ def expand(
     With ``tool_counts``, each suite is offered its own tools plus distractors up to N; the set
     and its order depend only on (seed, suite, N), so every model and every case of a suite sees
     the same tools at one N (a fair comparison, and one the server's prefix cache can reuse)."""
-    offers: dict[tuple[str, int | None], tuple[Mapping[str, Any], ...]] = {}
+    offers: dict[tuple[str, str | None, int | None], tuple[Mapping[str, Any], ...]] = {}
     skipped: list[str] = []
-    for suite in suites:
+    # A case with its own tools (`tools:` on the case, as BFCL entries have) is offered those; with a
+    # tool-count sweep they get distractors of their own, chosen as for a suite named "suite/case".
+    groups: list[tuple[Suite, str | None, tuple[Mapping[str, Any], ...]]] = [(s, None, s.tools) for s in suites]
+    groups += [(suite, case.id, case.tools) for suite in suites for case in suite.cases if case.tools is not None]
+    for suite, case_id, tools in groups:
         if not tool_counts:
-            offers[(suite.name, None)] = suite.tools
+            offers[(suite.name, case_id, None)] = tools
             continue
         from .distractors import offered_tools
 
+        label = suite.name if case_id is None else f"{suite.name}/{case_id}"
         for n in tool_counts:
-            offer = offered_tools(suite.name, suite.tools, n, pool=pool, seed=seed)
+            offer = offered_tools(label, tools, n, pool=pool, seed=seed)
             if offer.problem:
                 skipped.append(offer.problem)
             else:
-                offers[(suite.name, n)] = offer.tools
+                offers[(suite.name, case_id, n)] = offer.tools
     jobs = tuple(
-        Job(case, model, offers[(suite.name, n)], n, trial)
+        Job(case, model, offers[key], n, trial)
         for model in models
         for suite in suites
         for n in (tool_counts or (None,))
-        if (suite.name, n) in offers
         for case in suite.cases
+        if (key := (suite.name, None if case.tools is None else case.id, n)) in offers
         for trial in range(1, trials + 1)
     )
     return Plan(jobs, tuple(skipped))

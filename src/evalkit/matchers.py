@@ -50,6 +50,10 @@ class MatcherError(ValueError):
 
 def values_equal(expected: Any, got: Any, *, ignore_case: bool = False) -> bool:
     """The literal rule (see the module docstring)."""
+    if isinstance(expected, str):  # the common case first
+        if not isinstance(got, str):
+            return False
+        return expected.casefold() == got.casefold() if ignore_case else expected == got
     if isinstance(expected, bool) or isinstance(got, bool):
         return type(expected) is type(got) and expected == got
     if isinstance(expected, int | float) and isinstance(got, int | float):
@@ -81,6 +85,10 @@ class Matcher:
         and a ``forbid`` rule counts it as hit (fail closed)."""
         return False
 
+    def matches(self, got: Any) -> bool:
+        """``mismatch(got) is None``, without building the reason (the scorers' hot path)."""
+        return self.mismatch(got) is None
+
     @property
     def must_be_absent(self) -> bool:
         return False
@@ -90,6 +98,9 @@ class Matcher:
 class Equals(Matcher):
     value: Any = None
     ignore_case: bool = False
+
+    def matches(self, got: Any) -> bool:
+        return values_equal(self.value, got, ignore_case=self.ignore_case)
 
     def mismatch(self, got: Any) -> str | None:
         if values_equal(self.value, got, ignore_case=self.ignore_case):
@@ -101,8 +112,14 @@ class Equals(Matcher):
 class AnyOf(Matcher):
     options: tuple[Matcher, ...] = ()
 
+    def matches(self, got: Any) -> bool:
+        for option in self.options:  # noqa: SIM110  # a loop: no generator per call on the hot path
+            if option.matches(got):
+                return True
+        return False
+
     def mismatch(self, got: Any) -> str | None:
-        if any(option.mismatch(got) is None for option in self.options):
+        if any(option.matches(got) for option in self.options):
             return None
         return f"expected one of {_show([_describe(o) for o in self.options])}, got {_show(got)}"
 
@@ -188,6 +205,17 @@ class Fields(Matcher):
     fields: tuple[tuple[str, Matcher], ...] = ()
     exact: bool = False
 
+    def matches(self, got: Any) -> bool:
+        if not isinstance(got, dict):
+            return False
+        for key, matcher in self.fields:
+            if key in got:
+                if not matcher.matches(got[key]):
+                    return False
+            elif not matcher.optional:
+                return False
+        return not self.exact or all(any(key == k for k, _ in self.fields) for key in got)
+
     def mismatches(self, got: Any) -> list[str]:
         """Every reason ``got`` fails, one per argument, e.g. ``location: expected …, got …``."""
         if not isinstance(got, dict):
@@ -215,6 +243,13 @@ class Fields(Matcher):
 @dataclass(frozen=True)
 class Items(Matcher):
     items: tuple[Matcher, ...] = ()
+
+    def matches(self, got: Any) -> bool:
+        return (
+            isinstance(got, list)
+            and len(got) == len(self.items)
+            and all(m.matches(v) for m, v in zip(self.items, got, strict=True))
+        )
 
     def mismatch(self, got: Any) -> str | None:
         if not isinstance(got, list) or len(got) != len(self.items):
@@ -359,8 +394,19 @@ def _flag(raw: Mapping[str, Any], key: str, path: str) -> bool:
 
 
 def _with_case(matcher: Matcher, ignore_case: bool) -> Matcher:
-    if ignore_case and isinstance(matcher, Equals | Regex):
+    """``ignore_case`` on ``any_of`` reaches every string of every option: inside lists and
+    objects too, as ``equals`` with the flag compares them (``[Paris, Rome]`` matches ``["paris", "rome"]``)."""
+    if not ignore_case:
+        return matcher
+    if isinstance(matcher, Equals | Regex):
         return type(matcher)(**{**matcher.__dict__, "ignore_case": True})
+    if isinstance(matcher, Items):
+        return Items(optional=matcher.optional, items=tuple(_with_case(m, True) for m in matcher.items))
+    if isinstance(matcher, Fields):
+        fields = tuple((k, _with_case(m, True)) for k, m in matcher.fields)
+        return Fields(optional=matcher.optional, fields=fields, exact=matcher.exact)
+    if isinstance(matcher, AnyOf):
+        return AnyOf(optional=matcher.optional, options=tuple(_with_case(m, True) for m in matcher.options))
     return matcher
 
 

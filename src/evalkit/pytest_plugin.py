@@ -99,9 +99,21 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     path = file_path.resolve()
     if cases_dir != path and cases_dir not in path.parents:
         return None  # only the configured cases folder: test data elsewhere is not a suite
-    if cases_dir.is_dir() and "tools" in path.relative_to(cases_dir).parts[:-1]:
-        return None  # shared tools, not suites: skipped like `evalkit run` (cases.load_cases) does
+    if cases_dir.is_dir() and _skipped(parent.config, cases_dir, path):
+        return None  # shared tools, or a folder that runs only when named: as `evalkit run` (load_cases) does
     return CaseFile.from_parent(parent, path=file_path)
+
+
+def _skipped(config: pytest.Config, cases_dir: Path, path: Path) -> bool:
+    from .cases import explicit_only, skipped_under
+
+    if not skipped_under(cases_dir, path):
+        return False
+    if not explicit_only(cases_dir, path):
+        return True  # hidden, or in a folder that never holds case files
+    # `pytest cases/bfcl` names the folder: from there the file is not skipped.
+    named = [Path(config.invocation_params.dir, a.split("::")[0]).resolve() for a in config.args]
+    return not any((n == path or n in path.parents) and n != cases_dir and not skipped_under(n, path) for n in named)
 
 
 def _looks_like_case_file(path: Path) -> bool:

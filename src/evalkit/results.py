@@ -64,6 +64,8 @@ class CaseResult:
     alignment: tuple[dict[str, Any], ...] = ()  # expected vs produced calls (evalkit.scorers.alignment)
     steps: tuple[dict[str, Any], ...] = ()  # a loop's steps: calls, outputs sent back, text, finish, error
     ended: str | None = None  # how a loop ended: answer | max_steps | error (None: a single reply)
+    # The verdict in both modes: {"default": status, "bfcl": status, "reason": why they differ or None}
+    modes: dict[str, str | None] | None = None
 
     @property
     def passed(self) -> bool:

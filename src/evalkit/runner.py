@@ -37,6 +37,7 @@ from .results import (
 from .scorers import failures_of, resolve_scorers, score_analysis
 from .scorers.alignment import alignment
 from .scorers.checks import analyse
+from .scorers.modes import compared, other_mode
 from .scorers.steps import flattened
 from .tools import toolset_id
 
@@ -172,6 +173,7 @@ def run_job(
     requests = retries = 0
     latency: float | None = None
     aligned: tuple[dict[str, Any], ...] = ()
+    modes: dict[str, str | None] | None = None
     trajectory: Trajectory | None = None
     loop = job.case.expect.is_loop
     inner = (lambda: network.get(job.model.name)) if network is not None else None
@@ -191,6 +193,10 @@ def run_job(
         analysis = analyse(job.case, turn, job.offered_tools, bfcl=config.bfcl, trajectory=trajectory if loop else None)
         status, scores = score_analysis(analysis, scorers=scorers)
         aligned = alignment(analysis) if status != "passed" and turn.error is None and not loop else ()
+        if compared(job.case):  # BFCL's verdict beside evalkit's (reporting/modes.py)
+            modes = other_mode(
+                job.case, turn, job.offered_tools, bfcl=config.bfcl, status=status, scores=scores, scorers=scorers
+            )
     except EvalkitError as exc:  # e.g. recording with no API key: the user can fix it
         turn = Turn.failed(CONFIG_ERROR, str(exc))
         status, scores = "error", ()
@@ -229,6 +235,7 @@ def run_job(
         alignment=aligned,
         steps=trajectory.record() if loop and trajectory is not None else (),
         ended=trajectory.ended if loop and trajectory is not None else None,
+        modes=modes,
     )
     return _redacted(result, redactor)
 

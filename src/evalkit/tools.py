@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -87,20 +87,76 @@ def _clip(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# Per tool object: the tool itself (so its id cannot be reused while the entry lives) and what was
+# built for it. Every job of a suite offers the same tool objects, so each is built once per run.
+_VALIDATORS: dict[int, tuple[Mapping[str, Any], ArgumentsValidator]] = {}
+_CHECKS: dict[int, tuple[Mapping[str, Any], Callable[[Any], bool]]] = {}
+_CACHE_LIMIT = 20_000
+
+
 def arguments_validator(tool: Mapping[str, Any]) -> ArgumentsValidator:
     """A validator for a call's arguments. A ``strict`` tool also rejects keys it does not list,
     as OpenAI's structured outputs do, even where the schema forgot ``additionalProperties``.
     For a tool that passed :func:`tool_problem`, ``iter_errors`` never raises (see schemas.py)."""
-    return _validator(json.dumps(tool_parameters(tool), sort_keys=True), is_strict(tool))
+    hit = _VALIDATORS.get(id(tool))
+    if hit is not None and hit[0] is tool:
+        return hit[1]
+    validator = _validator(json.dumps(tool_parameters(tool), sort_keys=True), is_strict(tool))
+    if len(_VALIDATORS) > _CACHE_LIMIT:
+        _VALIDATORS.clear()
+    _VALIDATORS[id(tool)] = (tool, validator)
+    return validator
+
+
+def arguments_check(tool: Mapping[str, Any]) -> Callable[[Any], bool]:
+    """``arguments_validator(tool).is_valid``, compiled once per tool object: a Python predicate
+    (:mod:`evalkit.validation`) where the schema uses only keywords it compiles, else the
+    validator's own (which runs patterns, ``multipleOf`` and ``uniqueItems`` safely)."""
+    hit = _CHECKS.get(id(tool))
+    if hit is not None and hit[0] is tool:
+        return hit[1]
+    check = _check(json.dumps(tool_parameters(tool), sort_keys=True), is_strict(tool))
+    if len(_CHECKS) > _CACHE_LIMIT:
+        _CHECKS.clear()
+    _CHECKS[id(tool)] = (tool, check)
+    return check
+
+
+def arguments_error(tool: Mapping[str, Any], arguments: Any) -> str:
+    """Why ``arguments`` fail the tool's schema: jsonschema's first error by path, as
+    ``path: message``; a missing or unexpected key at the root is written without jsonschema."""
+    from .validation import root_error
+
+    validator = arguments_validator(tool)
+    message = root_error(validator.schema, arguments)  # the schema jsonschema reads, in its key order
+    if message is not None:
+        return message
+    errors = sorted(validator.iter_errors(arguments), key=lambda e: list(e.path))
+    if not errors:
+        return "invalid"
+    where = "/".join(str(p) for p in errors[0].absolute_path)
+    return f"{where}: {errors[0].message}" if where else errors[0].message
+
+
+@lru_cache(maxsize=4096)
+def _closed(schema_json: str, strict: bool) -> Any:
+    schema = json.loads(schema_json)
+    if strict:
+        _close_objects(schema)
+    return schema
+
+
+@lru_cache(maxsize=4096)
+def _check(schema_json: str, strict: bool) -> Callable[[Any], bool]:
+    from .validation import compile_schema
+
+    return compile_schema(_closed(schema_json, strict)) or _validator(schema_json, strict).is_valid
 
 
 @lru_cache(maxsize=4096)
 def _validator(schema_json: str, strict: bool) -> ArgumentsValidator:
     # Keyed on the canonical schema text: the same tool is validated for every job of a run.
-    schema = json.loads(schema_json)
-    if strict:
-        _close_objects(schema)
-    return ArgumentsValidator.for_schema(schema)
+    return ArgumentsValidator.for_schema(_closed(schema_json, strict))
 
 
 def _close_objects(schema: Any) -> None:

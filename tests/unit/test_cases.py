@@ -269,7 +269,7 @@ def test_unknown_case_field_lists_valid_fields(tmp_path):
     path = suite_with(tmp_path, "- {id: a, promt: hi, expect: {no_call: true}}\n")
     assert error_of(path) == (
         f"{path}, case 'a', field 'cases[0].promt': unknown field 'promt'. "
-        "Valid fields: id, prompt, messages, system, expect, forbid, tags, tool_outputs, max_steps"
+        "Valid fields: id, prompt, messages, system, expect, forbid, tags, tools, tool_outputs, max_steps"
     )
 
 
@@ -297,12 +297,12 @@ def test_missing_expect(tmp_path):
 def test_expect_needs_calls_or_no_call(tmp_path):
     path = suite_with(tmp_path, "- {id: a, prompt: hi, expect: {calls: []}}\n")
     assert error_of(path) == (
-        f"{path}, case 'a', field 'cases[0].expect': give either 'calls: [...]' (one or more) or 'no_call: true', "
-        "or for a loop 'steps', 'trajectory' or 'answer'"
+        f"{path}, case 'a', field 'cases[0].expect': give one of 'calls: [...]' (one or more), 'no_call: true' or "
+        "'any_call: true', or for a loop 'steps', 'trajectory' or 'answer'"
     )
     path = suite_with(tmp_path, "- {id: a, prompt: hi, expect: {no_call: true, calls: [{name: get_time}]}}\n")
     assert error_of(path) == (
-        f"{path}, case 'a', field 'cases[0].expect': give either 'calls: [...]' (one or more) or 'no_call: true', not both"
+        f"{path}, case 'a', field 'cases[0].expect': give one of 'calls: [...]' (one or more), 'no_call: true' or 'any_call: true', not calls and no_call"
     )
 
 

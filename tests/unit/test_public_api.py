@@ -48,6 +48,7 @@ def test_evalkit_all_is_pinned() -> None:
 
 def test_scorers_all_is_pinned() -> None:
     assert evalkit.scorers.__all__ == [
+        "BFCL_ADVISORY",
         "DEFAULT_SCORERS",
         "SCORERS",
         "Failure",

@@ -7,11 +7,21 @@ the field path and the bad value, and list the valid choices.
 
 from __future__ import annotations
 
-from .load import case_files, load_all, load_cases, load_suite_file
+from .load import (
+    EXPLICIT_MARKER,
+    case_files,
+    explicit_only,
+    load_all,
+    load_cases,
+    load_suite_file,
+    parse_suite,
+    skipped_under,
+)
 from .model import Case, Expectation, ExpectedCall, Suite
 from .spec import ID_PATTERN, MESSAGE_ROLES
 
 __all__ = [
+    "EXPLICIT_MARKER",
     "ID_PATTERN",
     "MESSAGE_ROLES",
     "Case",
@@ -19,7 +29,10 @@ __all__ = [
     "ExpectedCall",
     "Suite",
     "case_files",
+    "explicit_only",
     "load_all",
     "load_cases",
     "load_suite_file",
+    "parse_suite",
+    "skipped_under",
 ]

@@ -29,23 +29,41 @@ from .spec import MESSAGE_ROLES, CallSpec, CaseSpec, SuiteSpec
 _NOT_CASE_FOLDERS = frozenset({"tools", "cassettes", "node_modules", "__pycache__", "site-packages", "venv"})
 
 
+EXPLICIT_MARKER = ".evalkit-explicit"  # a folder holding this file runs only when named (cases/bfcl)
+
+
 def case_files(root: Path, *, skip: Iterable[Path] = ()) -> list[Path]:
-    """The case files under ``root``: every ``*.yaml``/``*.yml``, leaving out the ``skip`` folders
-    (the configured cassettes and reports), folders named in ``_NOT_CASE_FOLDERS``, and hidden
-    files and folders (``.venv``, ``.github``, ``.pre-commit-config.yaml``)."""
+    """The case files under ``root``: every ``*.yaml``/``*.yml`` but those :func:`skipped_under`
+    leaves out, and those in the ``skip`` folders (the configured cassettes and reports)."""
     if not root.is_dir():
         return [root]
     skipped = [p.resolve() for p in skip]
     found = []
     for file in sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()):
-        parts = file.relative_to(root).parts
-        if any(part.startswith(".") for part in parts) or _NOT_CASE_FOLDERS & set(parts[:-1]):
+        if skipped_under(root, file):
             continue
         resolved = file.resolve()
         if any(folder == resolved or folder in resolved.parents for folder in skipped):
             continue
         found.append(file)
     return found
+
+
+def skipped_under(root: Path, file: Path) -> bool:
+    """Whether loading the folder ``root`` leaves ``file`` out: it is hidden or in a hidden folder
+    (``.venv``, ``.github``, ``.pre-commit-config.yaml``), in a folder named in ``_NOT_CASE_FOLDERS``,
+    or :func:`explicit_only`."""
+    parts = file.relative_to(root).parts
+    if any(part.startswith(".") for part in parts) or _NOT_CASE_FOLDERS & set(parts[:-1]):
+        return True
+    return explicit_only(root, file)
+
+
+def explicit_only(root: Path, file: Path) -> bool:
+    """Whether ``file`` sits in a folder below ``root`` that holds EXPLICIT_MARKER: such suites (the
+    304 BFCL cases) run when their folder is named (``evalkit run cases/bfcl``), not with ``cases/``."""
+    folders = file.relative_to(root).parts[:-1]
+    return any((root.joinpath(*folders[: i + 1]) / EXPLICIT_MARKER).exists() for i in range(len(folders)))
 
 
 def load_cases(path: str | Path, *, skip: Iterable[Path] = ()) -> list[Suite]:
@@ -106,6 +124,14 @@ def load_suite_file(file: Path, *, root: Path | None = None) -> Suite:
             "this looks like a vcrpy cassette (it has 'interactions:'), not a case file; pass the cases "
             "folder, or set `cassettes` in [tool.evalkit] to the folder that holds cassettes",
         )
+    return parse_suite(raw, file, root=root)
+
+
+def parse_suite(raw: Any, file: Path, *, root: Path | None = None) -> Suite:
+    """Validate a suite already read into Python (``raw`` as a case file holds it); ``file`` names
+    it in errors and anchors ``tools_file`` and ``pydantic`` references (``root`` as for
+    :func:`load_suite_file`). Raises CaseFileError / CaseFileErrors."""
+    name = str(file)
     if not isinstance(raw, dict):
         raise CaseFileError(name, f"must be a mapping with version, suite, tools and cases; got {type(raw).__name__}")
     try:
@@ -134,7 +160,9 @@ def _build_suite(file: Path, spec: SuiteSpec, root: Path | None = None) -> Suite
                     field=f"cases[{index}].id",
                 )
             ids.add(case.id)
-            cases.append(_build_case(name, spec, index, case, by_name, suite_outputs))
+            own = _case_tools(name, index, case)
+            offered = by_name if own is None else _by_name(name, index, own)
+            cases.append(_build_case(name, spec, index, case, offered, suite_outputs, own))
         except CaseFileError as exc:
             errors.append(exc)
     if errors:
@@ -149,8 +177,18 @@ def _build_case(
     case: CaseSpec,
     tools: Mapping[str, Any],
     suite_outputs: Mapping[str, ToolImplementation],
+    own_tools: tuple[dict[str, Any], ...] | None = None,
 ) -> Case:
     here = f"cases[{index}]"
+    for i, call in enumerate(case.expect.calls or ()):
+        if not call.name:  # it would validate and then never match any call
+            raise CaseFileError(
+                file,
+                f"expected call has an empty name; name one of the tools ({', '.join(sorted(tools)) or 'none'}), "
+                "or write 'expect: {any_call: true}' for a call to any of them",
+                case_id=case.id,
+                field=f"{here}.expect.calls[{i}].name",
+            )
 
     def compile_call(path: str, call: CallSpec) -> ExpectedCall:
         return _expected_call(file, case.id, path, call, tools)
@@ -175,6 +213,7 @@ def _build_case(
     expectation = Expectation(
         expected,
         expect.ordered,
+        expect.any_call,
         steps=loops.steps(f"{here}.expect", expect.steps, compile_call) if expect.steps is not None else None,
         trajectory=loops.trajectory(f"{here}.expect", expect.trajectory, compile_call) if expect.trajectory else None,
         answer=loops.answer(Path(file), case.id, f"{here}.expect", expect.answer, outputs) if expect.answer else None,
@@ -187,7 +226,26 @@ def _build_case(
             field=f"{here}.tool_outputs",
         )
     max_steps = case.max_steps if case.max_steps is not None else spec.defaults.max_steps
-    return Case(spec.suite, case.id, messages, expectation, forbid, tags, file, outputs, max_steps)
+    return Case(spec.suite, case.id, messages, expectation, forbid, tags, file, outputs, max_steps, own_tools)
+
+
+def _case_tools(file: str, index: int, case: CaseSpec) -> tuple[dict[str, Any], ...] | None:
+    """A case's own ``tools`` (offered instead of the suite's), each checked; None: the suite's."""
+    if case.tools is None:
+        return None
+    for i, tool in enumerate(case.tools):
+        if (problem := tool_problem(tool)) is not None:
+            raise CaseFileError(file, problem, case_id=case.id, field=f"cases[{index}].tools[{i}]")
+    return tuple(case.tools)
+
+
+def _by_name(file: str, index: int, tools: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    names = [tool_name(t) for t in tools]
+    if dupes := sorted({n for n in names if names.count(n) > 1}):
+        raise CaseFileError(
+            file, f"tool names must be unique; repeated: {', '.join(dupes)}", field=f"cases[{index}].tools"
+        )
+    return dict(zip(names, tools, strict=True))
 
 
 def _expected_call(file: str, case_id: str, path: str, call: CallSpec, tools: Mapping[str, Any]) -> ExpectedCall:

@@ -24,6 +24,7 @@ class Expectation:
 
     calls: tuple[ExpectedCall, ...] = ()
     ordered: bool = False
+    any_call: bool = False  # at least one call, to any offered function; `calls` is then empty
     steps: tuple[Expectation, ...] | None = None
     trajectory: TrajectoryExpectation | None = None
     answer: AnswerExpectation | None = None
@@ -35,7 +36,7 @@ class Expectation:
     @property
     def no_call(self) -> bool:
         """A single reply that must make no call."""
-        return not self.calls and not self.is_loop
+        return not self.calls and not self.any_call and not self.is_loop
 
     def describe(self) -> str:
         """``get_weather(location='Paris'), get_time()``, ``no call``, or a loop's expectation."""
@@ -48,6 +49,8 @@ class Expectation:
             )
         if self.answer is not None:
             return "an answer"
+        if self.any_call:
+            return "any call"
         if self.no_call:
             return "no call"
         return ", ".join(_call(c) for c in self.calls)
@@ -68,6 +71,7 @@ class Case:
     file: str = ""
     tool_outputs: ToolOutputs = field(default_factory=ToolOutputs)  # what tools return in a loop
     max_steps: int = 5  # requests a loop may make
+    tools: tuple[Mapping[str, Any], ...] | None = None  # the case's own tools (else the suite's)
 
     @property
     def key(self) -> str:

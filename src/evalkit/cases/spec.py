@@ -76,6 +76,7 @@ class ExpectSpec(_Spec):
 
     calls: list[CallSpec] | None = None
     no_call: bool = False
+    any_call: bool = False  # at least one call, to any offered function (BFCL's "relevance")
     ordered: bool = False
     steps: list[StepSpec] | None = Field(default=None, min_length=1)
     trajectory: TrajectorySpec | None = None
@@ -85,18 +86,22 @@ class ExpectSpec(_Spec):
     def _one_kind(self) -> ExpectSpec:
         loop = [k for k in ("steps", "trajectory", "answer") if getattr(self, k) is not None]
         if loop:
-            if self.calls or self.no_call:
+            if self.calls or self.no_call or self.any_call:
                 raise ValueError(
                     f"a loop case ({', '.join(loop)}) says what each step does under 'steps:', not in 'calls'/'no_call'"
                 )
             if self.steps is not None and self.trajectory is not None:
                 raise ValueError("give 'steps: [...]' or 'trajectory: {...}', not both")
             return self
-        if self.no_call and self.calls:
-            raise ValueError("give either 'calls: [...]' (one or more) or 'no_call: true', not both")
-        if not self.no_call and not self.calls:
+        given = [k for k in ("calls", "no_call", "any_call") if getattr(self, k)]
+        if len(given) > 1:
             raise ValueError(
-                "give either 'calls: [...]' (one or more) or 'no_call: true', or for a loop 'steps', 'trajectory' or 'answer'"
+                f"give one of 'calls: [...]' (one or more), 'no_call: true' or 'any_call: true', not {' and '.join(given)}"
+            )
+        if not given:
+            raise ValueError(
+                "give one of 'calls: [...]' (one or more), 'no_call: true' or 'any_call: true', "
+                "or for a loop 'steps', 'trajectory' or 'answer'"
             )
         return self
 
@@ -140,6 +145,7 @@ class CaseSpec(_Spec):
     expect: ExpectSpec
     forbid: list[ForbidSpec] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
+    tools: list[dict[str, Any]] | None = None  # this case's own tools, instead of the suite's
     tool_outputs: ToolOutputsSpec | None = None  # per function, over the suite's
     max_steps: int | None = Field(default=None, ge=1, le=50)
 

@@ -260,6 +260,10 @@ def render_markdown(run: RunResult) -> str:
         from ..gating.trials import render_trials_markdown
 
         lines += [render_trials_markdown(run)]
+    from .modes import render_modes
+
+    if (side_by_side := render_modes(run, tablefmt="github")) is not None:
+        lines += ["## BFCL: evalkit's verdict and BFCL's", "", side_by_side, ""]
     lines += ["## Failures", ""]
     failures = failure_rows(run)
     lines.append(_md(failures, ["model", "case", "kind", "why"]) if failures else "No failures.")

@@ -77,6 +77,7 @@ def render_run(run: RunResult, *, width: int | None = None, failure_limit: int |
     if run.config.get("trials", 1) > 1 or any(j.trial > 1 for j in run.jobs):
         _trials(console, run)
     _suites(console, run)
+    _bfcl_modes(console, run)
     if compared:
         _disagreements(console, run)
     if failure_limit != 0:
@@ -263,6 +264,37 @@ def _curve(console: Console, run: RunResult) -> None:
 
 def _tokens(value: Any) -> str:
     return MISSING if value != value or value is None else f"{value:,.0f}"
+
+
+def _bfcl_modes(console: Console, run: RunResult) -> None:
+    """BFCL suites: evalkit's default verdict and BFCL's side by side, and why they differ."""
+    from .modes import modes_rows, reason_counts
+
+    rows = modes_rows(run)
+    if not rows:
+        return
+    console.print()
+    _fit(
+        console,
+        "BFCL suites: evalkit's verdict (default) and BFCL's (bfcl mode)",
+        ["model", "suite", "n", "default", "bfcl mode", "verdicts differ"],
+        [
+            [r["model"], r["suite"], r["n"], pct(r["default"] / r["n"]), pct(r["bfcl"] / r["n"]), r["differ"]]
+            for r in rows
+        ],
+        left=2,
+    )
+    counts = reason_counts(run)
+    if counts:
+        console.print()
+        _fit(
+            console,
+            "Why verdicts differ",
+            ["reason", "which verdict passes", "jobs"],
+            [[reason, side, n] for (reason, side), n in counts.most_common()],
+            left=2,
+            wrap=(0,),
+        )
 
 
 def _trials(console: Console, run: RunResult) -> None:

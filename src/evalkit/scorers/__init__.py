@@ -43,6 +43,10 @@ SCORERS: dict[str, Scorer] = {
 }
 DEFAULT_SCORERS = tuple(SCORERS)
 
+# Reported in bfcl mode but not part of its pass: BFCL's checker ignores the JSON Schema, and
+# passes a relevance entry on a call to any name.
+BFCL_ADVISORY = frozenset({"validity", "hallucination"})
+
 
 def resolve_scorers(names: Iterable[str] | None) -> tuple[str, ...]:
     chosen = tuple(names) if names else DEFAULT_SCORERS
@@ -65,7 +69,8 @@ def score_job(
     The status is ``error`` when there is no complete, readable reply (any :class:`~evalkit.calls.TurnError`:
     an HTTP error, a cassette miss, a cut stream, a malformed body, a content filter): an unknown outcome is
     neither credited to the model nor blamed on it, and accuracy leaves it out. Otherwise ``passed`` when
-    every applicable score passed, else ``failed``."""
+    every applicable score passed (in ``bfcl`` mode, those in BFCL_ADVISORY are reported but not
+    counted), else ``failed``."""
     return score_analysis(analyse(case, turn, offered_tools, bfcl=bfcl), scorers=scorers)
 
 
@@ -81,7 +86,8 @@ def score_analysis(analysis: Analysis, *, scorers: Sequence[str] = DEFAULT_SCORE
     )
     if analysis.turn.error is not None:
         return "error", scores
-    return ("passed" if all(s.passed for s in scores if s.applies) else "failed"), scores
+    counted = (s for s in scores if s.applies and not (analysis.bfcl and s.scorer in BFCL_ADVISORY))
+    return ("passed" if all(s.passed for s in counted) else "failed"), scores
 
 
 # The order failures are explained in: the most specific first. `validity` precedes `correctness`:
@@ -115,6 +121,7 @@ def failures_of(scores: Iterable[Score]) -> tuple[Failure, ...]:
 
 
 __all__ = [
+    "BFCL_ADVISORY",
     "DEFAULT_SCORERS",
     "SCORERS",
     "Failure",

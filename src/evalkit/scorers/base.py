@@ -49,10 +49,30 @@ class Score:
 
     @classmethod
     def not_applicable(cls, scorer: str) -> Score:
-        return cls(scorer, None, None)
+        return _shared(cls, scorer, None, None)
+
+    @classmethod
+    def ok(cls, scorer: str) -> Score:
+        """A full pass (1.0, no failures)."""
+        return _shared(cls, scorer, 1.0, True)
 
     @classmethod
     def ratio(cls, scorer: str, good: int, total: int, failures: list[Failure] | tuple[Failure, ...] = ()) -> Score:
         if total == 0:
             return cls.not_applicable(scorer)
+        if good == total and not failures:
+            return cls.ok(scorer)
         return cls(scorer, good / total, good == total, tuple(failures))
+
+
+_SHARED: dict[tuple[type, str, float | None], Score] = {}
+
+
+def _shared(cls: type[Score], scorer: str, value: float | None, passed: bool | None) -> Score:
+    # Scores are immutable, and most are "not applicable" or a clean pass: one instance each
+    # saves an allocation per scorer per job on the scoring hot path.
+    key = (cls, scorer, value)
+    hit = _SHARED.get(key)
+    if hit is None:
+        hit = _SHARED[key] = cls(scorer, value, passed)
+    return hit

@@ -7,17 +7,17 @@ assignment), built once per job by :func:`analyse`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from functools import cached_property
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from ..calls import Turn
 from ..cases import Case, ExpectedCall
 from ..loops.trajectory import Trajectory
 from ..matchers import describe_arguments
 from ..parsing.text_calls import find_text_tool_call
-from ..tools import arguments_validator, tools_by_name
+from ..tools import arguments_check, arguments_error, tools_by_name
+from . import bfcl as bfcl_rules
 from .base import (
     EXTRA_CALL,
     FORBIDDEN_CALL,
@@ -34,9 +34,25 @@ from .base import (
     Failure,
     Score,
 )
-from .matching import FULL, NAME, NONE, Assignment, assign
+from .matching import FULL, NAME, NONE, Assignment, assign, assign_by_name
 
 _NOT_JSON = object()
+T = TypeVar("T")
+
+
+class _cached(Generic[T]):  # lower case: it reads as the decorator it replaces
+    """``functools.cached_property`` without its lock (Python 3.11 takes one per first access, a
+    measurable cost on the scoring hot path); an Analysis belongs to one job on one thread."""
+
+    def __init__(self, func: Callable[[Any], T]) -> None:
+        self.func, self.name = func, func.__name__
+
+    def __get__(self, obj: Any, owner: Any = None) -> T:
+        if obj is None:  # looked up on the class (help(), inspect): the descriptor itself
+            return self  # type: ignore[return-value]  # only instances get a T
+        value = self.func(obj)
+        obj.__dict__[self.name] = value  # an instance attribute from now on: no descriptor call
+        return value
 
 
 @dataclass(frozen=True)
@@ -44,14 +60,17 @@ class Analysis:
     case: Case
     turn: Turn
     offered: Mapping[str, Mapping[str, Any]]
-    bfcl: bool = False  # every call exact: any argument the case does not name fails
+    bfcl: bool = False  # BFCL's verdict: see scorers/bfcl.py
     trajectory: Trajectory | None = None  # a loop job: its steps (``turn`` is then every call and the last reply)
 
-    @cached_property
+    @_cached
     def arguments(self) -> tuple[Any, ...]:
         """Each produced call's decoded arguments, or ``_NOT_JSON``."""
         out = []
         for call in self.turn.calls:
+            if self.bfcl and not call.arguments.strip():
+                out.append(_NOT_JSON)  # BFCL's json.loads("") fails: not read as "no arguments"
+                continue
             try:
                 out.append(call.decoded_arguments())
             except ValueError:
@@ -60,23 +79,74 @@ class Analysis:
 
     @property
     def expected(self) -> tuple[ExpectedCall, ...]:
-        calls = self.case.expect.calls
-        if self.bfcl:
-            return tuple(replace(c, arguments=replace(c.arguments, exact=True)) for c in calls)
-        return calls
+        return self.case.expect.calls
+
+    @_cached
+    def rules(self) -> tuple[bfcl_rules.CallRule, ...]:
+        """bfcl mode: each expected call compiled against its tool (cached across jobs)."""
+        return tuple(bfcl_rules.rule_for(c, self._tool(c.name)) for c in self.expected)
+
+    @_cached
+    def produced_names(self) -> tuple[str, ...]:
+        """bfcl mode: each produced call's name as BFCL compares it."""
+        return tuple(bfcl_rules.name(c.name) for c in self.turn.calls)
+
+    def _tool(self, name: str) -> Mapping[str, Any] | None:
+        # `a.b` expected, `a_b` offered (or the other way round): one function for BFCL.
+        tool = self.offered.get(name)
+        if tool is None:
+            tool = next((t for n, t in self.offered.items() if bfcl_rules.name(n) == bfcl_rules.name(name)), None)
+        return tool
+
+    @_cached
+    def _grades(self) -> dict[tuple[int, int], int]:
+        return {}
 
     def grade(self, e: int, p: int) -> int:
-        expected, call = self.expected[e], self.turn.calls[p]
-        if expected.name != call.name:
-            return NONE
-        args = self.arguments[p]
-        return FULL if args is not _NOT_JSON and expected.arguments.mismatch(args) is None else NAME
+        """FULL, NAME or NONE for an (expected, produced) pair, computed once per pair."""
+        cached = self._grades.get((e, p))
+        if cached is None:
+            call, args = self.turn.calls[p], self.arguments[p]
+            if self.bfcl:
+                rule = self.rules[e]
+                if rule.name != self.produced_names[p]:
+                    cached = NONE
+                else:
+                    cached = FULL if args is not _NOT_JSON and rule.mismatch(args) is None else NAME
+            else:
+                expected = self.expected[e]
+                if expected.name != call.name:
+                    cached = NONE
+                else:
+                    cached = FULL if args is not _NOT_JSON and expected.arguments.matches(args) else NAME
+            self._grades[(e, p)] = cached
+        return cached
 
-    @cached_property
+    @_cached
     def assignment(self) -> Assignment:
-        return assign(len(self.expected), len(self.turn.calls), self.grade, ordered=self.case.expect.ordered)
+        n, m, ordered = len(self.expected), len(self.turn.calls), self.case.expect.ordered
+        if self.bfcl:  # BFCL pairs greedily; the differences this makes are counted in reports
+            return bfcl_rules.greedy(
+                n, m, lambda e, p: self.grade(e, p) == FULL, lambda e, p: self.grade(e, p) != NONE, ordered=ordered
+            )
+        if not ordered:
+            # When first-fit pairs every expected call fully, that pairing is optimal (no
+            # assignment has more full matches, and none can add a pair): no matching needed.
+            pairs: list[tuple[int, int]] = []
+            taken: set[int] = set()
+            for e in range(n):
+                p = next((p for p in range(m) if p not in taken and self.grade(e, p) == FULL), None)
+                if p is None:
+                    break
+                pairs.append((e, p))
+                taken.add(p)
+            else:
+                return Assignment(tuple(pairs), n)
+        if ordered:
+            return assign(n, m, self.grade, ordered=True)
+        return assign_by_name([c.name for c in self.expected], [c.name for c in self.turn.calls], self.grade)
 
-    @cached_property
+    @_cached
     def unfinished(self) -> Failure | None:
         """Why the reply is not a finished answer (cut off, or a call written as text), or ``None``."""
         if self.bfcl:
@@ -91,7 +161,19 @@ class Analysis:
         args = self.arguments[p]
         if args is _NOT_JSON:
             return f"arguments are not valid JSON: {_clip(self.turn.calls[p].arguments)}"
+        if self.bfcl:
+            return self.rules[e].mismatch(args) or ""
         return self.expected[e].arguments.mismatch(args) or ""
+
+    def name_of(self, raw: str) -> str:
+        return bfcl_rules.name(raw) if self.bfcl else raw
+
+    @property
+    def no_call_made(self) -> bool:
+        """No call in the reply; in bfcl mode also a reply BFCL cannot decode (see scorers/bfcl.py)."""
+        if self.bfcl:
+            return not self.turn.calls or bfcl_rules.undecodable(self.arguments, _NOT_JSON)
+        return not self.turn.calls
 
 
 def _failed_turn(name: str, turn: Turn) -> Score:
@@ -101,12 +183,15 @@ def _failed_turn(name: str, turn: Turn) -> Score:
 
 def selection(a: Analysis) -> Score:
     """The multiset of produced function names equals the expected one."""
-    if a.case.expect.no_call or a.case.expect.is_loop:  # a loop's calls are scored step by step (scorers.steps)
+    if not a.case.expect.calls:  # no call, any call, or a loop (scored step by step: scorers.steps)
         return Score.not_applicable("selection")
     if a.turn.error:
         return _failed_turn("selection", a.turn)
-    want = Counter(c.name for c in a.expected)
-    got = Counter(c.name for c in a.turn.calls)
+    wanted = sorted(a.name_of(c.name) for c in a.expected)
+    produced = sorted(a.name_of(c.name) for c in a.turn.calls)
+    if wanted == produced:  # the common case, without building two Counters
+        return Score.ok("selection")
+    want, got = Counter(wanted), Counter(produced)
     failures = []
     for name in got - want:
         if name in want:
@@ -127,7 +212,7 @@ def hallucination(a: Analysis) -> Score:
     failures = [
         Failure(HALLUCINATED_FUNCTION, f"called {name!r}, which was not offered ({_offered(a)})") for name in invented
     ]
-    return Score("hallucination", float(not invented), not invented, tuple(failures))
+    return Score("hallucination", 0.0, False, tuple(failures)) if invented else Score.ok("hallucination")
 
 
 def validity(a: Analysis) -> Score:
@@ -145,18 +230,18 @@ def validity(a: Analysis) -> Score:
             reason = f" (finish_reason={a.turn.finish_reason})" if a.turn.finish_reason == "length" else ""
             failures.append(Failure(INVALID_JSON, f"{call.name} arguments are {what}{reason}: {_clip(call.arguments)}"))
             continue
-        errors = sorted(arguments_validator(a.offered[call.name]).iter_errors(args), key=lambda e: list(e.path))
-        if errors:
-            failures.append(Failure(SCHEMA_VIOLATION, f"{call.name}: {_schema_error(errors[0])}"))
-        else:
+        tool = a.offered[call.name]
+        if arguments_check(tool)(args):  # compiled once per tool; jsonschema only to explain a failure
             good += 1
+            continue
+        failures.append(Failure(SCHEMA_VIOLATION, f"{call.name}: {arguments_error(tool, args)}"))
     return Score.ratio("validity", good, total, failures)
 
 
 def correctness(a: Analysis) -> Score:
     """Per matched call (same name, paired by the optimal assignment), every expected argument
     matches its matcher. Arguments the case does not name are ignored unless ``exact``."""
-    if a.case.expect.no_call or a.case.expect.is_loop:  # a loop's calls are scored step by step (scorers.steps)
+    if not a.case.expect.calls:  # no call, any call, or a loop (scored step by step: scorers.steps)
         return Score.not_applicable("correctness")
     if a.turn.error:
         return _failed_turn("correctness", a.turn)
@@ -171,7 +256,7 @@ def correctness(a: Analysis) -> Score:
 
 def coverage(a: Analysis) -> Score:
     """Share of expected calls matched (name and arguments) by a distinct produced call."""
-    if a.case.expect.no_call or a.case.expect.is_loop:  # a loop's calls are scored step by step (scorers.steps)
+    if not a.case.expect.calls:  # no call, any call, or a loop (scored step by step: scorers.steps)
         return Score.not_applicable("coverage")
     if a.turn.error:
         return _failed_turn("coverage", a.turn)
@@ -190,7 +275,7 @@ def coverage(a: Analysis) -> Score:
     # A call paired by name but with wrong arguments is explained by `correctness`; here only
     # the expected calls that no produced call even names.
     missing = [
-        Failure(MISSING_CALL, f"no call matched {a.expected[e].name}({describe_arguments(a.expected[e].arguments)})")
+        Failure(MISSING_CALL, f"no call matched {_described(a.expected[e])}")
         for e in range(len(a.expected))
         if e not in paired
     ]
@@ -198,17 +283,25 @@ def coverage(a: Analysis) -> Score:
 
 
 def no_call(a: Analysis) -> Score:
-    """A case expecting no call passes only on a well-formed reply with no call."""
-    if not a.case.expect.no_call:
+    """The call/no-call decision: a case expecting no call passes only on a well-formed reply with
+    no call; a case expecting ``any_call`` passes on a reply with at least one call (a call to a
+    function that was not offered fails ``hallucination``, not this)."""
+    if not (a.case.expect.no_call or a.case.expect.any_call):
         return Score.not_applicable("no_call")
     if a.turn.error:
         return _failed_turn("no_call", a.turn)
-    if a.turn.calls:
+    if a.case.expect.any_call:
+        if not a.no_call_made:
+            return Score.ok("no_call")
+        return Score(
+            "no_call", 0.0, False, (Failure(MISSING_CALL, "expected a call to any offered function, got none"),)
+        )
+    if not a.no_call_made:
         shown = ", ".join(f"{c.name}({_clip(c.arguments, 40)})" for c in a.turn.calls)
         return Score("no_call", 0.0, False, (Failure(UNEXPECTED_CALL, f"expected no call, got {shown}"),))
     if (problem := a.unfinished) is not None:  # cut off, or a call written as text: not an abstention
         return Score("no_call", 0.0, False, (problem,))
-    return Score("no_call", 1.0, True)
+    return Score.ok("no_call")
 
 
 def finish(a: Analysis) -> Score:
@@ -235,7 +328,20 @@ def forbidden(a: Analysis) -> Score:
                     Failure(FORBIDDEN_CALL, f"{call.name}({_clip(call.arguments, 60)}) matches a forbidden call")
                 )
                 break
-    return Score("forbidden", float(not failures), not failures, tuple(failures))
+    return Score("forbidden", 0.0, False, tuple(failures)) if failures else Score.ok("forbidden")
+
+
+_DESCRIBED: dict[int, tuple[ExpectedCall, str]] = {}
+
+
+def _described(call: ExpectedCall) -> str:
+    """``name(arg=…)`` for an expected call, written once per call (it is the same every job)."""
+    hit = _DESCRIBED.get(id(call))
+    if hit is None or hit[0] is not call:
+        if len(_DESCRIBED) > 100_000:
+            _DESCRIBED.clear()
+        hit = _DESCRIBED[id(call)] = (call, f"{call.name}({describe_arguments(call.arguments)})")
+    return hit[1]
 
 
 def _all_present(rule: ExpectedCall, args: dict[str, Any]) -> bool:
@@ -243,11 +349,6 @@ def _all_present(rule: ExpectedCall, args: dict[str, Any]) -> bool:
     # fails closed, so a model cannot slip past one with a string that makes the pattern backtrack.
     fields = rule.arguments.fields
     return all(key in args and (m.mismatch(args[key]) is None or m.undecided(args[key])) for key, m in fields)
-
-
-def _schema_error(error: Any) -> str:
-    where = "/".join(str(p) for p in error.absolute_path)
-    return f"{where}: {error.message}" if where else error.message
 
 
 def _names(calls: Any) -> str:
@@ -264,6 +365,9 @@ def _clip(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_OFFERED: dict[int, tuple[Sequence[Mapping[str, Any]], Mapping[str, Mapping[str, Any]]]] = {}
+
+
 def analyse(
     case: Case,
     turn: Turn,
@@ -272,4 +376,11 @@ def analyse(
     bfcl: bool = False,
     trajectory: Trajectory | None = None,
 ) -> Analysis:
-    return Analysis(case, turn, tools_by_name(offered_tools), bfcl, trajectory)
+    # The offered tools are one tuple per (suite, tool count) or case, shared by every job that
+    # offers them: their by-name index is built once (the entry holds the tuple, keeping its id).
+    hit = _OFFERED.get(id(offered_tools))
+    if hit is None or hit[0] is not offered_tools:
+        if len(_OFFERED) > 20_000:
+            _OFFERED.clear()
+        hit = _OFFERED[id(offered_tools)] = (offered_tools, tools_by_name(offered_tools))
+    return Analysis(case, turn, hit[1], bfcl, trajectory)
