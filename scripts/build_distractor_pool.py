@@ -41,6 +41,7 @@ from jsonschema.exceptions import SchemaError
 from evalkit.importers.bfcl import (
     BFCL_URL,
     BFCL_VERSION,
+    CATEGORIES,
     BfclSourceError,
     convert_tool,
     data_path,
@@ -48,22 +49,7 @@ from evalkit.importers.bfcl import (
 from evalkit.importers.bfcl import read_sources as _read
 from evalkit.importers.bfcl import untyped_property as _untyped
 
-BFCL_FILES = tuple(
-    data_path(name)
-    for name in (
-        "simple_python",
-        "multiple",
-        "parallel",
-        "parallel_multiple",
-        "irrelevance",
-        "live_simple",
-        "live_multiple",
-        "live_parallel",
-        "live_parallel_multiple",
-        "live_relevance",
-        "live_irrelevance",
-    )
-)
+BFCL_FILES = tuple(data_path(name) for name in CATEGORIES)  # the same data `evalkit import bfcl` reads
 OUTPUT = Path(__file__).resolve().parents[1] / "cases" / "tools" / "distractors-v1.json"
 MAX_BYTES = 1_500_000
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what api.openai.com accepts for a function name

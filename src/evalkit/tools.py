@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from .identity_cache import IdentityCache
 from .schemas import ArgumentsValidator, schema_problem
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -87,39 +87,19 @@ def _clip(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-# Per tool object: the tool itself (so its id cannot be reused while the entry lives) and what was
-# built for it. Every job of a suite offers the same tool objects, so each is built once per run.
-_VALIDATORS: dict[int, tuple[Mapping[str, Any], ArgumentsValidator]] = {}
-_CHECKS: dict[int, tuple[Mapping[str, Any], Callable[[Any], bool]]] = {}
-_CACHE_LIMIT = 20_000
-
-
 def arguments_validator(tool: Mapping[str, Any]) -> ArgumentsValidator:
     """A validator for a call's arguments. A ``strict`` tool also rejects keys it does not list,
     as OpenAI's structured outputs do, even where the schema forgot ``additionalProperties``.
-    For a tool that passed :func:`tool_problem`, ``iter_errors`` never raises (see schemas.py)."""
-    hit = _VALIDATORS.get(id(tool))
-    if hit is not None and hit[0] is tool:
-        return hit[1]
-    validator = _validator(json.dumps(tool_parameters(tool), sort_keys=True), is_strict(tool))
-    if len(_VALIDATORS) > _CACHE_LIMIT:
-        _VALIDATORS.clear()
-    _VALIDATORS[id(tool)] = (tool, validator)
-    return validator
+    For a tool that passed :func:`tool_problem`, ``iter_errors`` never raises (see schemas.py).
+    Built once per tool object (every job of a suite offers the same ones)."""
+    return _VALIDATORS(tool)
 
 
 def arguments_check(tool: Mapping[str, Any]) -> Callable[[Any], bool]:
     """``arguments_validator(tool).is_valid``, compiled once per tool object: a Python predicate
     (:mod:`evalkit.validation`) where the schema uses only keywords it compiles, else the
     validator's own (which runs patterns, ``multipleOf`` and ``uniqueItems`` safely)."""
-    hit = _CHECKS.get(id(tool))
-    if hit is not None and hit[0] is tool:
-        return hit[1]
-    check = _check(json.dumps(tool_parameters(tool), sort_keys=True), is_strict(tool))
-    if len(_CHECKS) > _CACHE_LIMIT:
-        _CHECKS.clear()
-    _CHECKS[id(tool)] = (tool, check)
-    return check
+    return _CHECKS(tool)
 
 
 def arguments_error(tool: Mapping[str, Any], arguments: Any) -> str:
@@ -136,6 +116,11 @@ def arguments_error(tool: Mapping[str, Any], arguments: Any) -> str:
         return "invalid"
     where = "/".join(str(p) for p in errors[0].absolute_path)
     return f"{where}: {errors[0].message}" if where else errors[0].message
+
+
+def _canonical(tool: Mapping[str, Any]) -> tuple[str, bool]:
+    # The same schema in two tools (a suite and its tool-count sweep) shares the lru caches below.
+    return json.dumps(tool_parameters(tool), sort_keys=True), is_strict(tool)
 
 
 @lru_cache(maxsize=4096)
@@ -159,6 +144,12 @@ def _validator(schema_json: str, strict: bool) -> ArgumentsValidator:
     return ArgumentsValidator.for_schema(_closed(schema_json, strict))
 
 
+_VALIDATORS: IdentityCache[Mapping[str, Any], ArgumentsValidator] = IdentityCache(
+    lambda tool: _validator(*_canonical(tool))
+)
+_CHECKS: IdentityCache[Mapping[str, Any], Callable[[Any], bool]] = IdentityCache(lambda tool: _check(*_canonical(tool)))
+
+
 def _close_objects(schema: Any) -> None:
     if isinstance(schema, dict):
         if schema.get("type") == "object" and "properties" in schema:
@@ -174,18 +165,15 @@ def tools_by_name(tools: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, 
     return {tool_name(tool): tool for tool in tools}
 
 
-_TOOLSETS: dict[int, tuple[Sequence[Mapping[str, Any]], str]] = {}
-_TOOLSETS_LOCK = threading.Lock()
-
-
 def toolset_id(tools: Sequence[Mapping[str, Any]]) -> str:
     """A short stable id of an offered tool list (its order included): results.json stores each
     list once, under this id, and each job names the id it was offered. Cached per list object,
     since every job of a suite (at one tool count) offers the same one."""
-    with _TOOLSETS_LOCK:
-        cached = _TOOLSETS.get(id(tools))
-        if cached is not None and cached[0] is tools:
-            return cached[1]
-        digest = hashlib.sha256(json.dumps(list(tools), sort_keys=True, default=str).encode()).hexdigest()[:12]
-        _TOOLSETS[id(tools)] = (tools, digest)  # the reference keeps the id from being reused
-        return digest
+    return _TOOLSETS(tools)
+
+
+def _digest(tools: Sequence[Mapping[str, Any]]) -> str:
+    return hashlib.sha256(json.dumps(list(tools), sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+_TOOLSETS: IdentityCache[Sequence[Mapping[str, Any]], str] = IdentityCache(_digest)

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..cases import ExpectedCall
+from ..identity_cache import IdentityCache
 from ..matchers import Absent, AnyOf, Equals, Fields, Items, Matcher
 from .matching import Assignment
 
@@ -285,24 +286,19 @@ class CallRule:
         return None
 
 
-_RULES: dict[tuple[int, int], tuple[ExpectedCall, Any, CallRule]] = {}
-
-
 def rule_for(expected: ExpectedCall, tool: Mapping[str, Any] | None) -> CallRule:
-    """The compiled rule of an expected call against a tool, built once per (call, tool) object:
-    cases and tools live as long as the run, and the entry holds them so their ids stay theirs."""
-    key = (id(expected), id(tool))
-    hit = _RULES.get(key)
-    if hit is not None and hit[0] is expected and hit[1] is tool:
-        return hit[2]
+    """The compiled rule of an expected call against a tool, built once per (call, tool) object."""
+    return _RULES(expected, tool)
+
+
+def _rule(expected: ExpectedCall, tool: Mapping[str, Any] | None) -> CallRule:
     schema = (tool or {}).get("function", {}).get("parameters") or {}
     props = schema.get("properties") or {}
     params = {k: compile_param(props.get(k), m) for k, m in expected.arguments.fields}
-    rule = CallRule(name(expected.name), params, tuple(schema.get("required") or ()), frozenset(props))
-    if len(_RULES) > 100_000:
-        _RULES.clear()
-    _RULES[key] = (expected, tool, rule)
-    return rule
+    return CallRule(name(expected.name), params, tuple(schema.get("required") or ()), frozenset(props))
+
+
+_RULES: IdentityCache[ExpectedCall, Mapping[str, Any] | None, CallRule] = IdentityCache(_rule, limit=100_000)
 
 
 # --- the reply -----------------------------------------------------------------------------------

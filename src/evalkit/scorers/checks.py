@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 
 from ..calls import Turn
 from ..cases import Case, ExpectedCall
+from ..identity_cache import IdentityCache
 from ..loops.trajectory import Trajectory
 from ..matchers import describe_arguments
 from ..parsing.text_calls import find_text_tool_call
@@ -331,17 +332,10 @@ def forbidden(a: Analysis) -> Score:
     return Score("forbidden", 0.0, False, tuple(failures)) if failures else Score.ok("forbidden")
 
 
-_DESCRIBED: dict[int, tuple[ExpectedCall, str]] = {}
-
-
-def _described(call: ExpectedCall) -> str:
-    """``name(arg=…)`` for an expected call, written once per call (it is the same every job)."""
-    hit = _DESCRIBED.get(id(call))
-    if hit is None or hit[0] is not call:
-        if len(_DESCRIBED) > 100_000:
-            _DESCRIBED.clear()
-        hit = _DESCRIBED[id(call)] = (call, f"{call.name}({describe_arguments(call.arguments)})")
-    return hit[1]
+# ``name(arg=…)`` for an expected call, written once per call (it is the same every job).
+_described: IdentityCache[ExpectedCall, str] = IdentityCache(
+    lambda call: f"{call.name}({describe_arguments(call.arguments)})", limit=100_000
+)
 
 
 def _all_present(rule: ExpectedCall, args: dict[str, Any]) -> bool:
@@ -365,7 +359,11 @@ def _clip(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-_OFFERED: dict[int, tuple[Sequence[Mapping[str, Any]], Mapping[str, Mapping[str, Any]]]] = {}
+# The offered tools are one tuple per (suite, tool count) or case, shared by every job that offers
+# them: their by-name index is built once.
+_offered_by_name: IdentityCache[Sequence[Mapping[str, Any]], dict[str, Mapping[str, Any]]] = IdentityCache(
+    tools_by_name
+)
 
 
 def analyse(
@@ -376,11 +374,4 @@ def analyse(
     bfcl: bool = False,
     trajectory: Trajectory | None = None,
 ) -> Analysis:
-    # The offered tools are one tuple per (suite, tool count) or case, shared by every job that
-    # offers them: their by-name index is built once (the entry holds the tuple, keeping its id).
-    hit = _OFFERED.get(id(offered_tools))
-    if hit is None or hit[0] is not offered_tools:
-        if len(_OFFERED) > 20_000:
-            _OFFERED.clear()
-        hit = _OFFERED[id(offered_tools)] = (offered_tools, tools_by_name(offered_tools))
-    return Analysis(case, turn, hit[1], bfcl, trajectory)
+    return Analysis(case, turn, _offered_by_name(offered_tools), bfcl, trajectory)
