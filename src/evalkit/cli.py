@@ -77,6 +77,18 @@ def _split(values: tuple[str, ...]) -> list[str]:
     metavar="[RUN_ID]",
     help="Finish a stopped run: keep its finished jobs, run the rest (default: the newest stopped run).",
 )
+@click.option("--shard", default=None, metavar="K/N", help="Run shard K of N only; join shards with `evalkit merge`.")
+@click.option(
+    "--workers", type=click.IntRange(1, 256), default=None, help="Processes that replay and score (default 1)."
+)
+@click.option("--batch", is_flag=True, default=False, help="Record through the provider's Batch API (once/all).")
+@click.option(
+    "--batch-poll",
+    type=click.FloatRange(0, 3600),
+    default=None,
+    metavar="SECONDS",
+    help="Seconds between polls of a batch's status (default 30).",
+)
 def run(
     cases: tuple[Path, ...],
     models: tuple[str, ...],
@@ -95,6 +107,10 @@ def run(
     html: bool,
     run_id: str | None,
     resume: str | None,
+    shard: str | None,
+    workers: int | None,
+    batch: bool,
+    batch_poll: float | None,
 ) -> None:
     """Run case files or folders (default: the config's `cases` folder); print scores per model and suite.
 
@@ -121,6 +137,10 @@ def run(
         trials=trials,
         seed=seed,
         tool_counts=_tool_counts(tool_counts),
+        shard=_shard(shard),
+        workers=workers,
+        batch=batch or None,
+        batch_poll=batch_poll,
     )
     # every file validated before the first model call; recordings and reports are not case files
     suites = load_all(cases or (config.cases,), skip=(config.cassettes, config.reports))
@@ -128,7 +148,7 @@ def run(
     _note(
         f"{plural(sum(len(s.cases) for s in suites), 'case')} in {plural(len(suites), 'suite')} × "
         f"{plural(len(config.models), 'model')} ({', '.join(m.name for m in config.models)}){counts}, "
-        f"record mode {config.record_mode}"
+        f"record mode {config.record_mode}" + (f", shard {config.shard[0]}/{config.shard[1]}" if config.shard else "")
     )
     if resume is not None:
         run_id = _run_to_resume(config.reports, resume or run_id)
@@ -225,6 +245,15 @@ def _tool_counts(text: str | None) -> tuple[int, ...] | None:
     from .distractors import parse_tool_counts
 
     return parse_tool_counts(text)
+
+
+def _shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    from .scale.shards import Shard
+
+    shard = Shard.parse(text)
+    return (shard.k, shard.n)
 
 
 def _choose_models(
@@ -357,6 +386,15 @@ def _register_commands() -> None:
 
 
 _register_commands()
+
+
+def _register_merge_command() -> None:
+    from .scale.cli import merge_command  # click only: the work is imported when it runs
+
+    cli.add_command(merge_command)
+
+
+_register_merge_command()
 
 
 def main() -> None:

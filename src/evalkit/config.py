@@ -141,6 +141,12 @@ class RunConfig:
     gate: dict[str, Any] = field(default_factory=dict)
     allow_paths: tuple[Path, ...] = ()  # folders outside `root` that tools_file may read
     file: Path | None = None  # the configuration file read (None: none was found); named in hints
+    # Past one machine (evalkit.scale): run shard k of n only; replay and score in this many processes;
+    # record through the provider's Batch API, polling its status every batch_poll seconds.
+    shard: tuple[int, int] | None = None
+    workers: int = 1
+    batch: bool = False
+    batch_poll: float = 30.0
 
     def with_options(self, **changes: Any) -> RunConfig:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

@@ -29,6 +29,7 @@ from vcr.filters import decode_response
 from vcr.matchers import host, method, path, port, query, scheme
 from vcr.persisters.filesystem import FilesystemPersister
 from vcr.record_mode import RecordMode
+from vcr.request import Request as VcrRequest
 from vcr.serialize import serialize
 from vcr.stubs.httpx_stubs import vcr_handle_request
 
@@ -318,6 +319,41 @@ def cassette_client(
     factory = (lambda: inner) if inner is not None else None
     with cassette_session(path, record_mode=record_mode, inner=factory, timeout=timeout) as session:
         yield session.http_client
+
+
+def write_interaction(
+    path: str | Path,
+    request: httpx2.Request,
+    *,
+    status: int,
+    body: str,
+    content_type: str = "application/json",
+    redactor: Redactor | None = None,
+) -> bool:
+    """Write ``path`` as a cassette of one interaction, replacing the file: ``request`` as the SDK sent
+    it, answered by ``status`` and ``body``; for replies that did not come through a
+    :class:`CassetteTransport` (a Batch API output line). The same scrubbing, redaction and atomic
+    write as a recording; an error status is not saved (returns False, writes nothing)."""
+    scrub = _Scrubber(redactor or Redactor())
+    cassette = Cassette(
+        path=str(path),
+        record_mode=RecordMode.ALL,
+        match_on=MATCHERS,
+        before_record_request=scrub.request,
+        before_record_response=scrub.response,
+        persister=_AtomicPersister,
+    )
+    recorded = VcrRequest(request.method, str(request.url), request.content, request.headers)
+    response = {
+        "status": {"code": status, "message": httpx2.codes.get_reason_phrase(status)},
+        "headers": {"content-type": [content_type]},
+        "body": {"string": body},
+    }
+    cassette.append(recorded, response)
+    if not cassette.dirty:
+        return False
+    cassette._save()  # vcrpy's own serializer, through _AtomicPersister
+    return True
 
 
 _LATENCY_KEY = "evalkit_latency_seconds"  # in the cassette's metadata: request body digest -> seconds

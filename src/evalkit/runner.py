@@ -11,6 +11,9 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -81,25 +84,49 @@ def run_suites(
     for note in plan.skipped:
         log.warning("skipped: %s", note)
     summary = {**reproducible_config(config, suites, scorers), "skipped": list(plan.skipped)}
+    if config.shard is not None:  # a deterministic 1/N of the plan (see evalkit.scale.shards)
+        from .scale.shards import Shard, select, shard_record
+
+        full, plan = plan, select(plan, Shard(*config.shard))
+        summary["shard"] = shard_record(Shard(*config.shard), full, plan)
     toolsets = {toolset_id(job.offered_tools): [dict(t) for t in job.offered_tools] for job in plan.jobs}
     run_id = run_id or new_run_id()
     created = now_iso()
     done: set[JobKey] = set()
     writer: RunWriter | None = None
     kept: list[CaseResult] = []
+    if reports is not None and resume:
+        created = _check_resumable(reports / run_id, summary)
+        done = {result.key for result in journal_results(reports / run_id)}
+    todo = [number for number, job in enumerate(plan.jobs) if job.key not in done]
+    to_batch: list[Job] = []
+    if config.batch:  # checked before anything is written or sent (evalkit.scale.batch)
+        from .scale.batch import jobs_to_batch
+
+        to_batch = jobs_to_batch([plan.jobs[n] for n in todo], config)
     if reports is not None:
-        folder = reports / run_id
-        if resume:
-            created = _check_resumable(folder, summary)
-            done = {result.key for result in journal_results(folder)}
-        writer = RunWriter(folder, run_id=run_id, created=created, config=summary, toolsets=toolsets)
-    todo = [job for job in plan.jobs if job.key not in done]
+        writer = RunWriter(reports / run_id, run_id=run_id, created=created, config=summary, toolsets=toolsets)
     redactor = Redactor.for_models(config.models)
     network = NetworkTransports()
     started = time.perf_counter()
     try:
-        with _progress(len(plan.jobs), len(done), enabled=progress) as advance:
-            for result in _run_all(todo, config, scorers, redactor, network):
+        batched: Sequence[CaseResult] = ()
+        if config.batch:  # record through the Batch API, then replay every job as usual
+            from .scale.batch import record_batches
+
+            folder = writer.folder if writer is not None else None
+            outcome = record_batches(to_batch, config, transport=network.get, redactor=redactor, folder=folder)
+            summary["batches"] = outcome.batches  # their ids: in results.json, never a key
+            if writer is not None:
+                writer.config["batches"] = outcome.batches
+            batched, failed = outcome.errors, {result.key for result in outcome.errors}
+            todo = [n for n in todo if plan.jobs[n].key not in failed]
+            config = replace(config, record_mode="none")
+        with (
+            _job_results(plan, todo, config, suites, scorers, redactor, network) as results,
+            _progress(len(plan.jobs), len(done), enabled=progress) as advance,
+        ):
+            for result in chain(batched, results):
                 if writer is not None:
                     writer.add(result)
                 else:
@@ -131,6 +158,24 @@ def _check_resumable(folder: Path, summary: dict[str, Any]) -> str:
             "resume with the same cases, models and options, or start a new run"
         )
     return str(header.get("created") or now_iso())
+
+
+def _job_results(
+    plan: Plan,
+    todo: Sequence[int],
+    config: RunConfig,
+    suites: Sequence[Suite],
+    scorers: Sequence[str],
+    redactor: Redactor,
+    network: NetworkTransports,
+) -> AbstractContextManager[Iterator[CaseResult]]:
+    """The results of the jobs at plan positions ``todo``, as they finish: on threads in this process, or
+    in ``config.workers`` processes (started on entry, before any progress-bar thread exists)."""
+    if config.workers > 1:
+        from .scale.workers import in_processes
+
+        return in_processes(todo, config, suites, scorers, planned=len(plan.jobs))
+    return nullcontext(_run_all([plan.jobs[n] for n in todo], config, scorers, redactor, network))
 
 
 def _run_all(

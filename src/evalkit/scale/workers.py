@@ -1,0 +1,133 @@
+"""``evalkit run --workers N``: replay and score in N processes.
+
+Replaying a job is CPU work (YAML, the SDK, parsing, scoring: ~5 ms a job), and threads share one
+interpreter lock, so only processes use a second core. Each worker process rebuilds the run's plan
+from the configuration and the suites it was given once, at start (the plan is deterministic); the
+main process then sends it plan positions in chunks, never the jobs themselves (a job carries its
+offered tools: at 64 tools, pickling them would cost more than replaying). A worker sends back the
+finished :class:`~evalkit.results.CaseResult` values (frozen dataclasses, picklable), which the main
+process writes to the journal as they arrive, so resume, plan order at compaction and the progress bar
+work as with threads. Results are the same as in one process: only the ``seconds`` a job took differ.
+
+Recording with workers is allowed: each worker runs its chunk on ``concurrency`` threads, so up to
+``workers × concurrency`` requests are in flight at once, against one provider rate limit.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+from ..cases import Suite
+from ..config import RunConfig
+from ..jobs import Job
+from ..recording import NetworkTransports
+from ..redaction import Redactor
+from ..results import CaseResult
+
+# Jobs per task: large enough that the round trip to a worker (~0.2 ms) is noise next to the jobs
+# (~5 ms each), small enough that the progress bar moves and the last chunks even out between workers.
+MAX_CHUNK = 32
+
+
+@contextmanager
+def in_processes(
+    todo: Sequence[int], config: RunConfig, suites: Sequence[Suite], scorers: Sequence[str], *, planned: int
+) -> Iterator[Iterator[CaseResult]]:
+    """The results of the jobs at plan positions ``todo`` (of a plan of ``planned`` jobs), run in
+    ``config.workers`` processes, yielded as chunks finish (not in plan order). The processes start
+    on entry. A worker that dies (killed, out of memory) ends the run with ``BrokenProcessPool``; the
+    journal keeps what finished, for ``--resume``."""
+    workers = max(1, min(config.workers, len(todo)))
+    chunk = max(1, min(MAX_CHUNK, len(todo) // (workers * 4)))
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=_context(),
+        initializer=_start,
+        initargs=(config, tuple(suites), tuple(scorers), planned),
+    )
+    chunks = iter(todo)
+    pending: set[Future[list[CaseResult]]] = set()
+
+    def submit() -> bool:
+        positions = list(islice(chunks, chunk))
+        if positions:
+            pending.add(pool.submit(_run_chunk, positions))
+        return bool(positions)
+
+    # Two chunks a worker in flight: each worker always has its next chunk queued. Submitting now
+    # starts the processes, before the caller starts any thread (a progress bar) that a fork would copy.
+    for _ in range(2 * workers):
+        submit()
+
+    def results() -> Iterator[CaseResult]:
+        nonlocal pending
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                submit()
+                yield from future.result()
+
+    try:
+        yield results()
+    finally:
+        # Interrupted (Ctrl-C, an error in the main process): do not wait for chunks nobody will read.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _context() -> Any:
+    """``fork`` where it is available and safe (Linux): a worker starts in milliseconds, with evalkit
+    already imported. Elsewhere the platform's default (``spawn`` on macOS and Windows): each worker
+    imports evalkit again and gets the configuration and suites pickled, once."""
+    # macOS lists fork too, but its system frameworks are not safe to use in a forked child.
+    fork = "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
+    return multiprocessing.get_context("fork" if fork else None)
+
+
+@dataclass(frozen=True)
+class _Worker:
+    jobs: tuple[Job, ...]
+    config: RunConfig
+    scorers: tuple[str, ...]
+    redactor: Redactor
+    network: NetworkTransports
+
+
+_worker: _Worker | None = None  # this worker process's plan and tools, set once by _start
+
+
+def _start(config: RunConfig, suites: tuple[Suite, ...], scorers: tuple[str, ...], planned: int) -> None:
+    """Rebuild the plan the main process runs (the same functions, so the same jobs in the same order)."""
+    from ..runner import plan_run
+    from .shards import Shard, select
+
+    plan = plan_run(config, suites)
+    if config.shard is not None:
+        plan = select(plan, Shard(*config.shard))
+    if len(plan.jobs) != planned:  # a bug: positions would name other jobs
+        raise RuntimeError(f"a worker planned {len(plan.jobs)} jobs, the main process {planned}")
+    global _worker
+    _worker = _Worker(plan.jobs, config, scorers, Redactor.for_models(config.models), NetworkTransports())
+
+
+def _run_chunk(positions: list[int]) -> list[CaseResult]:
+    from ..runner import run_job
+
+    worker = _worker
+    if worker is None:  # pragma: no cover - the pool's initializer always ran first
+        raise RuntimeError("evalkit worker used before it started")
+    jobs = [worker.jobs[n] for n in positions]
+
+    def one(job: Job) -> CaseResult:
+        return run_job(job, worker.config, worker.scorers, redactor=worker.redactor, network=worker.network)
+
+    if worker.config.record_mode == "none" or worker.config.concurrency == 1:
+        return [one(job) for job in jobs]  # replay is CPU work: threads would only contend for the GIL
+    with ThreadPoolExecutor(max_workers=worker.config.concurrency) as threads:  # recording waits on the network
+        return list(threads.map(one, jobs))
