@@ -71,9 +71,7 @@ def test_the_gate_passes_the_merged_run_against_the_single_one(
     )
     assert result.exit_code == 0, result.stderr
     assert "Per model" in result.stdout and (tmp_path / "merged" / "m" / "summary.md").is_file()
-    gate = CliRunner().invoke(
-        cli, ["gate", "merged/m", "--baseline", str(runs["reports"] / "single" / "results.json")]
-    )
+    gate = CliRunner().invoke(cli, ["gate", "merged/m", "--baseline", str(runs["reports"] / "single" / "results.json")])
     assert gate.exit_code == 0, gate.output
 
 
@@ -103,9 +101,7 @@ def refused(paths: list[Path], out: Path) -> str:
 
 def test_merge_refuses_a_missing_or_repeated_shard(runs: dict[str, Any], tmp_path: Path) -> None:
     one, two, three = runs["shards"]
-    assert refused([one, three], tmp_path) == (
-        "shard(s) 2/3 missing (got 2 of 3); pass the results of every shard"
-    )
+    assert refused([one, three], tmp_path) == ("shard(s) 2/3 missing (got 2 of 3); pass the results of every shard")
     assert refused([one, two, three, two], tmp_path) == f"shard 2/3 is given twice: {two} and {two}"
 
 

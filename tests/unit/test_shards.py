@@ -81,7 +81,12 @@ def test_plan_order_ranks_jobs_as_the_plan_orders_them(tmp_path: Path) -> None:
     record = shard_record(Shard(1, 2), plan, select(plan, Shard(1, 2)))
     assert record["cases"] == {"b": ["z", "a", "m"], "a": ["q", "c"]}
     assert record["planned"] == len(plan.jobs) == 30
-    config = {"models": [{"name": "m1"}, {"name": "m2"}], "suites": {"b": {}, "a": {}}, "trials": 3, "tool_counts": None}
+    config = {
+        "models": [{"name": "m1"}, {"name": "m2"}],
+        "suites": {"b": {}, "a": {}},
+        "trials": 3,
+        "tool_counts": None,
+    }
     order = PlanOrder(config, record["cases"])
     ranks = [order[job.key] for job in plan.jobs]
     assert ranks == sorted(ranks) and len(set(ranks)) == len(ranks)
