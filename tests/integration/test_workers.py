@@ -1,0 +1,85 @@
+"""``--workers N``: replaying and scoring in N processes gives what one process gives, job for job
+(only the seconds each job took differ), with shards, tool-count sweeps and resume alike."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from evalkit.cases import load_all
+from evalkit.cli import cli
+from evalkit.config import RunConfig, load_config, select_models
+from evalkit.results import RunResult, job_line, job_record
+from evalkit.runner import run_suites
+
+
+def records(run: RunResult) -> list[dict[str, Any]]:
+    return [{k: v for k, v in job_record(job).items() if k != "seconds"} for job in run.jobs]
+
+
+@pytest.fixture(scope="module")
+def shipped(repo_root: Path) -> tuple[RunConfig, list[Any]]:
+    return load_config(start=repo_root), load_all([repo_root / "cases"])
+
+
+@pytest.fixture(scope="module")
+def single(shipped: tuple[RunConfig, list[Any]]) -> RunResult:
+    config, suites = shipped
+    return run_suites(config, suites, progress=False)
+
+
+def test_two_workers_give_the_results_of_one_process(
+    shipped: tuple[RunConfig, list[Any]], single: RunResult, tmp_path: Path
+) -> None:
+    config, suites = shipped
+    parallel = run_suites(replace(config, workers=2), suites, progress=False, run_id="w2", reports=tmp_path)
+    assert len(single.jobs) == 176
+    assert records(parallel) == records(single)  # the journal came in any order; results.json is in plan order
+    assert parallel.config == single.config  # workers are not part of what a run means
+
+
+def test_workers_run_one_shard(shipped: tuple[RunConfig, list[Any]], single: RunResult) -> None:
+    config, suites = shipped
+    shard = run_suites(replace(config, workers=3, shard=(2, 3)), suites, progress=False)
+    alone = run_suites(replace(config, shard=(2, 3)), suites, progress=False)
+    assert records(shard) == records(alone) and 0 < len(shard.jobs) < len(single.jobs)
+
+
+def test_workers_rebuild_a_tool_count_sweep(repo_root: Path) -> None:
+    config = replace(select_models(load_config(start=repo_root), ["qwen2.5-coder-0.5b"]), tool_counts=(4, 64))
+    suites = load_all([repo_root / "cases"])
+    one = run_suites(config, suites, progress=False)
+    two = run_suites(replace(config, workers=2), suites, progress=False)
+    assert records(two) == records(one)
+    assert {job.n_offered for job in two.jobs} == {4, 64} and all(job.status != "error" for job in two.jobs)
+
+
+def test_workers_resume_a_stopped_run(shipped: tuple[RunConfig, list[Any]], single: RunResult, tmp_path: Path) -> None:
+    """A run killed after 50 jobs: its journal and header, then --resume with two workers."""
+    config, suites = shipped
+    run_suites(config, suites, progress=False, run_id="full", reports=tmp_path)
+    folder = tmp_path / "stopped"
+    folder.mkdir()
+    header = json.loads((tmp_path / "full" / "results.json").read_text(encoding="utf-8").splitlines()[0] + "]}")
+    (folder / "run.json").write_text(json.dumps({k: header[k] for k in ("version", "run_id", "created", "config")}))
+    kept = list(single.jobs)[::3][:50]
+    (folder / "jobs.jsonl").write_text("".join(job_line(job) + "\n" for job in kept), encoding="utf-8")
+    resumed = run_suites(
+        replace(config, workers=2), suites, progress=False, run_id="stopped", reports=tmp_path, resume=True
+    )
+    assert records(resumed) == records(single)
+
+
+def test_the_cli_takes_workers(repo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(repo_root)
+    args = ["run", "cases/weather.yaml", "--workers", "2", "--out", str(tmp_path), "--no-progress", "--no-html"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "latest" / "results.json").is_file()
+    bad = CliRunner().invoke(cli, ["run", "cases/", "--workers", "0"])
+    assert bad.exit_code == 2 and "0 is not in the range 1<=x<=256" in bad.stderr
