@@ -174,7 +174,7 @@ def _job_results(
     if config.workers > 1:
         from .scale.workers import in_processes
 
-        return in_processes(todo, config, suites, scorers, planned=len(plan.jobs))
+        return in_processes(plan.jobs, todo, config, suites, scorers)
     return nullcontext(_run_all([plan.jobs[n] for n in todo], config, scorers, redactor, network))
 
 
