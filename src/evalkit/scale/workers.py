@@ -53,6 +53,9 @@ def in_processes(
         return
     first = run_job(jobs[todo[0]], config, scorers, redactor=Redactor.for_models(config.models))
     todo = todo[1:]
+    if not todo:
+        yield iter((first,))
+        return
     workers = max(1, min(config.workers, len(todo)))
     chunk = max(1, min(MAX_CHUNK, len(todo) // (workers * 4)))
     planned = len(jobs)
