@@ -510,3 +510,22 @@ def test_the_cli_refuses_batch_in_replay_in_one_line(project: Path, monkeypatch:
         "evalkit: error: --batch records, and record mode none does not: use --record-mode once (what is missing) "
         "or all (everything)"
     )
+
+
+def test_a_refused_upload_is_one_line_without_the_key(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from evalkit.scale.batch import BatchError
+
+    def refuse(request: httpx2.Request) -> httpx2.Response:
+        message = f"Incorrect API key provided: {KEY}. You can find your API key at https://platform.openai.com."
+        return httpx2.Response(
+            401, json={"error": {"message": message, "type": "invalid_request_error", "code": "invalid_api_key"}}
+        )
+
+    config, suites = setup(project)
+    monkeypatch.setattr("evalkit.runner.NetworkTransports", lambda: Network(httpx2.MockTransport(refuse)))
+    with pytest.raises(BatchError) as error:
+        run_suites(config, suites, progress=False, run_id="r", reports=project / "reports")
+    message = str(error.value)
+    assert message.startswith("sending a batch for model 'gpt-chat' failed: AuthenticationError: Error code: 401")
+    assert message.endswith("; fix it and run again (with --resume, batches already sent are polled, not sent again)")
+    assert KEY not in message and "REDACTED" in message and "\n" not in message

@@ -29,13 +29,14 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..calls import HTTP_ERROR
 from ..config import ModelConfig, RunConfig
-from ..errors import ConfigError
+from ..errors import ConfigError, EvalkitError
 from ..jobs import Job
 from ..redaction import Redactor
 from ..results import CaseResult
@@ -48,6 +49,10 @@ ENDED = ("completed", "failed", "expired", "cancelled")  # a batch in one of the
 MAX_LINES = 50_000  # requests per batch (the API's limit)
 MAX_BYTES = 190 * 2**20  # bytes per input file (the API takes up to 200 MB)
 STATE = "batches.jsonl"  # in the run folder: the batches created and finished, for --resume
+
+
+class BatchError(EvalkitError):
+    """The Batch API refused a call (a bad key, a refused upload, retries spent): one line, exit 2."""
 
 
 @dataclass(frozen=True)
@@ -159,11 +164,13 @@ def record_batches(
     for group in _by_model(todo.values()):
         model = group[0].model
         for part in _parts(group, capture):
-            sent = _send(sdk.get(model), model, part)
+            with _api("sending a batch", model.name, redactor):
+                sent = _send(sdk.get(model), model, part)
             state.created(sent)
             running.append(sent)
-    for sent, batch in _wait(running, sdk, config.batch_poll):
-        failed = _collect(sent, batch, sdk.get(sdk.models[sent.model]), by_id, config, redactor, capture)
+    for sent, batch in _wait(running, sdk, config.batch_poll, redactor):
+        with _api(f"reading the results of batch {sent.id}", sent.model, redactor):
+            failed = _collect(sent, batch, sdk.get(sdk.models[sent.model]), by_id, config, redactor, capture)
         record = {
             "id": sent.id,
             "model": sent.model,
@@ -293,14 +300,31 @@ def _send(client: Any, model: ModelConfig, part: list[tuple[str, str]]) -> _Sent
     return _Sent(batch.id, model.name, endpoint, tuple(cid for cid, _ in part))
 
 
-def _wait(running: list[_Sent], sdk: _Clients, poll: float) -> Iterator[tuple[_Sent, Any]]:
+@contextmanager
+def _api(doing: str, model: str, redactor: Redactor) -> Iterator[None]:
+    """An SDK error (after the SDK's own retries) as one line saying what was being done, and that
+    ``--resume`` polls the batches already sent rather than sending them again."""
+    import openai
+
+    try:
+        yield
+    except openai.APIError as exc:
+        what = " ".join(str(exc).split())
+        raise BatchError(
+            f"{doing} for model {model!r} failed: {type(exc).__name__}: {redactor.text(what)}; fix it and run "
+            "again (with --resume, batches already sent are polled, not sent again)"
+        ) from None
+
+
+def _wait(running: list[_Sent], sdk: _Clients, poll: float, redactor: Redactor) -> Iterator[tuple[_Sent, Any]]:
     """Each batch with its final Batch object, as it ends (statuses are logged as they change)."""
     status: dict[str, str] = {}
     waiting = list(running)
     while waiting:
         still = []
         for sent in waiting:
-            batch = sdk.get(sdk.models[sent.model]).batches.retrieve(sent.id)
+            with _api(f"polling batch {sent.id}", sent.model, redactor):
+                batch = sdk.get(sdk.models[sent.model]).batches.retrieve(sent.id)
             if status.get(sent.id) != batch.status:
                 status[sent.id] = str(batch.status)
                 counts = batch.request_counts
@@ -423,12 +447,15 @@ class _State:
                 line = json.loads(text)
             except ValueError:
                 continue  # the last line of a killed run, cut mid-write
-            if line.get("event") == "created":
-                sent[line["id"]] = _Sent(line["id"], line["model"], line["endpoint"], tuple(line["custom_ids"]))
-            elif line.get("event") == "finished" and line.get("id") in sent:
-                failed = {cid: (kind, why) for cid, (kind, why) in line.get("failed", {}).items()}
-                old = sent[line["id"]]
-                sent[line["id"]] = _Sent(old.id, old.model, old.endpoint, old.custom_ids, line["record"], failed)
+            try:
+                if line["event"] == "created":
+                    sent[line["id"]] = _Sent(line["id"], line["model"], line["endpoint"], tuple(line["custom_ids"]))
+                elif line["event"] == "finished" and line["id"] in sent:
+                    failed = {cid: (kind, why) for cid, (kind, why) in line["failed"].items()}
+                    old = sent[line["id"]]
+                    sent[line["id"]] = _Sent(old.id, old.model, old.endpoint, old.custom_ids, line["record"], failed)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                log.warning("%s: a line that is not a batch note was skipped: %.80s", self.path, text)
         return list(sent.values())
 
     def created(self, sent: _Sent) -> None:
