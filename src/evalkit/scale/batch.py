@@ -141,7 +141,8 @@ def record_batches(
     (polling every ``config.batch_poll`` seconds), and write a cassette for each job answered.
     ``transport(model name)`` gives the httpx2 transport to the provider (tests pass a MockTransport).
     ``folder``: the run folder, where ``batches.jsonl`` lets a resumed run pick up its batches.
-    Errors from the API itself (a refused upload, a 401) are raised as the SDK raises them."""
+    An error from the API itself (a refused upload, a 401, the SDK's retries spent) raises a one-line
+    :class:`BatchError`; what was sent is in ``batches.jsonl`` for ``--resume``."""
     redactor = redactor if redactor is not None else Redactor.for_models(config.models)
     state = _State(folder / STATE if folder is not None else None)
     by_id = {custom_id(job): job for job in jobs}
