@@ -6,7 +6,9 @@
     ├── ConfigError              [tool.evalkit] / evalkit.toml / a CLI option is wrong
     ├── UnknownNameError         an unknown model, scorer, record mode, … (lists the valid ones)
     ├── CassetteMissError        replay found no recorded response for a request
+    ├── BatchError               the Batch API refused a call (--batch: a bad key, a refused upload)
     └── ResultsFileError         results.json is missing, unreadable or of another version
+        └── MergeError           shard runs that do not make one run (evalkit merge)
 
 Anything else that escapes is a bug and keeps its traceback.
 """
@@ -65,4 +67,12 @@ class CassetteMissError(EvalkitError):
 
 
 class ResultsFileError(EvalkitError):
+    pass
+
+
+class BatchError(EvalkitError):
+    pass
+
+
+class MergeError(ResultsFileError):
     pass

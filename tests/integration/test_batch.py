@@ -513,7 +513,7 @@ def test_the_cli_refuses_batch_in_replay_in_one_line(project: Path, monkeypatch:
 
 
 def test_a_refused_upload_is_one_line_without_the_key(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from evalkit.scale.batch import BatchError
+    from evalkit.errors import BatchError
 
     def refuse(request: httpx2.Request) -> httpx2.Response:
         message = f"Incorrect API key provided: {KEY}. You can find your API key at https://platform.openai.com."

@@ -14,10 +14,11 @@ from click.testing import CliRunner
 from evalkit.cases import load_all
 from evalkit.cli import cli
 from evalkit.config import RunConfig, load_config
+from evalkit.errors import MergeError
 from evalkit.reporting.frames import load_results
 from evalkit.results import RunResult, job_record, read_results
 from evalkit.runner import run_suites
-from evalkit.scale.merge import MergeError, merge_runs
+from evalkit.scale.merge import merge_runs
 
 TIMING = ("seconds",)  # what evalkit measured while it ran: the only field that may differ
 

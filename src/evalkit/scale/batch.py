@@ -36,7 +36,7 @@ from typing import Any
 
 from ..calls import HTTP_ERROR
 from ..config import ModelConfig, RunConfig
-from ..errors import ConfigError, EvalkitError
+from ..errors import BatchError, ConfigError
 from ..jobs import Job
 from ..redaction import Redactor
 from ..results import CaseResult
@@ -49,10 +49,6 @@ ENDED = ("completed", "failed", "expired", "cancelled")  # a batch in one of the
 MAX_LINES = 50_000  # requests per batch (the API's limit)
 MAX_BYTES = 190 * 2**20  # bytes per input file (the API takes up to 200 MB)
 STATE = "batches.jsonl"  # in the run folder: the batches created and finished, for --resume
-
-
-class BatchError(EvalkitError):
-    """The Batch API refused a call (a bad key, a refused upload, retries spent): one line, exit 2."""
 
 
 @dataclass(frozen=True)

@@ -18,16 +18,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import ResultsFileError
-from ..results import JobKey, RunResult, RunWriter, new_run_id, read_results, resolve_results_path
+from ..errors import MergeError
+from ..results import JobKey, RunResult, RunWriter, new_run_id, read_results
 from .shards import PlanOrder, shard_of
 
 # Keys of a shard's config that may differ between the shards of one run.
 PER_SHARD = ("shard", "batches")
-
-
-class MergeError(ResultsFileError):
-    """Shards that do not make one run (exit 2, one line)."""
 
 
 def merge_runs(paths: Sequence[str | Path], reports: Path, *, run_id: str | None = None) -> Path:
@@ -135,6 +131,3 @@ def _copy_jobs(name: str, run: RunResult, n: int, order: PlanOrder, seen: set[Jo
 
 def _label(run: RunResult) -> str:
     return f"{run.config['shard']['k']}/{run.config['shard']['n']}"
-
-
-__all__ = ["MergeError", "merge_runs", "resolve_results_path"]
