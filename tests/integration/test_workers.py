@@ -83,3 +83,17 @@ def test_the_cli_takes_workers(repo_root: Path, tmp_path: Path, monkeypatch: pyt
     assert (tmp_path / "latest" / "results.json").is_file()
     bad = CliRunner().invoke(cli, ["run", "cases/", "--workers", "0"])
     assert bad.exit_code == 2 and "0 is not in the range 1<=x<=256" in bad.stderr
+
+
+def test_spawned_workers_give_the_same_results(
+    shipped: tuple[RunConfig, list[Any]], single: RunResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """macOS and Windows spawn workers (a fresh interpreter): the suites arrive pickled, after the
+    modules case files import (the strict suite's pydantic tools) are imported under their names."""
+    import multiprocessing
+
+    from evalkit.scale import workers
+
+    monkeypatch.setattr(workers, "_context", lambda: multiprocessing.get_context("spawn"))
+    config, suites = shipped
+    assert records(run_suites(replace(config, workers=2), suites, progress=False)) == records(single)

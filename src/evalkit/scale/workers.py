@@ -16,6 +16,7 @@ Recording with workers is allowed: each worker runs its chunk on ``concurrency``
 from __future__ import annotations
 
 import multiprocessing
+import pickle
 import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
@@ -63,7 +64,7 @@ def in_processes(
         max_workers=workers,
         mp_context=_context(),
         initializer=_start,
-        initargs=(config, tuple(suites), tuple(scorers), planned),
+        initargs=(config, pickle.dumps(tuple(suites)), _case_modules(), tuple(scorers), planned),
     )
     chunks = iter(todo)
     pending: set[Future[list[CaseResult]]] = set()
@@ -116,12 +117,28 @@ class _Worker:
 _worker: _Worker | None = None  # this worker process's plan and tools, set once by _start
 
 
-def _start(config: RunConfig, suites: tuple[Suite, ...], scorers: tuple[str, ...], planned: int) -> None:
-    """Rebuild the plan the main process runs (the same functions, so the same jobs in the same order)."""
+def _case_modules() -> tuple[str, ...]:
+    """The files of the modules case files imported (``pydantic:`` tools, ``python:`` outputs): a suite
+    holds objects of theirs, which a spawned worker can unpickle only once it has imported them too."""
+    return tuple(
+        str(module.__file__)
+        for name, module in list(sys.modules.items())
+        if name.startswith("evalkit_case_module_") and getattr(module, "__file__", None)
+    )
+
+
+def _start(config: RunConfig, suites: bytes, modules: tuple[str, ...], scorers: tuple[str, ...], planned: int) -> None:
+    """Rebuild the plan the main process runs (the same functions, so the same jobs in the same order).
+    ``suites`` arrive pickled, to be read after the case modules are imported under their own names."""
+    from pathlib import Path
+
+    from ..cases.references import _module_from_file  # the loader that names them: the same names
     from ..runner import plan_run
     from .shards import Shard, select
 
-    plan = plan_run(config, suites)
+    for module in modules:
+        _module_from_file(Path(module))
+    plan = plan_run(config, pickle.loads(suites))
     if config.shard is not None:
         plan = select(plan, Shard(*config.shard))
     if len(plan.jobs) != planned:  # a bug: positions would name other jobs
