@@ -380,21 +380,13 @@ def _register_commands() -> None:
     # click (and errors) only: the work is imported when a command runs, which keeps --help fast
     from .gating.cli import baseline_group, gate_command
     from .importers.cli import extract_command, import_group
+    from .scale.cli import merge_command
 
-    for command in (gate_command, baseline_group, import_group, extract_command):
+    for command in (gate_command, baseline_group, import_group, extract_command, merge_command):
         cli.add_command(command)
 
 
 _register_commands()
-
-
-def _register_merge_command() -> None:
-    from .scale.cli import merge_command  # click only: the work is imported when it runs
-
-    cli.add_command(merge_command)
-
-
-_register_merge_command()
 
 
 def main() -> None:
