@@ -301,12 +301,30 @@ def resolve_results_path(path: str | Path) -> Path:
 
 class StoredJobs:
     """The jobs of a results.json, read one at a time each time they are iterated (so a report of
-    a 100k-job run does not hold 100k jobs). ``len`` counts them once."""
+    a 100k-job run does not hold 100k jobs). ``len`` counts them once.
 
-    def __init__(self, path: Path, first_job_line: int):
-        self.path, self._first = path, first_job_line
+    A run of at most ``keep`` jobs is kept in memory after the first complete pass: the reports of
+    one run iterate its jobs some thirty times (one pass per table and plot), and parsing a job
+    costs more than holding it (a few kB), so small runs are parsed once and large ones stay flat."""
+
+    def __init__(self, path: Path, first_job_line: int, *, keep: int = 20_000):
+        self.path, self._first, self._keep = path, first_job_line, keep
+        self._kept: list[CaseResult] | None = None
 
     def __iter__(self) -> Iterator[CaseResult]:
+        if self._kept is not None:
+            yield from self._kept
+            return
+        kept: list[CaseResult] | None = []
+        for job in self._read():
+            if kept is not None:
+                kept.append(job)
+                if len(kept) > self._keep:
+                    kept = None
+            yield job
+        self._kept = kept  # only after a complete pass: an `any()` that stopped early keeps nothing
+
+    def _read(self) -> Iterator[CaseResult]:
         with self.path.open(encoding="utf-8") as file:
             for number, line in enumerate(file):
                 if number < self._first:
