@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from .cli_options import config_option
 from .errors import CaseFileErrors, EvalkitError
 
 
@@ -51,13 +52,7 @@ def _split(values: tuple[str, ...]) -> list[str]:
     "--tool-counts", default=None, help="Offer each suite's tools plus distractors up to N, for each N: e.g. 1,4,16,64."
 )
 @click.option("--seed", type=int, default=None, help="Seed for choosing and ordering distractors (default 0).")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(exists=True, path_type=Path),
-    default=None,
-    help="evalkit.toml or pyproject.toml.",
-)
+@config_option
 @click.option(
     "--out", type=click.Path(path_type=Path), default=None, help="Reports folder (default from config: reports/)."
 )
@@ -328,13 +323,7 @@ def report(results: str, fmt: str, failure_limit: int) -> None:
 
 @cli.command()
 @click.argument("cases", required=False, type=click.Path(path_type=Path))
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(exists=True, path_type=Path),
-    default=None,
-    help="evalkit.toml or pyproject.toml.",
-)
+@config_option
 def validate(cases: Path | None, config_path: Path | None) -> None:
     """Check case files without calling a model (default: the config's cases folder)."""
     from .cases import load_cases
@@ -348,13 +337,7 @@ def validate(cases: Path | None, config_path: Path | None) -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(exists=True, path_type=Path),
-    default=None,
-    help="evalkit.toml or pyproject.toml.",
-)
+@config_option
 def scan(paths: tuple[Path, ...], config_path: Path | None) -> None:
     """Look for credentials in cassettes and reports before they are committed (default: the
     config's cassettes and reports folders). Exit 1 on a finding; values are shown masked."""

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..cli_options import config_option
 from ..errors import ConfigError, ResultsFileError
 
 if TYPE_CHECKING:
@@ -150,13 +151,7 @@ def _write_markdown(markdown: str, path: Path | None) -> None:
     default=None,
     help="Write the run beside its baseline as one HTML page: per-model changes, flipped cases with both replies.",
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="evalkit.toml or pyproject.toml.",
-)
+@config_option
 @click.pass_context
 def gate_command(
     ctx: click.Context,
