@@ -26,7 +26,9 @@ REPLY_SCORERS = ("selection", "hallucination", "validity", "correctness", "cover
 
 def flattened(trajectory: Trajectory) -> Turn:
     """The loop as one turn: every call of every step, the last reply's text and finish, the first
-    error, tokens summed (for the reply scorers and for results.json)."""
+    error, tokens summed (for the reply scorers and for results.json). A step cut off by the token
+    limit makes the whole turn's finish ``length``: its last call may be a fragment, and ``finish``
+    and ``validity`` must say the reply was cut, whichever step it was."""
     steps = trajectory.steps
     error = next((s.turn.error for s in steps if s.turn.error is not None), None)
     final = trajectory.final
@@ -38,7 +40,7 @@ def flattened(trajectory: Trajectory) -> Turn:
     return Turn(
         trajectory.calls,
         final.content,
-        final.finish_reason,
+        "length" if any(s.turn.finish_reason == "length" for s in steps) else final.finish_reason,
         error,
         total([s.turn.prompt_tokens for s in steps]),
         total([s.turn.completion_tokens for s in steps]),

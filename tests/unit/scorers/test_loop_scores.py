@@ -477,3 +477,16 @@ def test_an_error_in_any_step_makes_the_job_an_error():
     assert status == "error"
     assert values["trajectory"] is values["answer"] is values["loop"] is None
     assert failures == []  # the runner then reports the turn's own error
+
+
+def test_a_step_cut_off_by_the_token_limit_is_a_truncated_reply_of_the_loop() -> None:
+    cut = Step(Turn((ToolCall("get_weather", '{"city": "Par', "c1"),), None, "length"), ("error",))
+    loop = Trajectory((cut, Step(Turn((), "It is sunny.", "stop"))), "answer")
+    turn = flattened(loop)
+    assert turn.finish_reason == "length" and turn.content == "It is sunny."
+    assert flattened(steps_of("SW")).finish_reason == "stop"  # no step cut: the final reply's finish
+    wanted = TrajectoryExpectation(mode="contains", calls=(expected("get_weather", city="Paris"),))
+    status, _, failures = score(loop_case(trajectory=wanted), loop)
+    kinds = [kind for kind, _ in failures]
+    assert status == "failed" and "truncated_reply" in kinds  # the cut is named, not only the fragment
+    assert any(kind == "invalid_json" and "finish_reason=length" in why for kind, why in failures)
