@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from evalkit.cli import cli
+from evalkit.config import load_config
 
 
 @pytest.fixture
@@ -39,6 +40,10 @@ def test_run_replays_shipped_cassettes_for_both_models(project: Path, monkeypatc
     results = json.loads((project / "reports" / "latest" / "results.json").read_text())
     assert results["version"] == 2
     assert {j["status"] for j in results["jobs"]} <= {"passed", "failed"}  # no cassette miss, no error
+    loops = [job for job in results["jobs"] if job.get("ended")]  # the tool loops replay, every step
+    assert {job["model"] for job in loops} == {model.name for model in load_config(start=project).models}
+    assert {job["ended"] for job in loops} <= {"answer", "max_steps"}
+    assert all(len(job["steps"]) >= 1 for job in loops) and any(len(job["steps"]) >= 2 for job in loops)
     assert (project / "reports" / "latest" / "summary.md").is_file()
 
 
@@ -138,7 +143,7 @@ def test_discovery_in_a_project_folder_skips_recordings_reports_and_hidden_files
     (project / ".venv" / "lib" / "x.yaml").write_text("not: a case\n")
     (project / ".pre-commit-config.yaml").write_text("repos: []\n")
     code, out, err = run_cli(project, "validate", ".", monkeypatch=monkeypatch)
-    assert (code, out, err) == (0, "ok: 44 cases in 6 suites\n", "")
+    assert (code, out, err) == (0, "ok: 70 cases in 9 suites\n", "")
 
 
 def test_a_cassette_given_as_a_case_file_is_named_as_one(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -179,5 +184,6 @@ def test_run_output_fits_the_terminal_width(project: Path, columns: int) -> None
     out = done.stdout
     assert out.startswith("Per model\n")  # the summary first
     assert out.index("Per model") < out.index("Paired tests") < out.index("per suite") < out.index("Failures")
-    assert not re.search(r"\b(tool_count|tools|trial)\b", out)  # no sweep, no trials: no such columns
+    headers = [line for line in out.splitlines() if line.startswith(("model ", "suite "))]
+    assert headers and not any(re.search(r"\b(tool_count|tools|trial)\b", h) for h in headers)  # no such columns
     assert "agree" in out or "Cases the models disagree on" in out

@@ -30,6 +30,9 @@ SCORE_COLUMNS = (
     "no_hallucination",
     "no_forbidden",
     "finish",
+    "trajectory",  # tool loops (evalkit.scorers.loops): calls of the whole loop, the answer, how it ended
+    "answer",
+    "loop",
 )
 SCORE_SOURCES = {"no_hallucination": "hallucination", "no_forbidden": "forbidden"}  # column → scorer
 # How each score reads as a column header in markdown and HTML.
@@ -170,10 +173,11 @@ def load_results(path: str | Path) -> pd.DataFrame:
                                   price or token counts
     cassette           str        the job's cassette path; NaN if it had none
     selection …        float64    the scores, each in [0, 1] with 1.0 good: ``selection``,
-    finish                        ``validity``, ``correctness``, ``coverage``, ``no_call``,
-                                  ``no_hallucination``, ``no_forbidden``, ``finish``; NaN when the
-                                  check does not apply to the job (e.g. ``no_call`` on a case that
-                                  expects calls) or the job errored
+    loop                          ``validity``, ``correctness``, ``coverage``, ``no_call``,
+                                  ``no_hallucination``, ``no_forbidden``, ``finish``, and for tool
+                                  loops ``trajectory``, ``answer``, ``loop``; NaN when the check
+                                  does not apply to the job (e.g. ``no_call`` on a case that
+                                  expects calls, ``answer`` on a single reply) or the job errored
     =================  =========  ================================================================
 
     Accuracy with intervals per group: ``evalkit.aggregate(frame, ["model", "suite"])``.

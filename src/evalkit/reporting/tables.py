@@ -71,6 +71,9 @@ SCORE_LABELS = {
     "no_hallucination": "no hallucination",
     "no_forbidden": "no forbidden",
     "finish": "finished",
+    "trajectory": "trajectory",
+    "answer": "answer",
+    "loop": "loop",
 }
 # What each score means, in the words of the legend under a table.
 SCORE_MEANINGS = {
@@ -82,6 +85,9 @@ SCORE_MEANINGS = {
     "no_hallucination": "no call to a function that was not offered",
     "no_forbidden": "no call matching a forbid: rule",
     "finish": "the reply ended on its own (not cut off, no call written as text)",
+    "trajectory": "share of the tool loop's expected calls made (order as its mode asks)",
+    "answer": "share of the final answer's checks passed",
+    "loop": "the loop ended with an answer within max_steps, no call sent again",
 }
 
 

@@ -43,6 +43,9 @@ SHORT_LABELS = {
     "no_hallucination": "no hal.",
     "no_forbidden": "no forb.",
     "finish": "finish",
+    "trajectory": "traj.",
+    "answer": "answer",
+    "loop": "loop",
 }
 SHORT_MEANINGS = {
     "selection": "right functions called",
@@ -53,6 +56,9 @@ SHORT_MEANINGS = {
     "no_hallucination": "no call to a function not offered",
     "no_forbidden": "no call matched a forbid rule",
     "finish": "reply not cut off, no call written as text",
+    "trajectory": "share of the loop's expected calls made",
+    "answer": "final answer's checks passed",
+    "loop": "loop ended with an answer, no call repeated",
 }
 DEFAULT_WIDTH = 100  # when the output is not a terminal and $COLUMNS is not set (CI logs, pipes)
 MIN_WIDTH = 40
