@@ -362,9 +362,9 @@ def _failing_verdict():
 def test_text_rendering_says_why() -> None:
     text = render_verdict_text(_failing_verdict())
     assert text.startswith("FAIL: regression (current cur-2 vs baseline base-1)\n")
-    assert (
-        "  - m: 6 pass→fail vs 0 fail→pass of 19 paired cases, one-sided exact McNemar p = 0.0156 < alpha 0.05\n"
-        in text
+    assert (  # folded to 100 columns
+        "- m: 6 pass→fail vs 0 fail→pass of 19 paired cases, one-sided exact McNemar p = 0.0156 < alpha 0.05"
+        in " ".join(text.split())
     )
     assert "Got worse (6):" in text
     assert "wrong_function: called get_weather, expected get_current_temperature" in text
@@ -399,3 +399,11 @@ def test_a_model_new_in_the_current_run_is_listed_not_failed() -> None:
     assert verdict.reasons[1] == "new: not compared: no case of it is in both runs"
     assert [r.model for r in verdict.only_in_current] == ["new", "new"]
     assert "not compared" in render_verdict_text(verdict)
+
+
+def test_text_rendering_fits_100_columns() -> None:
+    text = render_verdict_text(_failing_verdict(), width=100)
+    assert max(len(line) for line in text.splitlines()) <= 100
+    narrow = render_verdict_text(_failing_verdict(), width=60)  # the prose folds; a table keeps its columns
+    assert "wrong_function: called get_weather,\n" in narrow
+    assert "worse: pass→fail (b); better: fail→pass (c)" in " ".join(text.split())  # the legend

@@ -104,27 +104,58 @@ def _options_line(verdict: Verdict) -> str:
     )
 
 
-def render_verdict_text(verdict: Verdict, *, limit: int | None = _LIST_LIMIT) -> str:
-    """The verdict for a terminal: headline, reasons, the per-model table, then each non-empty list."""
+# The text table's headers, short enough that it fits 100 columns; a legend under it spells them out.
+_TEXT_HEADERS = {"paired": "n", "Δ points": "Δ", "p (one-sided)": "p"}
+
+
+def render_verdict_text(verdict: Verdict, *, limit: int | None = _LIST_LIMIT, width: int | None = None) -> str:
+    """The verdict for a terminal: headline, reasons, the per-model table, then each non-empty list,
+    folded to ``width`` columns (default: the terminal's, 100 when not a terminal)."""
+    import textwrap
+
     from tabulate import tabulate
 
+    from ..reporting.terminal import terminal_width
+
+    width = width or terminal_width()
     headers, rows = _stats_rows(verdict)
+    worse, better = headers[5], headers[6]  # "pass→fail (b)", "fail→pass (c)" (rates with trials)
+    headers = [_TEXT_HEADERS.get(h, h) for h in headers[:5]] + ["worse", "better"] + headers[7:]
+    headers = [_TEXT_HEADERS.get(h, h) for h in headers]
+    legend = (
+        f"n: cases in both runs; Δ: points; worse: {worse}; better: {better}; "
+        f"p: {verdict.test}, alpha {verdict.options.alpha:g}"
+    )
     lines = [
-        _headline(verdict),
-        *(f"  - {r}" for r in verdict.reasons),
+        *textwrap.wrap(_headline(verdict), width, subsequent_indent="  "),
+        *(
+            line
+            for r in verdict.reasons
+            for line in textwrap.wrap(r, width, initial_indent="  - ", subsequent_indent="    ")
+        ),
         "",
         tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True, colalign=_STATS_ALIGN),
+        *textwrap.wrap(legend, width),
         "",
-        _options_line(verdict),
+        *textwrap.wrap(_options_line(verdict), width),
     ]
     for title, section_headers, section_rows in _sections(verdict):
         if not section_rows:
             continue
         shown = section_rows if limit is None else section_rows[:limit]
-        lines += ["", title + ":", tabulate(shown, headers=section_headers, tablefmt="simple", maxcolwidths=90)]
+        lines += ["", title + ":", _fitted_table(shown, section_headers, width)]
         if len(shown) < len(section_rows):
             lines.append(f"… and {len(section_rows) - len(shown)} more (the markdown report lists them all)")
     return "\n".join(lines) + "\n"
+
+
+def _fitted_table(rows: list[list[str]], headers: list[str], width: int) -> str:
+    """A tabulate table whose last column (a failure, an error) wraps so that the table fits ``width``."""
+    from tabulate import tabulate
+
+    others = [max(len(str(v)) for v in [h, *(r[i] for r in rows)]) for i, h in enumerate(headers[:-1])]
+    last = max(20, width - sum(others) - 2 * len(others))
+    return tabulate(rows, headers=headers, tablefmt="simple", maxcolwidths=[None] * len(others) + [last])
 
 
 def _md_cell(value: Any) -> str:
