@@ -321,15 +321,18 @@ def forbidden(a: Analysis) -> Score:
         return Score.not_applicable("forbidden")
     if a.turn.error:
         return Score.not_applicable("forbidden")
-    failures = []
+    matched: dict[str, int] = {}  # the call as written -> how many times (a loop may send it twenty times)
     for call, args in zip(a.turn.calls, a.arguments, strict=True):
         for rule in a.case.forbid:
             if (not rule.name or rule.name == call.name) and isinstance(args, dict) and _all_present(rule, args):
-                failures.append(
-                    Failure(FORBIDDEN_CALL, f"{call.name}({_clip(call.arguments, 60)}) matches a forbidden call")
-                )
+                text = f"{call.name}({_clip(call.arguments, 60)})"
+                matched[text] = matched.get(text, 0) + 1
                 break
-    return Score("forbidden", 0.0, False, tuple(failures)) if failures else Score.ok("forbidden")
+    failures = tuple(
+        Failure(FORBIDDEN_CALL, f"{text} matches a forbidden call" + (f" ({n} times)" if n > 1 else ""))
+        for text, n in matched.items()
+    )
+    return Score("forbidden", 0.0, False, failures) if failures else Score.ok("forbidden")
 
 
 # ``name(arg=…)`` for an expected call, written once per call (it is the same every job).
