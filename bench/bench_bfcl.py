@@ -35,10 +35,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import load_average, machine, median, source_fingerprint
 
-from evalkit.calls import ToolCall, Turn, turn_from_http
+from evalkit.calls import ToolCall, Turn
 from evalkit.cases import Case, Suite, load_cases, parse_suite
 from evalkit.importers.bfcl_answers import perturbations, reference_calls
-from evalkit.recording import read_interactions
+from evalkit.importers.cassettes import read_interactions
+from evalkit.parsing import turn_from_http
 from evalkit.scorers import score_job
 from evalkit.scorers.modes import other_mode
 from evalkit.tools import tools_by_name

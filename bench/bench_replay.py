@@ -128,8 +128,8 @@ def client_setup(jobs: list[Any]) -> None:
 
 def evalkit_direct(jobs: list[Any], config: Any, scorers: tuple[str, ...]) -> list[str]:
     """evalkit without the SDK, vcrpy or httpx: read_interactions + turn_from_http + score_job."""
-    from evalkit.calls import turn_from_http
-    from evalkit.recording import read_interactions
+    from evalkit.importers.cassettes import read_interactions
+    from evalkit.parsing import turn_from_http
     from evalkit.scorers import score_job
 
     statuses = []

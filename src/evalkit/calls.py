@@ -57,7 +57,10 @@ class ToolCall:
             value = json.loads(self.arguments)
         except RecursionError:
             raise ValueError("arguments nest too deeply to read") from None
-        if _depth(value) > MAX_ARGUMENT_DEPTH:
+        # Nesting deeper than the limit needs more opening brackets than the limit: count them in C
+        # first, and walk the value only when there are that many.
+        text = self.arguments
+        if text.count("{") + text.count("[") > MAX_ARGUMENT_DEPTH and _depth(value) > MAX_ARGUMENT_DEPTH:
             raise ValueError(f"arguments nest deeper than {MAX_ARGUMENT_DEPTH} levels")
         return value
 
