@@ -21,7 +21,7 @@ One loader for every such file. It is PyYAML's safe loader, with limits and JSON
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from yaml.constructor import SafeConstructor
@@ -80,6 +80,16 @@ def read_text(path: Path, *, limit: int = MAX_BYTES) -> str:
 
 def load_yaml(text: str) -> Any:
     """Parse one YAML document into JSON values (see the module docstring); raises :class:`YamlError`."""
+    if _FastLoader is not None:
+        fast = None
+        try:
+            fast = _FastLoader(text)
+            return fast.get_single_data()
+        except (yaml.YAMLError, RecursionError):
+            pass  # read it again below, for the message
+        finally:
+            if fast is not None:
+                fast.dispose()
     loader = None
     try:
         loader = _Loader(text)  # the reader refuses control characters right away
@@ -158,26 +168,23 @@ _Constructor.yaml_constructors = {
 }
 
 
-class _Loader(
-    yaml.reader.Reader,
-    yaml.scanner.Scanner,
-    yaml.parser.Parser,
-    yaml.composer.Composer,
-    _Constructor,
-    yaml.resolver.Resolver,
-):
-    def __init__(self, stream: str):
-        yaml.reader.Reader.__init__(self, stream)
-        yaml.scanner.Scanner.__init__(self)
-        yaml.parser.Parser.__init__(self)
+class _Bounds(yaml.composer.Composer):
+    """The limits, applied while nodes are composed (Python's composer, over either parser)."""
+
+    if TYPE_CHECKING:  # from the parser this is mixed with
+
+        def peek_event(self) -> Any: ...
+        def check_event(self, *choices: Any) -> bool: ...
+
+    def _start_bounds(self) -> None:
         yaml.composer.Composer.__init__(self)
-        _Constructor.__init__(self)
-        yaml.resolver.Resolver.__init__(self)
+        _Constructor.__init__(self)  # type: ignore[arg-type]  # mixed into a class that is one
+        yaml.resolver.Resolver.__init__(self)  # type: ignore[arg-type]
         self._depth = 0
         self._weights: dict[int, tuple[int, int]] = {}  # id(node) -> (values, characters), expanded
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
-        mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]  # untyped in PyYAML's stubs
+        mark = self.peek_event().start_mark
         if self.check_event(AliasEvent):
             node = super().compose_node(parent, index)
             if id(node) not in self._weights:  # still being composed: the alias is inside its anchor
@@ -210,3 +217,36 @@ class _Loader(
                 mark,
             )
         self._weights[id(node)] = (values, chars)
+
+
+class _Loader(
+    _Bounds,
+    yaml.reader.Reader,
+    yaml.scanner.Scanner,
+    yaml.parser.Parser,
+    _Constructor,
+    yaml.resolver.Resolver,
+):
+    """Pure Python: the exact messages (line, column, PyYAML's words) when a file is refused."""
+
+    def __init__(self, stream: str):
+        yaml.reader.Reader.__init__(self, stream)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+        self._start_bounds()
+
+
+_FastLoader: type | None = None
+if yaml.__with_libyaml__:  # PyYAML built with libyaml (its wheels are)
+    from yaml._yaml import CParser  # type: ignore[import-not-found,unused-ignore]  # no stubs
+
+    class _CLoader(_Bounds, CParser, _Constructor, yaml.resolver.Resolver):  # type: ignore[misc,unused-ignore]
+        """libyaml scans and parses (in C, about five times faster on a large case file); the
+        composer above it is still Python's, with the limits. Used first; a file it refuses is read
+        again by :class:`_Loader`, whose messages are the ones evalkit shows."""
+
+        def __init__(self, stream: str):
+            CParser.__init__(self, stream)
+            self._start_bounds()
+
+    _FastLoader = _CLoader

@@ -5,7 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from evalkit import yaml_load
 from evalkit.yaml_load import MAX_BYTES, YamlError, load_yaml, read_text
 
 # The classic "billion laughs": 9 levels of 9 aliases, 342 bytes that expand to 9^9 strings.
@@ -123,3 +127,34 @@ def test_read_text_bounds_size_and_encoding(tmp_path: Path) -> None:
     ok = tmp_path / "ok.yaml"
     ok.write_text("a: 1\n", encoding="utf-8")
     assert read_text(ok) == "a: 1\n"
+
+
+# --- two parsers, one reading ---------------------------------------------------------------------
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@pytest.mark.skipif(yaml_load._FastLoader is None, reason="PyYAML without libyaml")
+@settings(max_examples=300, deadline=None)
+@given(value=_JSON, flow=st.booleans())
+def test_libyaml_and_python_parsers_read_a_file_alike(value: object, flow: bool) -> None:
+    """libyaml reads first (faster); the pure-Python parser only rereads what it refuses, for the
+    message. So whatever either accepts, both must read as the same values."""
+    text = yaml.safe_dump(value, default_flow_style=flow, allow_unicode=True)
+    fast, slow = yaml_load._FastLoader(text), yaml_load._Loader(text)
+    try:
+        assert fast.get_single_data() == slow.get_single_data() == load_yaml(text)
+    finally:
+        fast.dispose()
+        slow.dispose()
+
+
+@pytest.mark.skipif(yaml_load._FastLoader is None, reason="PyYAML without libyaml")
+@pytest.mark.parametrize("path", sorted(Path(__file__).resolve().parents[2].glob("cases/**/*.yaml")), ids=str)
+def test_shipped_case_files_read_alike_with_both_parsers(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert yaml_load._FastLoader(text).get_single_data() == yaml_load._Loader(text).get_single_data()

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..gating.trials import cluster_interval
+from ..identity_cache import IdentityCache
 from ..results import RunResult, read_results
 
 if TYPE_CHECKING:
@@ -99,7 +100,13 @@ def _cost(price: tuple[float, float] | None, prompt: int | None, completion: int
 
 
 def to_frame(run: RunResult) -> pd.DataFrame:
-    """One row per job; the columns are documented in :func:`load_results`."""
+    """One row per job; the columns are documented in :func:`load_results`. A copy of a frame built
+    once per run: the reports of one run ask for it nine times (tables, plots, comparisons), and
+    building it is the cost (one pass over the jobs), not copying it."""
+    return _frames(run).copy()
+
+
+def _build_frame(run: RunResult) -> pd.DataFrame:
     import pandas as pd
 
     prices = model_prices(run)
@@ -140,6 +147,10 @@ def to_frame(run: RunResult) -> pd.DataFrame:
     frame["passed"] = frame["passed"].astype("boolean")  # <NA> for errored jobs: passed.mean() skips them
     frame["error"] = frame["error"].astype(bool)
     return frame
+
+
+# The last two runs' frames (a report renders one run, `evalkit gate --html` two).
+_frames: IdentityCache[RunResult, pd.DataFrame] = IdentityCache(_build_frame, limit=2)
 
 
 def load_results(path: str | Path) -> pd.DataFrame:
