@@ -360,7 +360,7 @@ def _failing_verdict():
 
 
 def test_text_rendering_says_why() -> None:
-    text = render_verdict_text(_failing_verdict())
+    text = render_verdict_text(_failing_verdict(), width=100)
     assert text.startswith("FAIL: regression (current cur-2 vs baseline base-1)\n")
     assert (  # folded to 100 columns
         "- m: 6 pass→fail vs 0 fail→pass of 19 paired cases, one-sided exact McNemar p = 0.0156 < alpha 0.05"

@@ -27,6 +27,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # A folder with no pyproject.toml above it, so the project's own [tool.evalkit] is not picked up.
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    monkeypatch.setenv("COLUMNS", "100")  # the text verdict folds to the terminal's width
     return tmp_path
 
 
