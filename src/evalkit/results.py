@@ -305,9 +305,10 @@ class StoredJobs:
 
     A run of at most ``keep`` jobs is kept in memory after the first complete pass: the reports of
     one run iterate its jobs some thirty times (one pass per table and plot), and parsing a job
-    costs more than holding it (a few kB), so small runs are parsed once and large ones stay flat."""
+    costs more than holding it (~5 kB), so small runs are parsed once (at most ~50 MB held) and
+    large ones stay flat."""
 
-    def __init__(self, path: Path, first_job_line: int, *, keep: int = 20_000):
+    def __init__(self, path: Path, first_job_line: int, *, keep: int = 10_000):
         self.path, self._first, self._keep = path, first_job_line, keep
         self._kept: list[CaseResult] | None = None
 

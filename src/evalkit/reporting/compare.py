@@ -8,6 +8,7 @@ doing, so they are left out of n and of the pass rate.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Hashable, Mapping
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
@@ -78,20 +79,24 @@ def _tool_count(job: CaseResult) -> int:
     return job.tool_count if job.tool_count is not None else job.n_offered
 
 
-def _verdict(job: CaseResult | None) -> str:
-    if job is None:
+def _verdict(outcome: tuple[str, str] | None) -> str:
+    if outcome is None:
         return MISSING
-    if job.passed:
+    status, kind = outcome
+    if status == "passed":
         return "passed"
-    kind = job.failures[0][0] if job.failures else "no explanation"
-    return f"{job.status}: {kind}"
+    return f"{status}: {kind or 'no explanation'}"
 
 
-def _paired_jobs(run: RunResult) -> dict[tuple[str, str, int, int], dict[str, CaseResult]]:
-    """Jobs grouped by what makes them comparable across models: (suite, case, tool count, trial)."""
-    groups: dict[tuple[str, str, int, int], dict[str, CaseResult]] = {}
+def _paired_jobs(run: RunResult) -> dict[tuple[str, str, int, int], dict[str, tuple[str, str]]]:
+    """Each job's outcome, (status, first failure kind or ""), grouped by what makes jobs comparable
+    across models: (suite, case, tool count, trial). Outcomes, not the jobs: a 100k-job run read one
+    job at a time must not be held whole here (it was 5 kB a job)."""
+    groups: dict[tuple[str, str, int, int], dict[str, tuple[str, str]]] = {}
     for job in run.jobs:
-        groups.setdefault((job.suite, job.case_id, _tool_count(job), job.trial), {})[job.model] = job
+        kind = job.failures[0][0] if job.failures else ""
+        outcome = (sys.intern(job.status), sys.intern(kind))
+        groups.setdefault((job.suite, job.case_id, _tool_count(job), job.trial), {})[sys.intern(job.model)] = outcome
     return groups
 
 
@@ -105,7 +110,7 @@ def case_differences(run: RunResult) -> pd.DataFrame:
     models = run.models
     rows = []
     for (suite, case_id, tools, trial), by_model in _paired_jobs(run).items():
-        statuses = {j.status for j in by_model.values()}
+        statuses = {status for status, _ in by_model.values()}
         if not {"passed", "failed"} <= statuses:
             continue
         row: dict[str, Any] = {"suite": suite, "case": case_id, "tool_count": tools, "trial": trial}
@@ -125,10 +130,12 @@ def paired_tests(run: RunResult) -> pd.DataFrame:
     rows = []
     for a, b in combinations(run.models, 2):
         pairs = [
-            (g[a], g[b]) for g in groups.values() if a in g and b in g and "error" not in (g[a].status, g[b].status)
+            (g[a][0] == "passed", g[b][0] == "passed")
+            for g in groups.values()
+            if a in g and b in g and "error" not in (g[a][0], g[b][0])
         ]
-        a_only = sum(x.passed and not y.passed for x, y in pairs)
-        b_only = sum(y.passed and not x.passed for x, y in pairs)
+        a_only = sum(x and not y for x, y in pairs)
+        b_only = sum(y and not x for x, y in pairs)
         rows.append(
             {
                 "model_a": a,

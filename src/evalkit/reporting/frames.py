@@ -110,36 +110,38 @@ def _build_frame(run: RunResult) -> pd.DataFrame:
     import pandas as pd
 
     prices = model_prices(run)
-    rows = []
+    # Built column by column: a list of row dicts (a dict per job) took ~6 kB a job at its peak,
+    # most of a 100k-job report's memory; one list per column takes a pointer a cell.
+    columns: dict[str, list[Any]] = {name: [] for name in JOB_COLUMNS}
+    add = {name: column.append for name, column in columns.items()}
+    scores = [(add[column], SCORE_SOURCES.get(column, column)) for column in SCORE_COLUMNS]
     for job in run.jobs:
-        row: dict[str, Any] = {
-            "run_id": run.run_id,
-            "model": job.model,
-            "suite": job.suite,
-            "case_id": job.case_id,
-            "tool_count": job.tool_count if job.tool_count is not None else job.n_offered,
-            "trial": job.trial,
-            "status": job.status,
-            "passed": None if job.status == "error" else job.status == "passed",
-            "error": job.status == "error",
-            "tags": ",".join(job.tags),
-            "failure_kinds": ",".join(dict.fromkeys(k for k, _ in job.failures)),
-            "n_calls": len(job.calls),
-            "finish_reason": job.finish_reason,
-            "prompt_tokens": job.prompt_tokens,
-            "completion_tokens": job.completion_tokens,
-            "latency": job.latency,
-            "seconds": job.seconds,
-            "requests": job.requests,
-            "retries": job.retries,
-            "cost": _cost(prices.get(job.model), job.prompt_tokens, job.completion_tokens),
-            "cassette": job.cassette,
-        }
-        for column in SCORE_COLUMNS:
-            record = job.scores.get(SCORE_SOURCES.get(column, column))
-            row[column] = record.value if record is not None else None
-        rows.append(row)
-    frame = pd.DataFrame(rows, columns=list(JOB_COLUMNS))
+        add["run_id"](run.run_id)
+        add["model"](job.model)
+        add["suite"](job.suite)
+        add["case_id"](job.case_id)
+        add["tool_count"](job.tool_count if job.tool_count is not None else job.n_offered)
+        add["trial"](job.trial)
+        add["status"](job.status)
+        add["passed"](None if job.status == "error" else job.status == "passed")
+        add["error"](job.status == "error")
+        add["tags"](",".join(job.tags))
+        add["failure_kinds"](",".join(dict.fromkeys(k for k, _ in job.failures)))
+        add["n_calls"](len(job.calls))
+        add["finish_reason"](job.finish_reason)
+        add["prompt_tokens"](job.prompt_tokens)
+        add["completion_tokens"](job.completion_tokens)
+        add["latency"](job.latency)
+        add["seconds"](job.seconds)
+        add["requests"](job.requests)
+        add["retries"](job.retries)
+        add["cost"](_cost(prices.get(job.model), job.prompt_tokens, job.completion_tokens))
+        add["cassette"](job.cassette)
+        for append, scorer in scores:
+            record = job.scores.get(scorer)
+            append(record.value if record is not None else None)
+    frame = pd.DataFrame(columns, columns=list(JOB_COLUMNS))
+    del columns, add, scores
     for column in _FLOAT_COLUMNS:  # None → NaN, so means skip what was not measured or did not apply
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     for column in _INT_COLUMNS:
