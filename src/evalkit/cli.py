@@ -162,7 +162,8 @@ def run(
     _print_run(result, failure_limit)  # first: a report writer that fails must not hide the scores
     written, failed = _write_reports(result, folder, html=html)
     beside = " and ".join(written) or "no report"
-    click.echo(f"\nResults: {folder / 'results.json'}\n  {beside} beside it; `evalkit report {folder}` re-renders")
+    shown = _relative(folder)
+    click.echo(f"\nResults: {shown / 'results.json'}\n  {beside} beside it; `evalkit report {shown}` re-renders")
     errors = [j for j in result.jobs if j.status == "error"]
     if errors:
         first = errors[0]
@@ -240,6 +241,14 @@ def _tool_counts(text: str | None) -> tuple[int, ...] | None:
     from .distractors import parse_tool_counts
 
     return parse_tool_counts(text)
+
+
+def _relative(path: Path) -> Path:
+    """``path`` from the current folder when it is below it (shorter, and what a user would type)."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
 
 
 def _shard(text: str | None) -> tuple[int, int] | None:
