@@ -7,9 +7,10 @@ only lays them out and adds each case's outcomes in trial order (✓ ✗ !).
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
-from ..results import CaseResult, RunResult
+from ..results import RunResult
 from .numbers import CaseKey, case_key
 
 SYMBOLS = {"passed": "✓", "failed": "✗", "error": "!"}
@@ -21,14 +22,13 @@ def _label(key: CaseKey) -> str:
     return f"{suite}/{case_id}" + (f" @{tools} tools" if tools is not None else "")
 
 
-def outcomes(run: RunResult) -> dict[CaseKey, list[CaseResult]]:
-    """Each case's jobs, in trial order."""
-    cases: dict[CaseKey, list[CaseResult]] = {}
+def outcomes(run: RunResult) -> dict[CaseKey, list[str]]:
+    """Each case's job statuses, in trial order (statuses, not jobs: a large run is read one job at a
+    time and must not be held whole here)."""
+    cases: dict[CaseKey, list[tuple[int, str]]] = {}
     for job in run.jobs:
-        cases.setdefault(case_key(job), []).append(job)
-    for jobs in cases.values():
-        jobs.sort(key=lambda j: j.trial)
-    return cases
+        cases.setdefault(case_key(job), []).append((job.trial, sys.intern(job.status)))
+    return {key: [status for _, status in sorted(trials)] for key, trials in cases.items()}
 
 
 def _summary_rows(run: RunResult) -> tuple[list[list[str]], list[str]]:
@@ -66,7 +66,7 @@ def trials_context(run: RunResult, *, max_rows: int, open_limit: int) -> dict[st
     from .html import Styled, Table
 
     cases = outcomes(run)
-    symbols = {key: "".join(SYMBOLS.get(j.status, "?") for j in jobs) for key, jobs in cases.items()}
+    symbols = {key: "".join(SYMBOLS.get(status, "?") for status in statuses) for key, statuses in cases.items()}
     flaky = flaky_cases(run)
     flaky_rows: list[list[Any]] = []
     for r in flaky.head(max_rows).to_dict("records"):
@@ -75,9 +75,9 @@ def trials_context(run: RunResult, *, max_rows: int, open_limit: int) -> dict[st
             [str(r["model"]), _label(key), Styled(symbols.get(key, ""), "outcomes"), f"{r['passes']}/{r['trials']}"]
         )
     case_rows: list[list[Any]] = []
-    for key, jobs in list(cases.items())[:max_rows]:
-        scored = [j for j in jobs if j.status != "error"]
-        passes = sum(j.passed for j in scored)
+    for key, statuses in list(cases.items())[:max_rows]:
+        scored = [status for status in statuses if status != "error"]
+        passes = scored.count("passed")
         case_rows.append(
             [
                 key[0],
@@ -85,7 +85,7 @@ def trials_context(run: RunResult, *, max_rows: int, open_limit: int) -> dict[st
                 Styled(symbols[key], "outcomes"),
                 f"{passes}/{len(scored)}",
                 f"{100 * passes / len(scored):.0f}%" if scored else "–",
-                str(len(jobs) - len(scored) or ""),
+                str(len(statuses) - len(scored) or ""),
             ]
         )
     summary_rows, classes = _summary_rows(run)
