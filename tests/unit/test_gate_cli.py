@@ -216,7 +216,7 @@ def test_baseline_save_name_to_and_error_warning(evalkit: _Group, workdir: Path)
     assert named.exit_code == 0 and (workdir / "baselines" / "nightly.json").is_file()
     assert "  m: 2 jobs, accuracy 100.0% (1/1), 1 errored" in named.stdout
     assert (
-        "evalkit: warning: the baseline has errored jobs; their cases will not be compared until it is refreshed"
+        "evalkit: warning: the baseline has errored jobs; their cases are compared once it is refreshed"
         in named.stderr
     )
     exact = invoke(evalkit, "baseline", "save", "--to", "ci/base.json")
@@ -261,3 +261,13 @@ def test_commands_register_on_the_main_cli() -> None:
     finally:  # leave the shared group as cli.py built it
         cli.commands.clear()
         cli.commands.update(before)
+
+
+def test_baseline_show_folds_a_long_model_list(evalkit: _Group, workdir: Path) -> None:
+    models = [f"a-rather-long-model-configuration-name-{n}" for n in range(4)]
+    jobs = tuple(CaseResult(m, "s", "c", "passed") for m in models)
+    save_results(RunResult("r1", "2024-05-01T12:00:00+00:00", {}, jobs), workdir / "base")
+    shown = invoke(evalkit, "baseline", "show", str(workdir / "base" / "r1" / "results.json"))
+    assert shown.exit_code == 0
+    assert max(len(line) for line in shown.stdout.splitlines()) <= 100
+    assert all(m in " ".join(shown.stdout.split()) for m in models)

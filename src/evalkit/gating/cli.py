@@ -237,14 +237,14 @@ def save_command(results: str, name: str, target: Path | None) -> None:
     import shutil  # imported here: `evalkit --help` loads only what it shows
 
     shutil.copyfile(resolve_results_path(results), target)
-    click.echo(
+    _echo_folded(
         f"saved baseline {target}{replaced}: run {run.run_id}, {len(run.jobs)} jobs, models {', '.join(run.models) or '(none)'}"
     )
     for line in describe_run(run):
         click.echo(line)
     if any(j.status == "error" for j in run.jobs):
         click.echo(
-            "evalkit: warning: the baseline has errored jobs; their cases will not be compared until it is refreshed",
+            "evalkit: warning: the baseline has errored jobs; their cases are compared once it is refreshed",
             err=True,
         )
     click.echo(f"Commit it: git add {target}")
@@ -269,13 +269,22 @@ def show_command(path: str) -> None:
     from ..reporting.terminal import render_run
 
     run = _read_baseline(path)
-    click.echo(
+    _echo_folded(
         f"baseline {path}: run {run.run_id} of {run.created}, {len(run.jobs)} jobs, models {', '.join(run.models) or '(none)'}"
     )
     for line in describe_run(run):
         click.echo(line)
     if run.jobs:  # the report `evalkit run` prints, without the failures
         click.echo("\n" + render_run(run, failure_limit=0), nl=False)
+
+
+def _echo_folded(text: str) -> None:
+    """``text`` folded to the terminal's width, continuation lines indented."""
+    import textwrap
+
+    from ..reporting.terminal import terminal_width
+
+    click.echo("\n".join(textwrap.wrap(text, terminal_width(), subsequent_indent="  ")))
 
 
 COMMANDS: tuple[Any, ...] = (gate_command, baseline_group)  # what cli.py registers
