@@ -216,8 +216,7 @@ def test_baseline_save_name_to_and_error_warning(evalkit: _Group, workdir: Path)
     assert named.exit_code == 0 and (workdir / "baselines" / "nightly.json").is_file()
     assert "  m: 2 jobs, accuracy 100.0% (1/1), 1 errored" in named.stdout
     assert (
-        "evalkit: warning: the baseline has errored jobs; their cases are compared once it is refreshed"
-        in named.stderr
+        "evalkit: warning: the baseline has errored jobs; their cases are compared once it is refreshed" in named.stderr
     )
     exact = invoke(evalkit, "baseline", "save", "--to", "ci/base.json")
     assert exact.exit_code == 0 and (workdir / "ci" / "base.json").is_file()
