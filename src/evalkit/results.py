@@ -288,13 +288,18 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def resolve_results_path(path: str | Path) -> Path:
-    """A results.json, or a report folder holding one (``reports/latest`` works)."""
+    """A results.json, a run's folder holding one (``reports/latest`` works), or a reports folder
+    (``reports``, a shard's ``--out``): its newest run, the one ``latest`` points at."""
     candidate = Path(path)
     if candidate.is_dir():
+        newest = candidate / "latest" / "results.json"
         candidate = candidate / "results.json"
+        if not candidate.is_file() and newest.is_file():
+            candidate = newest
     if not candidate.is_file():
         raise ResultsFileError(
-            f"{path}: no results.json there; run `evalkit run` first or pass the path of a results.json"
+            f"{path}: no results.json there, nor a run in {Path(path) / 'latest'}; run `evalkit run` first "
+            "or pass a run's folder or its results.json"
         )
     return candidate
 

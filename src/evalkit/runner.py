@@ -262,6 +262,16 @@ def run_job(
     failures = tuple((f.kind, f.explanation) for f in failures_of(scores)) or (
         ((turn.error.kind, turn.error.message),) if turn.error else ()
     )
+    # A cassette miss names the cassette: by its path in the project, never this machine's folders
+    # (results and reports are committed and shared).
+    shown, absolute = _relative(cassette, config.root), str(cassette)
+    steps = trajectory.record() if loop and trajectory is not None else ()
+    if shown != absolute:
+        failures = tuple((kind, text.replace(absolute, shown)) for kind, text in failures)
+        steps = tuple(
+            {**step, "error": step["error"].replace(absolute, shown)} if isinstance(step.get("error"), str) else step
+            for step in steps
+        )
     result = CaseResult(
         model=job.model.name,
         suite=job.case.suite,
@@ -280,13 +290,13 @@ def run_job(
         completion_tokens=turn.completion_tokens,
         n_offered=len(job.offered_tools),
         request=request,
-        cassette=_relative(cassette, config.root),
+        cassette=shown,
         seconds=round(time.perf_counter() - started, 4),
         requests=requests,
         retries=retries,
         latency=latency if latency is not None else turn.server_seconds,
         alignment=aligned,
-        steps=trajectory.record() if loop and trajectory is not None else (),
+        steps=steps,
         ended=trajectory.ended if loop and trajectory is not None else None,
         modes=modes,
     )

@@ -105,8 +105,10 @@ def test_cassette_miss_names_case_and_path_and_exits_1(project: Path, monkeypatc
     assert miss["status"] == "error"
     kind, why = miss["failures"][0]
     assert kind == "cassette_miss"
-    assert "cassettes/qwen2.5-coder-0.5b/ecommerce/where-is-my-order.yaml" in why
+    assert "in cassettes/qwen2.5-coder-0.5b/ecommerce/where-is-my-order.yaml for" in why  # the project's path
     assert "body field(s) differ: messages" in why
+    written = "\n".join((project / "reports" / "latest" / name).read_text() for name in ("results.json", "summary.md"))
+    assert str(project) not in written and str(project) not in out + err  # no folder of this machine
     others = [j for j in results["jobs"] if j["case_id"] != "where-is-my-order"]
     assert others and all(j["status"] != "error" for j in others)  # the run went on
 

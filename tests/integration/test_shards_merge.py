@@ -171,3 +171,18 @@ def test_the_cli_runs_a_shard_and_says_so(repo_root: Path, tmp_path: Path, monke
     bad = CliRunner().invoke(cli, ["run", "cases/", "--shard", "3/2"])
     assert bad.exit_code == 2
     assert bad.stderr == "evalkit: error: '3/2' is not a shard: use K/N with 1 ≤ K ≤ N, e.g. --shard 1/4\n"
+
+
+def test_merge_and_report_take_the_shards_reports_folders(runs: dict[str, Any], tmp_path: Path) -> None:
+    """`evalkit run --shard K/N --out shards/sK` leaves a reports folder (runs and `latest`): the
+    README's `evalkit merge shards/*/ --out DIR` and then `evalkit report DIR` take those folders."""
+    folders = []
+    for k, shard in enumerate(runs["shards"], start=1):
+        folder = tmp_path / "shards" / f"s{k}"
+        folder.mkdir(parents=True)
+        (folder / shard.name).symlink_to(shard, target_is_directory=True)
+        (folder / "latest").symlink_to(shard.name, target_is_directory=True)
+        folders.append(folder)
+    merged = read_results(merge_runs(folders, tmp_path / "out", run_id="merged"))
+    assert records(merged) == records(runs["single"])
+    assert records(read_results(tmp_path / "out")) == records(runs["single"])  # a reports folder: its latest run

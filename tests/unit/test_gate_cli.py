@@ -142,7 +142,8 @@ def test_missing_results_is_a_usage_error(evalkit: _Group, workdir: Path) -> Non
     result = invoke(evalkit, "gate", "nowhere", "--baseline", "nowhere")
     assert result.exit_code == 2
     assert result.stderr == (
-        "evalkit: error: nowhere: no results.json there; run `evalkit run` first or pass the path of a results.json\n"
+        "evalkit: error: nowhere: no results.json there, nor a run in nowhere/latest; run `evalkit run` first "
+        "or pass a run's folder or its results.json\n"
     )
 
 
