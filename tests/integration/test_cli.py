@@ -189,3 +189,20 @@ def test_run_output_fits_the_terminal_width(project: Path, columns: int) -> None
     headers = [line for line in out.splitlines() if line.startswith(("model ", "suite "))]
     assert headers and not any(re.search(r"\b(tool_count|tools|trial)\b", h) for h in headers)  # no such columns
     assert "agree" in out or "Cases the models disagree on" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["run", "cases/", "--worker", "2"],
+            "No such option '--worker'. Did you mean '--workers'? (see `evalkit run --help`)",
+        ),
+        (["rn"], "No such command 'rn'. Did you mean 'run'? (see `evalkit --help`)"),
+    ],
+)
+def test_a_misspelt_option_or_command_is_one_line_and_exit_2(
+    project: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], line: str
+) -> None:
+    code, out, err = run_cli(project, *args, monkeypatch=monkeypatch)
+    assert (code, out, err) == (2, "", f"evalkit: error: {line}\n")
