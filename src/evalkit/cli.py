@@ -33,7 +33,8 @@ class _Group(click.Group):
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:
-            where = exc.ctx.command_path if exc.ctx is not None else "evalkit"
+            # "evalkit run", whatever name the program was started by (a test runner calls it "cli")
+            where = " ".join(["evalkit", *(exc.ctx.command_path.split()[1:] if exc.ctx is not None else [])])
             click.echo(f"evalkit: error: {exc.format_message()} (see `{where} --help`)", err=True)
             sys.exit(exc.exit_code)
         except click.ClickException as exc:
