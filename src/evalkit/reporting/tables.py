@@ -232,6 +232,8 @@ def render_failures(run: RunResult, *, limit: int | None = 30, tablefmt: str = "
 
 
 def score_legend(present: Sequence[str]) -> str:
+    if not present:  # every job errored: no score column to explain
+        return ""
     meanings = "; ".join(f"{SCORE_LABELS[c]}: {SCORE_MEANINGS[c]}" for c in present)
     return f"Score columns are means over the jobs each applies to (– where none does), 1.0 good: {meanings}."
 

@@ -359,12 +359,13 @@ def _suites(console: Console, run: RunResult) -> None:
         half = 4 + (len(headers) - 4 + 1) // 2
         _fit(console, title, headers[:half], [r[:half] for r in rows])
         _fit(console, None, headers[:1] + headers[half:], [r[:1] + r[half:] for r in rows])
-    _legend(
-        console,
-        "Scores are means over the jobs each applies to (– where none does): "
-        + "; ".join(f"{SHORT_LABELS[c]}: {SHORT_MEANINGS[c]}" for c in present)
-        + ".",
-    )
+    if present:  # no score column when every job errored
+        _legend(
+            console,
+            "Scores are means over the jobs each applies to (– where none does): "
+            + "; ".join(f"{SHORT_LABELS[c]}: {SHORT_MEANINGS[c]}" for c in present)
+            + ".",
+        )
 
 
 def _failures(console: Console, run: RunResult, limit: int | None) -> None:
