@@ -107,7 +107,7 @@ def test_models_that_agree_say_so() -> None:
 
 def test_failure_limit_and_the_rest_pointed_to() -> None:
     text = render_run(two_models(), width=100, failure_limit=3)
-    assert "Failures (the first 3 of 8; all in summary.md)" in text
+    assert "Failures: 8 reasons in " in text and "did not pass (the first 3 here; all in summary.md)" in text
     assert render_run(two_models(), failure_limit=0).find("Failures") == -1
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..results import RunResult
+from ..words import plural
 from .tables import (
     MISSING,
     ci_text,
@@ -376,8 +377,9 @@ def _failures(console: Console, run: RunResult, limit: int | None) -> None:
         console.print("No failures.")
         return
     shown = rows if limit is None or limit < 0 else rows[:limit]
-    more = f" (the first {len(shown)} of {len(rows)}; all in summary.md)" if len(shown) < len(rows) else ""
-    console.print(f"Failures{more}")
+    jobs = len({(r[0], r[1]) for r in rows})  # report.html counts these: the jobs that did not pass
+    more = f" (the first {len(shown)} here; all in summary.md)" if len(shown) < len(rows) else ""
+    console.print(f"Failures: {plural(len(rows), 'reason')} in {plural(jobs, 'job')} that did not pass{more}")
     for model in dict.fromkeys(r[0] for r in shown):
         console.print(f"{model}:")
         for _, case, kind, why in (r for r in shown if r[0] == model):
