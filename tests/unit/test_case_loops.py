@@ -229,6 +229,16 @@ def test_max_steps_default_from_the_suite(tmp_path):
 # --- errors, word for word ----------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("field", ["tool_outputs: {get_time: [{output: noon}]}", "max_steps: 3"])
+def test_loop_fields_on_a_single_reply_case_are_refused(tmp_path, field):
+    path = suite_with(tmp_path, f"- {{id: a, prompt: hi, {field}, expect: {{calls: [{{name: get_time}}]}}}}\n")
+    name = field.split(":")[0]
+    assert error_of(path) == (
+        f"{path}, case 'a', field 'cases[0].{name}': {name} is for tool loops, and this case expects a single "
+        "reply; give its expect `steps`, `trajectory` or `answer` to make it a loop, or remove the field"
+    )
+
+
 def test_outputs_for_a_function_not_offered(tmp_path):
     path = suite_with(
         tmp_path,

@@ -225,6 +225,16 @@ def _build_case(
             case_id=case.id,
             field=f"{here}.tool_outputs",
         )
+    if not expectation.is_loop:  # a single reply runs no tool: these would be silently ignored
+        for name, given in (("tool_outputs", case.tool_outputs), ("max_steps", case.max_steps)):
+            if given is not None:
+                raise CaseFileError(
+                    file,
+                    f"{name} is for tool loops, and this case expects a single reply; give its expect "
+                    "`steps`, `trajectory` or `answer` to make it a loop, or remove the field",
+                    case_id=case.id,
+                    field=f"{here}.{name}",
+                )
     max_steps = case.max_steps if case.max_steps is not None else spec.defaults.max_steps
     return Case(spec.suite, case.id, messages, expectation, forbid, tags, file, outputs, max_steps, own_tools)
 
