@@ -120,8 +120,8 @@ def render_verdict_text(verdict: Verdict, *, limit: int | None = _LIST_LIMIT, wi
     width = width or terminal_width()
     headers, rows = _stats_rows(verdict)
     worse, better = headers[5], headers[6]  # "pass→fail (b)", "fail→pass (c)" (rates with trials)
-    headers = [_TEXT_HEADERS.get(h, h) for h in headers[:5]] + ["worse", "better"] + headers[7:]
     headers = [_TEXT_HEADERS.get(h, h) for h in headers]
+    headers[5:7] = ["worse", "better"]  # spelt out in the legend
     legend = (
         f"n: cases in both runs; Δ: points; worse: {worse}; better: {better}; "
         f"p: {verdict.test}, alpha {verdict.options.alpha:g}"

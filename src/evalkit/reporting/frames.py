@@ -36,7 +36,6 @@ SCORE_COLUMNS = (
     "loop",
 )
 SCORE_SOURCES = {"no_hallucination": "hallucination", "no_forbidden": "forbidden"}  # column → scorer
-# How each score reads as a column header in markdown and HTML.
 
 JOB_COLUMNS = (
     "run_id",
