@@ -9,6 +9,7 @@ config allows (:func:`inside`).
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -40,9 +41,10 @@ def join_inside(root: Path, *parts: str, what: str) -> Path:
 
 def inside(path: Path, roots: Iterable[Path]) -> bool:
     """Whether ``path``, resolved (``..`` and symlinks), is one of ``roots`` or below one of them."""
-    resolved = path.resolve()
+    # On strings: pathlib's resolve() and parents cost ~0.2 ms a cassette path, once per job.
+    resolved = os.path.realpath(path)
     for root in roots:
-        top = root.resolve()
-        if resolved == top or top in resolved.parents:
+        top = os.path.realpath(root)
+        if resolved == top or resolved.startswith(top.rstrip(os.sep) + os.sep):
             return True
     return False
