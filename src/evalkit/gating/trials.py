@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
+from ..identity_cache import IdentityCache
 from ..results import RunResult
 
 if TYPE_CHECKING:
@@ -114,7 +115,12 @@ def _wilson(p: float, n: float, z: float) -> tuple[float, float]:
 
 
 def case_rates(run: RunResult) -> pd.DataFrame:
-    """One row per case: scored trials, passes, pass rate, errored trials."""
+    """One row per case: scored trials, passes, pass rate, errored trials. A copy of a frame built
+    once per run (one pass over its jobs): summary.md and report.html ask for it seven times."""
+    return _case_rates(run).copy()
+
+
+def _build_case_rates(run: RunResult) -> pd.DataFrame:
     import pandas as pd
 
     rows: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -132,6 +138,9 @@ def case_rates(run: RunResult) -> pd.DataFrame:
     frame["tool_count"] = pd.Series([r["tool_count"] for r in rows.values()], dtype=object)
     frame["rate"] = (frame["passes"] / frame["trials"]).where(frame["trials"] > 0)
     return frame
+
+
+_case_rates: IdentityCache[RunResult, pd.DataFrame] = IdentityCache(_build_case_rates, limit=2)
 
 
 def flaky_cases(run: RunResult) -> pd.DataFrame:
