@@ -144,12 +144,15 @@ class RunConfig:
     # Past one machine (evalkit.scale): run shard k of n only; replay and score in this many processes;
     # record through the provider's Batch API, polling its status every batch_poll seconds.
     shard: tuple[int, int] | None = None
-    workers: int = 1
+    workers: int = 1  # AUTO_WORKERS (0): chosen per run by evalkit.scale.workers.auto_workers
     batch: bool = False
     batch_poll: float = 30.0
 
     def with_options(self, **changes: Any) -> RunConfig:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+AUTO_WORKERS = 0  # `workers`: one process per CPU (up to 4) for a large replay, else one
 
 
 def _toml_string(value: object) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 
 from .calls import Turn
 from .cases import Suite
-from .config import RunConfig
+from .config import AUTO_WORKERS, RunConfig
 from .errors import ConfigError, EvalkitError
 from .jobs import Job, Plan, expand
 from .loops.trajectory import Trajectory
@@ -171,10 +171,15 @@ def _job_results(
 ) -> AbstractContextManager[Iterator[CaseResult]]:
     """The results of the jobs at plan positions ``todo``, as they finish: on threads in this process, or
     in ``config.workers`` processes (started on entry, before any progress-bar thread exists)."""
-    if config.workers > 1:
+    workers = config.workers
+    if workers == AUTO_WORKERS:
+        from .scale.workers import auto_workers
+
+        workers = auto_workers(config.record_mode, len(todo))
+    if workers > 1:
         from .scale.workers import in_processes
 
-        return in_processes(plan.jobs, todo, config, suites, scorers)
+        return in_processes(plan.jobs, todo, replace(config, workers=workers), suites, scorers)
     return nullcontext(_run_all([plan.jobs[n] for n in todo], config, scorers, redactor, network))
 
 

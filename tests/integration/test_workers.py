@@ -98,3 +98,58 @@ def test_spawned_workers_give_the_same_results(
     monkeypatch.setattr(workers, "_context", lambda: multiprocessing.get_context("spawn"))
     config, suites = shipped
     assert records(run_suites(replace(config, workers=2), suites, progress=False)) == records(single)
+
+
+@pytest.mark.parametrize(
+    ("record_mode", "jobs", "cpus", "start", "expected"),
+    [
+        ("none", 199, 8, "fork", 1),  # too few jobs to pay for a second process
+        ("none", 200, 8, "fork", 2),  # one worker per 100 jobs
+        ("none", 2000, 2, "fork", 2),  # one per CPU
+        ("none", 100_000, 64, "fork", 4),  # at most 4: each holds the plan
+        ("none", 100_000, 1, "fork", 1),
+        ("none", 1999, 8, "spawn", 1),  # a spawned worker imports everything again
+        ("none", 2000, 8, "spawn", 4),
+        ("once", 100_000, 8, "fork", 1),  # recording waits on the network: threads, one process
+        ("all", 100_000, 8, "fork", 1),
+    ],
+)
+def test_auto_workers(
+    record_mode: str, jobs: int, cpus: int, start: str, expected: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import multiprocessing
+
+    from evalkit.scale import workers
+
+    monkeypatch.setattr(workers, "usable_cpus", lambda: cpus)
+    monkeypatch.setattr(workers, "_context", lambda: multiprocessing.get_context(start))
+    assert workers.auto_workers(record_mode, jobs) == expected
+
+
+def test_the_cli_chooses_workers_unless_told(repo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`evalkit run` without --workers replays the shipped cases (280 jobs) in 2 processes on 2+ CPUs;
+    --workers 1 keeps one; the library's RunConfig keeps one unless asked."""
+    from evalkit.scale import workers
+
+    used: list[int] = []
+    real = workers.in_processes
+
+    def spy(jobs: Any, todo: Any, config: RunConfig, *rest: Any) -> Any:
+        used.append(config.workers)
+        return real(jobs, todo, config, *rest)
+
+    monkeypatch.setattr(workers, "in_processes", spy)
+    monkeypatch.setattr(workers, "usable_cpus", lambda: 2)
+    monkeypatch.chdir(repo_root)
+    base = ["run", "cases/", "--no-progress", "--no-html", "--failures", "0"]
+    auto = CliRunner().invoke(cli, [*base, "--out", str(tmp_path / "auto")])
+    assert auto.exit_code == 0, auto.stderr
+    assert used == [2]
+    one = CliRunner().invoke(cli, [*base, "--out", str(tmp_path / "one"), "--workers", "1"])
+    assert one.exit_code == 0, one.stderr
+    assert used == [2]  # one process: in_processes is not used
+    assert load_config(start=repo_root).workers == 1
+    auto_records = json.loads((tmp_path / "auto" / "latest" / "results.json").read_text())["jobs"]
+    one_records = json.loads((tmp_path / "one" / "latest" / "results.json").read_text())["jobs"]
+    strip = [{k: v for k, v in r.items() if k != "seconds"} for r in auto_records]
+    assert strip == [{k: v for k, v in r.items() if k != "seconds"} for r in one_records]
