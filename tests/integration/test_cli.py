@@ -206,3 +206,29 @@ def test_a_misspelt_option_or_command_is_one_line_and_exit_2(
 ) -> None:
     code, out, err = run_cli(project, *args, monkeypatch=monkeypatch)
     assert (code, out, err) == (2, "", f"evalkit: error: {line}\n")
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "stream", "text"),
+    [
+        (["run", "no-such-folder"], 2, "stderr", "evalkit: error: no models configured"),
+        (["--version"], 0, "stdout", "evalkit, version"),
+        (["run", "--workers", "0"], 2, "stderr", "0 is not in the range"),
+    ],
+)
+def test_the_console_entry_keeps_exit_codes_output_and_atexit_handlers(
+    argv: list[str], code: int, stream: str, text: str, tmp_path: Path
+) -> None:
+    """main() ends with os._exit (module teardown is slow): the exit code, the buffered output (a pipe,
+    not a terminal) and the atexit handlers of whatever the run imported must all survive it."""
+    script = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: sys.stdout.write('atexit handler ran\\n'))\n"
+        f"sys.argv = ['evalkit', *{argv!r}]\n"
+        "from evalkit.cli import main\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == code, done.stderr
+    assert text in getattr(done, stream)
+    assert done.stdout.endswith("atexit handler ran\n")
