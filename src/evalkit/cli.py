@@ -147,6 +147,7 @@ def run(
     from .cases import load_all
     from .config import AUTO_WORKERS, load_config
     from .recording import check_record_mode
+    from .reporting import import_libraries
     from .runner import run_suites
     from .words import plural
 
@@ -185,6 +186,7 @@ def run(
         run_id=run_id,
         reports=config.reports,
         resume=resume is not None,
+        meanwhile=lambda: import_libraries(html=html),  # while worker processes run the jobs
     )
     for note in result.config.get("skipped", ()):
         _note(f"skipped {note}")

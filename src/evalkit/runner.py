@@ -71,6 +71,7 @@ def run_suites(
     run_id: str | None = None,
     reports: Path | None = None,
     resume: bool = False,
+    meanwhile: Callable[[], object] | None = None,
 ) -> RunResult:
     """Run every job of ``suites`` × ``config.models``; nothing here raises for one bad job.
 
@@ -78,7 +79,10 @@ def run_suites(
     the run ends as ``results.json`` there; the returned run reads its jobs back from that file, so
     memory stays flat however many jobs run. ``resume``: ``run_id`` names a run that was stopped
     (killed, interrupted); its finished jobs are kept and only the others run. Without ``reports``
-    the jobs are kept in memory (for library use and tests)."""
+    the jobs are kept in memory (for library use and tests). ``meanwhile`` is work for this process
+    while the jobs run in worker processes (the CLI imports what its reports need): it runs on a
+    thread once they started, and not at all when the jobs run here, where it would only compete
+    with them for the interpreter lock; its errors are ignored (it is preparation only)."""
     scorers = resolve_scorers(config.scorers)
     plan = plan_run(config, suites)
     for note in plan.skipped:
@@ -123,7 +127,7 @@ def run_suites(
             todo = [n for n in todo if plan.jobs[n].key not in failed]
             config = replace(config, record_mode="none")
         with (
-            _job_results(plan, todo, config, suites, scorers, redactor, network) as results,
+            _job_results(plan, todo, config, suites, scorers, redactor, network, meanwhile) as results,
             _progress(len(plan.jobs), len(done), enabled=progress) as advance,
         ):
             for result in chain(batched, results):
@@ -168,6 +172,7 @@ def _job_results(
     scorers: Sequence[str],
     redactor: Redactor,
     network: NetworkTransports,
+    meanwhile: Callable[[], object] | None = None,
 ) -> AbstractContextManager[Iterator[CaseResult]]:
     """The results of the jobs at plan positions ``todo``, as they finish: on threads in this process, or
     in ``config.workers`` processes (started on entry, before any progress-bar thread exists)."""
@@ -179,7 +184,7 @@ def _job_results(
     if workers > 1:
         from .scale.workers import in_processes
 
-        return in_processes(plan.jobs, todo, replace(config, workers=workers), suites, scorers)
+        return in_processes(plan.jobs, todo, replace(config, workers=workers), suites, scorers, meanwhile=meanwhile)
     return nullcontext(_run_all([plan.jobs[n] for n in todo], config, scorers, redactor, network))
 
 

@@ -134,9 +134,9 @@ def test_the_cli_chooses_workers_unless_told(repo_root: Path, tmp_path: Path, mo
     used: list[int] = []
     real = workers.in_processes
 
-    def spy(jobs: Any, todo: Any, config: RunConfig, *rest: Any) -> Any:
+    def spy(jobs: Any, todo: Any, config: RunConfig, *rest: Any, **options: Any) -> Any:
         used.append(config.workers)
-        return real(jobs, todo, config, *rest)
+        return real(jobs, todo, config, *rest, **options)
 
     monkeypatch.setattr(workers, "in_processes", spy)
     monkeypatch.setattr(workers, "usable_cpus", lambda: 2)
@@ -153,3 +153,22 @@ def test_the_cli_chooses_workers_unless_told(repo_root: Path, tmp_path: Path, mo
     one_records = json.loads((tmp_path / "one" / "latest" / "results.json").read_text())["jobs"]
     strip = [{k: v for k, v in r.items() if k != "seconds"} for r in auto_records]
     assert strip == [{k: v for k, v in r.items() if k != "seconds"} for r in one_records]
+
+
+def test_meanwhile_runs_beside_worker_processes_only(shipped: tuple[RunConfig, list[Any]], single: RunResult) -> None:
+    """The CLI imports its report libraries while workers run the jobs; in one process that work would
+    only compete with the jobs, so it is not done. A failure in it is preparation lost, not a run lost."""
+    import threading
+
+    config, suites = shipped
+    ran = threading.Event()
+
+    def work() -> None:
+        ran.set()
+        raise RuntimeError("ignored")
+
+    two = run_suites(replace(config, workers=2), suites, progress=False, meanwhile=work)
+    assert ran.wait(30) and records(two) == records(single)
+    ran.clear()
+    run_suites(replace(config, workers=1), suites[:1], progress=False, meanwhile=work)
+    assert not ran.is_set()

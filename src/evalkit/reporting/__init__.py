@@ -8,3 +8,21 @@ re-scores; every number comes from results.json.
     plots.py     matplotlib figures (PNG)
     html.py      the self-contained report.html
 """
+
+
+def import_libraries(*, html: bool) -> None:
+    """Import what rendering a run's reports needs (~0.5 s: pandas and rich; with ``html``, jinja2
+    and matplotlib's Agg canvas), for a caller with time to spare before it renders: the CLI does it
+    on a thread while worker processes run the jobs. Raises ImportError as the imports would."""
+    import pandas  # noqa: F401
+    import rich.console
+    import rich.table  # noqa: F401
+
+    from . import terminal  # noqa: F401
+
+    if html:
+        import jinja2  # noqa: F401
+        import matplotlib.backends.backend_agg
+        import matplotlib.figure  # noqa: F401
+
+        from . import html as html_report  # noqa: F401

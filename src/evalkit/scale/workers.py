@@ -15,11 +15,13 @@ Recording with workers is allowed: each worker runs its chunk on ``concurrency``
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import pickle
 import sys
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -68,14 +70,22 @@ MAX_CHUNK = 32
 
 @contextmanager
 def in_processes(
-    jobs: Sequence[Job], todo: Sequence[int], config: RunConfig, suites: Sequence[Suite], scorers: Sequence[str]
+    jobs: Sequence[Job],
+    todo: Sequence[int],
+    config: RunConfig,
+    suites: Sequence[Suite],
+    scorers: Sequence[str],
+    *,
+    meanwhile: Callable[[], object] | None = None,
 ) -> Iterator[Iterator[CaseResult]]:
     """The results of the jobs at positions ``todo`` of the plan ``jobs``, run in ``config.workers``
     processes, yielded as chunks finish (not in plan order). The first job runs here, before the
     processes start: the imports and caches a job warms (the openai SDK alone: ~0.3 s) are then made
     once and inherited by every forked worker, instead of paid again in each. A worker that dies
     (killed, out of memory) ends the run with ``BrokenProcessPool``; the journal keeps what finished,
-    for ``--resume``."""
+    for ``--resume``. ``meanwhile`` runs on a daemon thread of this process once the workers are
+    started (never before: a fork would copy a thread in the middle of an import); its errors are
+    ignored."""
     from ..runner import run_job
 
     if not todo:
@@ -108,6 +118,8 @@ def in_processes(
     # starts the processes, before the caller starts any thread (a progress bar) that a fork would copy.
     for _ in range(2 * workers):
         submit()
+    if meanwhile is not None:
+        threading.Thread(target=_quietly, args=(meanwhile,), name="evalkit-meanwhile", daemon=True).start()
 
     def results() -> Iterator[CaseResult]:
         nonlocal pending
@@ -123,6 +135,11 @@ def in_processes(
     finally:
         # Interrupted (Ctrl-C, an error in the main process): do not wait for chunks nobody will read.
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _quietly(work: Callable[[], object]) -> None:
+    with contextlib.suppress(Exception):  # preparation only: the same work fails loudly where it is needed
+        work()
 
 
 def _context() -> Any:
