@@ -4,8 +4,10 @@ The floor is the least any replay of these cassettes must do, in a fresh process
 cassette with PyYAML's C loader and send its recorded request through the openai SDK over an
 in-memory transport that answers with the recorded response (the SDK parses it). evalkit does the
 same work plus matching, scoring, results.json, summary.md and report.html, in a fresh process too
-(`evalkit run`). Both run on the same synthetic project of N jobs (bench_memory's generator); the
-two are interleaved and the ratio is taken per repeat.
+(`evalkit run`, by default in one worker process per CPU, and with `--workers 1`). All run on the
+same synthetic project of N jobs (bench_memory's generator), interleaved; the ratio is taken per
+repeat. `evalkit --help` is set against `python -c pass` and, as a peer, a bare click group of nine
+empty commands: the least any click command line costs.
 
     python bench/bench_whole_replay.py                  # writes bench/results/whole_replay.json
     python bench/bench_whole_replay.py --jobs 1000 --repeats 3 --no-write
@@ -39,6 +41,15 @@ for path in paths:
 print(len(paths))
 """
 
+# The least a click command line costs: a group of nine empty commands (evalkit's nine), no other import.
+MINIMAL_CLICK = r"""
+import click
+group = click.Group("evalkit", help="Measure how accurately LLMs call tools.")
+for name in ("baseline", "extract", "gate", "import", "merge", "report", "run", "scan", "validate"):
+    group.add_command(click.Command(name, callback=lambda: None, help=f"The {name} command."))
+group(prog_name="evalkit")
+"""
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -53,8 +64,13 @@ def main() -> None:
         make_project(folder, models=1, trials=trials)
         run = [sys.executable, "-m", "evalkit.cli", "run", "cases/", "--no-progress", "--failures", "5"]
 
-        def evalkit() -> None:
+        def evalkit() -> None:  # the default: one worker process per CPU (up to 4) for 200+ jobs
             subprocess.run(run, cwd=folder, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def evalkit_one() -> None:  # everything in one process, as the floor is
+            subprocess.run(
+                [*run, "--workers", "1"], cwd=folder, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
 
         def floor() -> None:
             subprocess.run(
@@ -67,15 +83,29 @@ def main() -> None:
         def bare() -> None:
             subprocess.run([sys.executable, "-c", "pass"], check=True)
 
-        times = interleaved({"evalkit run": evalkit, "floor": floor}, args.repeats, label="replay")
-        startup = interleaved({"evalkit --help": help_, "python -c pass": bare}, args.repeats * 4, label="help")
+        def click_only() -> None:  # a peer: the least any click command line costs
+            subprocess.run([sys.executable, "-c", MINIMAL_CLICK, "--help"], check=True, stdout=subprocess.DEVNULL)
+
+        variants = {"evalkit run": evalkit, "evalkit run --workers 1": evalkit_one, "floor": floor}
+        times = interleaved(variants, args.repeats, label="replay")
+        startup = interleaved(
+            {"evalkit --help": help_, "python -c pass": bare, "click group --help": click_only},
+            args.repeats * 4,
+            label="help",
+        )
     replay_ratio = paired_ratios(times["evalkit run"], times["floor"])
+    one_ratio = paired_ratios(times["evalkit run --workers 1"], times["floor"])
     help_ratio = paired_ratios(startup["evalkit --help"], startup["python -c pass"])
+    click_ratio = paired_ratios(startup["click group --help"], startup["python -c pass"])
     rows = [
         ["replay, whole process", f"{1000 * trials:,} jobs", f"{median(times['evalkit run']):.2f} s", f"{median(times['floor']):.2f} s",
          f"{median(replay_ratio):.2f}× (min {min(replay_ratio):.2f}×)", "≤ 1.5×"],
+        ["replay, --workers 1", f"{1000 * trials:,} jobs", f"{median(times['evalkit run --workers 1']):.2f} s", f"{median(times['floor']):.2f} s",
+         f"{median(one_ratio):.2f}× (min {min(one_ratio):.2f}×)", ""],
         ["evalkit --help", "", f"{median(startup['evalkit --help']) * 1000:.0f} ms", f"{median(startup['python -c pass']) * 1000:.0f} ms",
          f"{median(help_ratio):.2f}× (min {min(help_ratio):.2f}×)", "≤ 4×"],
+        ["click group --help (peer)", "", f"{median(startup['click group --help']) * 1000:.0f} ms", f"{median(startup['python -c pass']) * 1000:.0f} ms",
+         f"{median(click_ratio):.2f}× (min {min(click_ratio):.2f}×)", ""],
     ]  # fmt: skip
     text = table(["what", "size", "evalkit", "floor", "ratio", "goal"], rows)
     print(text)
