@@ -97,16 +97,19 @@ def variants(base_url: str, folder: Path, *, stream: bool, concurrency: int) -> 
     model = ModelConfig(name="bench", model="m", base_url=base_url, stream=stream, params={"temperature": 0})
     suites = load_cases(folder / "cases")
     requests = [build_request(job) for job in expand(suites, [model]).jobs]
-    client = openai.OpenAI(base_url=base_url, api_key="unused", max_retries=0)
 
     def raw() -> None:
+        # A client per timed run, as evalkit makes its transport per run: both pay for one SSL context
+        # (~25 ms, even for http://) and open their connections afresh.
+        client = openai.OpenAI(base_url=base_url, api_key="unused", max_retries=0)
+
         def one(request: dict[str, Any]) -> Any:
             reply = client.chat.completions.create(**request)
             if stream:  # read the stream to its end, as a caller would
                 return list(reply)
             return reply.choices[0].message.tool_calls
 
-        with ThreadPoolExecutor(concurrency) as pool:
+        with client, ThreadPoolExecutor(concurrency) as pool:
             list(pool.map(one, requests))
 
     counter = iter(range(10**9))

@@ -282,6 +282,14 @@ class CassetteSession:
         make the next `--record-mode once` run miss at the step that failed)."""
         self.keep = False
 
+    def save(self) -> None:
+        """Write the cassette if it changed and was kept (vcrpy's own writer, through
+        :class:`_AtomicPersister`); once is enough, again does nothing."""
+        transport = self.transport
+        if transport is not None and transport.cassette.dirty and self.keep:
+            transport.remember_latency()
+            transport.cassette._save()  # use_cassette calls the same; it clears `dirty`
+
 
 @contextmanager
 def cassette_session(
@@ -291,8 +299,11 @@ def cassette_session(
     inner: Callable[[], httpx2.BaseTransport] | None = None,
     timeout: float = 600.0,
     redactor: Redactor | None = None,
+    save: bool = True,
 ) -> Iterator[CassetteSession]:
-    """A session bound to one cassette; on exit the cassette is saved when it changed (and was kept).
+    """A session bound to one cassette; on exit the cassette is saved when it changed (and was kept),
+    or, with ``save=False``, left for the caller's :meth:`CassetteSession.save` (the runner saves
+    on another thread, so that a recording thread sends its next request first).
     ``inner`` makes the real transport when a request must reach the network (shared per model)."""
     try:
         cassette = open_cassette(path, record_mode=record_mode, redactor=redactor)
@@ -306,9 +317,8 @@ def cassette_session(
         yield session
     finally:
         session.http_client.close()
-        if cassette.dirty and session.keep:
-            transport.remember_latency()
-            cassette._save()  # vcrpy's own writer (through _AtomicPersister); use_cassette calls the same
+        if save:
+            session.save()
 
 
 @contextmanager

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from .config import AUTO_WORKERS, RunConfig
 from .errors import ConfigError, EvalkitError
 from .jobs import Job, Plan, expand
 from .loops.trajectory import Trajectory
-from .recording import NetworkTransports
+from .recording import CassetteSession, NetworkTransports
 from .redaction import Redactor
 from .results import (
     CaseResult,
@@ -39,6 +39,7 @@ from .results import (
 )
 from .scorers import failures_of, resolve_scorers, score_analysis
 from .scorers.alignment import alignment
+from .scorers.base import Score
 from .scorers.checks import analyse
 from .scorers.modes import compared, other_mode
 from .scorers.steps import flattened
@@ -201,17 +202,18 @@ def _run_all(
         for job in jobs:
             yield run_job(job, config, scorers, redactor=redactor, network=network)
         return
+    # The threads only send (send_job); this thread saves and scores what they bring back (finish_job).
     window = 2 * config.concurrency
     with ThreadPoolExecutor(max_workers=config.concurrency) as executor:
-        pending: set[Future[CaseResult]] = set()
+        pending: set[Future[SentJob]] = set()
         for job in jobs:
             if len(pending) >= window:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                yield from (future.result() for future in finished)
-            pending.add(executor.submit(run_job, job, config, scorers, redactor=redactor, network=network))
+                yield from (finish_job(future.result(), config, scorers, redactor) for future in finished)
+            pending.add(executor.submit(send_job, job, config, redactor=redactor, network=network))
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            yield from (future.result() for future in finished)
+            yield from (finish_job(future.result(), config, scorers, redactor) for future in finished)
 
 
 def run_job(
@@ -225,56 +227,105 @@ def run_job(
     """Send one job (recording or replaying its cassette), score the reply, and redact what is kept.
     Never raises: a bug in evalkit or the SDK becomes an ``internal_error`` job, a mistake the user
     can fix a ``config_error`` job."""
+    redactor = redactor if redactor is not None else Redactor.for_models([job.model])
+    return finish_job(send_job(job, config, redactor=redactor, network=network), config, scorers, redactor)
+
+
+@dataclass
+class SentJob:
+    """A job whose requests are done (:func:`send_job`): its reply, and its cassette not yet saved."""
+
+    job: Job
+    cassette: Path
+    seconds: float  # spent sending
+    session: CassetteSession | None = None  # None: the job failed before its cassette was opened
+    request: dict[str, Any] = field(default_factory=dict)
+    trajectory: Trajectory | None = None
+    turn: Turn | None = None  # None: an error, in `failed`
+    failed: Turn | None = None
+
+
+def send_job(job: Job, config: RunConfig, *, redactor: Redactor, network: NetworkTransports | None = None) -> SentJob:
+    """The network half of :func:`run_job`: every request of the job, through its cassette. Saving the
+    cassette and scoring are left to :func:`finish_job`, so that a recording thread can send its next
+    job's request first (at concurrency 16 against a 200 ms server, waiting for the other threads'
+    saving and scoring made every round of requests ~15% slower). Never raises."""
     from .loops.driver import run_loop
     from .providers import conversation, make_client
     from .recording import cassette_session
 
-    redactor = redactor if redactor is not None else Redactor.for_models([job.model])
     cassette = job.cassette_path(config.cassettes)
     started = time.perf_counter()
-    request: dict[str, Any] = {}
-    requests = retries = 0
-    latency: float | None = None
-    aligned: tuple[dict[str, Any], ...] = ()
-    modes: dict[str, str | None] | None = None
-    trajectory: Trajectory | None = None
+    sent = SentJob(job, cassette, 0.0)
     loop = job.case.expect.is_loop
     inner = (lambda: network.get(job.model.name)) if network is not None else None
     try:
         with cassette_session(
-            cassette, record_mode=config.record_mode, inner=inner, timeout=job.model.timeout, redactor=redactor
+            cassette,
+            record_mode=config.record_mode,
+            inner=inner,
+            timeout=job.model.timeout,
+            redactor=redactor,
+            save=False,
         ) as session:
+            sent.session = session
             client = make_client(job.model, session.http_client, record_mode=config.record_mode)
             talk = conversation(client, job, record_mode=config.record_mode, live=session.live)
             # A single-reply case is a loop of one step: the same path for every API.
-            trajectory = run_loop(talk, job.case.tool_outputs, max_steps=job.case.max_steps if loop else 1)
-            request = talk.summary()
-            turn = flattened(trajectory) if loop else trajectory.final
-            if turn.error is not None:
+            sent.trajectory = run_loop(talk, job.case.tool_outputs, max_steps=job.case.max_steps if loop else 1)
+            sent.request = talk.summary()
+            sent.turn = flattened(sent.trajectory) if loop else sent.trajectory.final
+            if sent.turn.error is not None:
                 session.discard()  # an error is not the model's answer: nothing of it is saved
-            requests, retries, latency = session.requests, session.retries, session.latency
-        analysis = analyse(job.case, turn, job.offered_tools, bfcl=config.bfcl, trajectory=trajectory if loop else None)
-        status, scores = score_analysis(analysis, scorers=scorers)
-        aligned = alignment(analysis) if status != "passed" and turn.error is None and not loop else ()
-        if compared(job.case):  # BFCL's verdict beside evalkit's (reporting/modes.py)
-            modes = other_mode(
-                job.case, turn, job.offered_tools, bfcl=config.bfcl, status=status, scores=scores, scorers=scorers
-            )
     except EvalkitError as exc:  # e.g. recording with no API key: the user can fix it
-        turn = Turn.failed(CONFIG_ERROR, str(exc))
-        status, scores = "error", ()
+        sent.failed = Turn.failed(CONFIG_ERROR, str(exc))
     except Exception as exc:
         log.exception("job %s failed inside evalkit", job.key)
-        turn = Turn.failed(
-            INTERNAL_ERROR, f"{type(exc).__name__}: {exc} (a bug: please report it with the traceback above)"
-        )
-        status, scores = "error", ()
+        sent.failed = _internal_error(exc)
+    sent.seconds = time.perf_counter() - started
+    return sent
+
+
+def finish_job(sent: SentJob, config: RunConfig, scorers: Sequence[str], redactor: Redactor) -> CaseResult:
+    """The other half of :func:`run_job`: save the cassette, score the reply, build the redacted result."""
+    started = time.perf_counter()
+    job, trajectory = sent.job, sent.trajectory
+    loop = job.case.expect.is_loop
+    requests = retries = 0
+    latency: float | None = None
+    aligned: tuple[dict[str, Any], ...] = ()
+    modes: dict[str, str | None] | None = None
+    status: str = "error"
+    scores: Sequence[Score] = ()
+    turn = sent.failed
+    try:
+        if sent.session is not None:
+            sent.session.save()  # what was recorded, even when the job then failed inside evalkit
+            requests, retries, latency = sent.session.requests, sent.session.retries, sent.session.latency
+        if turn is None and sent.turn is not None:
+            turn = sent.turn
+            analysis = analyse(
+                job.case, turn, job.offered_tools, bfcl=config.bfcl, trajectory=trajectory if loop else None
+            )
+            status, scores = score_analysis(analysis, scorers=scorers)
+            aligned = alignment(analysis) if status != "passed" and turn.error is None and not loop else ()
+            if compared(job.case):  # BFCL's verdict beside evalkit's (reporting/modes.py)
+                modes = other_mode(
+                    job.case, turn, job.offered_tools, bfcl=config.bfcl, status=status, scores=scores, scorers=scorers
+                )
+    except EvalkitError as exc:
+        turn, status, scores = Turn.failed(CONFIG_ERROR, str(exc)), "error", ()
+    except Exception as exc:
+        log.exception("job %s failed inside evalkit", job.key)
+        turn, status, scores = _internal_error(exc), "error", ()
+    if turn is None:  # pragma: no cover - send_job sets a turn or a failure
+        turn = Turn.failed(INTERNAL_ERROR, "the job ended without a reply or an error (a bug: please report it)")
     failures = tuple((f.kind, f.explanation) for f in failures_of(scores)) or (
         ((turn.error.kind, turn.error.message),) if turn.error else ()
     )
     # A cassette miss names the cassette: by its path in the project, never this machine's folders
     # (results and reports are committed and shared).
-    shown, absolute = _relative(cassette, config.root), str(cassette)
+    shown, absolute = _relative(sent.cassette, config.root), str(sent.cassette)
     steps = trajectory.record() if loop and trajectory is not None else ()
     if shown != absolute:
         failures = tuple((kind, text.replace(absolute, shown)) for kind, text in failures)
@@ -299,9 +350,9 @@ def run_job(
         prompt_tokens=turn.prompt_tokens,
         completion_tokens=turn.completion_tokens,
         n_offered=len(job.offered_tools),
-        request=request,
+        request=sent.request,
         cassette=shown,
-        seconds=round(time.perf_counter() - started, 4),
+        seconds=round(sent.seconds + time.perf_counter() - started, 4),  # not the time it waited in between
         requests=requests,
         retries=retries,
         latency=latency if latency is not None else turn.server_seconds,
@@ -311,6 +362,12 @@ def run_job(
         modes=modes,
     )
     return _redacted(result, redactor)
+
+
+def _internal_error(exc: Exception) -> Turn:
+    return Turn.failed(
+        INTERNAL_ERROR, f"{type(exc).__name__}: {exc} (a bug: please report it with the traceback above)"
+    )
 
 
 def _redacted(result: CaseResult, redactor: Redactor) -> CaseResult:
