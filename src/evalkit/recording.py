@@ -119,8 +119,11 @@ class _AtomicPersister(FilesystemPersister):  # type: ignore[misc]  # vcrpy is u
         target = Path(cassette_path)
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        temporary.write_text(data, encoding="utf-8")
-        os.replace(temporary, target)
+        try:
+            temporary.write_text(data, encoding="utf-8")
+            os.replace(temporary, target)
+        finally:
+            temporary.unlink(missing_ok=True)  # gone after os.replace; left behind by a failed write
 
 
 @dataclass

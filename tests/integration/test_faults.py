@@ -229,3 +229,30 @@ def test_a_run_killed_with_sigkill_resumes_without_losing_or_repeating_a_job(tmp
     # every prompt reached the server at least once; the only repeats are jobs in flight at the kill
     assert all(server.seen[p] >= 1 for p in prompts)
     assert sum(server.seen.values()) - len(prompts) <= 2  # concurrency 2: at most 2 were in flight at the kill
+
+
+def test_a_cassette_that_cannot_be_written_is_that_jobs_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, serve_faults: Any
+) -> None:
+    """Recording threads only send; the cassettes are saved by the thread that scores. A save that
+    fails (here: a folder stands where the cassette file goes) is that job's internal_error, with the
+    reason, and every other job is still saved and scored."""
+    script = {city: [("ok",)] for city in ("Paris", "Rome", "Oslo", "Bern")}
+    with serve_faults(script) as (base_url, _):
+        root = write_project(tmp_path, base_url, list(script))
+        blocked = root / "cassettes" / "fault" / "faults" / "case-1.yaml"
+        blocked.mkdir(parents=True)  # os.replace cannot put a file where a folder is
+        result = run(root, monkeypatch, "--record-mode", "once")
+        assert result.exit_code == 1
+        jobs = jobs_of(root)
+        assert {case: job["status"] for case, job in jobs.items()} == {
+            "case-0": "passed",
+            "case-1": "error",
+            "case-2": "passed",
+            "case-3": "passed",
+        }
+        kind, why = jobs["case-1"]["failures"][0]
+        assert kind == "internal_error" and "IsADirectoryError" in why
+        saved = sorted(p.name for p in blocked.parent.glob("*.yaml") if p.is_file())
+        assert saved == ["case-0.yaml", "case-2.yaml", "case-3.yaml"]
+        assert not list(blocked.parent.glob(".*.tmp"))  # no temporary file left behind
