@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass, field, replace
 from itertools import chain
 from pathlib import Path
@@ -204,16 +204,32 @@ def _run_all(
         return
     # The threads only send (send_job); this thread saves and scores what they bring back (finish_job).
     window = 2 * config.concurrency
-    with ThreadPoolExecutor(max_workers=config.concurrency) as executor:
-        pending: set[Future[SentJob]] = set()
+    executor = ThreadPoolExecutor(max_workers=config.concurrency)
+    outstanding: set[Future[SentJob]] = set()  # sent or being sent, not yet finished here
+
+    def finished() -> Iterator[CaseResult]:
+        done, _ = wait(outstanding, return_when=FIRST_COMPLETED)
+        for future in done:
+            result = finish_job(future.result(), config, scorers, redactor)
+            outstanding.discard(future)  # only now: interrupted before, it is saved below
+            yield result
+
+    try:
         for job in jobs:
-            if len(pending) >= window:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                yield from (finish_job(future.result(), config, scorers, redactor) for future in finished)
-            pending.add(executor.submit(send_job, job, config, redactor=redactor, network=network))
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            yield from (finish_job(future.result(), config, scorers, redactor) for future in finished)
+            if len(outstanding) >= window:
+                yield from finished()
+            outstanding.add(executor.submit(send_job, job, config, redactor=redactor, network=network))
+        while outstanding:
+            yield from finished()
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+        # Stopped early (Ctrl-C, the caller stopped reading): the replies already received are still
+        # saved, so that the resumed run replays them instead of paying for them again.
+        for future in outstanding:
+            session = future.result().session if not future.cancelled() and future.exception() is None else None
+            if session is not None:
+                with suppress(Exception):
+                    session.save()
 
 
 def run_job(

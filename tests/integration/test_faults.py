@@ -256,3 +256,32 @@ def test_a_cassette_that_cannot_be_written_is_that_jobs_error(
         saved = sorted(p.name for p in blocked.parent.glob("*.yaml") if p.is_file())
         assert saved == ["case-0.yaml", "case-2.yaml", "case-3.yaml"]
         assert not list(blocked.parent.glob(".*.tmp"))  # no temporary file left behind
+
+
+def test_replies_received_before_a_run_stops_are_still_saved(tmp_path: Path, serve_faults: Any) -> None:
+    """Recording threads send while this thread saves and scores. A run stopped early (Ctrl-C, or a
+    caller that stops reading) still saves every reply already received: a resumed run replays them
+    instead of paying for them again. Here the caller reads one result and stops."""
+    from evalkit.cases import load_all
+    from evalkit.config import load_config
+    from evalkit.recording import NetworkTransports
+    from evalkit.redaction import Redactor
+    from evalkit.runner import _run_all, plan_run
+    from evalkit.scorers import resolve_scorers
+
+    cities = ["Paris", "Rome", "Oslo", "Bern", "Lima", "Kyiv"]
+    with serve_faults({city: [("ok",)] for city in cities}, delay=0.2) as (base_url, server):
+        root = write_project(tmp_path, base_url, cities, max_retries=0)
+        config = load_config(start=root)
+        config = config.with_options(record_mode="all", concurrency=3)
+        jobs = plan_run(config, load_all([root / "cases"])).jobs
+        network = NetworkTransports()
+        results = _run_all(jobs, config, resolve_scorers(None), Redactor(), network)
+        first = next(results)
+        assert first.status == "passed"
+        results.close()  # the caller stops: the other sent jobs are not finished (scored) here
+        network.close()
+        saved = sorted(p.stem for p in (root / "cassettes" / "fault" / "faults").glob("*.yaml"))
+        answered = sum(server.seen.values())
+        assert 1 < answered < len(cities) + 1  # a window of jobs was in flight, not the whole plan
+        assert len(saved) == answered  # every reply received was saved, the finished one and the rest
