@@ -152,6 +152,7 @@ class RunWriter:
         folder.mkdir(parents=True, exist_ok=True)
         header = {"version": RESULTS_VERSION, "run_id": run_id, "created": created, "config": self.config}
         _write_atomic(folder / RUN_HEADER, json.dumps(header, ensure_ascii=False, indent=1) + "\n")
+        _cut_torn_tail(folder / JOURNAL)
         self._journal = (folder / JOURNAL).open("a", encoding="utf-8")
 
     def add(self, result: CaseResult) -> None:
@@ -189,6 +190,17 @@ class RunWriter:
 
     def close(self) -> None:
         self._journal.close()
+
+
+def _cut_torn_tail(journal: Path) -> None:
+    """Drop a last line cut mid-write (a run killed while writing it): appended to as it is, the
+    next job's line would join it, and both would be unreadable (that job lost on resume)."""
+    if not journal.is_file():
+        return
+    with journal.open("rb+") as file:
+        data = file.read()
+        if data and not data.endswith(b"\n"):
+            file.truncate(data.rfind(b"\n") + 1)
 
 
 def _journal_lines(journal: Path, order: Mapping[JobKey, int] | None) -> Iterator[str]:

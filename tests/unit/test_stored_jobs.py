@@ -39,3 +39,18 @@ def test_a_pass_stopped_early_keeps_nothing(tmp_path: Path) -> None:
     path.unlink()
     with pytest.raises(FileNotFoundError):
         list(jobs)
+
+
+def test_a_resumed_journal_drops_a_line_cut_mid_write(tmp_path: Path) -> None:
+    """A run killed while writing a journal line leaves it without its newline; the resumed run must
+    not append the next job's line to it (both would be unreadable, and that job lost)."""
+    folder = tmp_path / "r"
+    writer = RunWriter(folder, run_id="r", created="2026-11-30T00:00:00+00:00", config={}, toolsets={})
+    writer.add(CaseResult(model="m", suite="s", case_id="c0", status="passed"))
+    writer.close()
+    with (folder / "jobs.jsonl").open("a", encoding="utf-8") as journal:
+        journal.write('{"model": "m", "suite": "s", "case_id": "c1", "sta')  # killed here
+    resumed = RunWriter(folder, run_id="r", created="2026-11-30T00:00:00+00:00", config={}, toolsets={})
+    resumed.add(CaseResult(model="m", suite="s", case_id="c1", status="passed"))
+    jobs = read_results(resumed.finish(seconds=1.0)).jobs
+    assert [job.case_id for job in jobs] == ["c0", "c1"]
