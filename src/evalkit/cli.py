@@ -179,15 +179,25 @@ def run(
     if resume is not None:
         run_id = _run_to_resume(config.reports, resume or run_id)
         _note(f"resuming run {run_id}")
-    result = run_suites(
-        config,
-        suites,
-        progress=progress and sys.stderr.isatty(),
-        run_id=run_id,
-        reports=config.reports,
-        resume=resume is not None,
-        meanwhile=lambda: import_libraries(html=html),  # while worker processes run the jobs
-    )
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        result = run_suites(
+            config,
+            suites,
+            progress=progress and sys.stderr.isatty(),
+            run_id=run_id,
+            reports=config.reports,
+            resume=resume is not None,
+            meanwhile=lambda: import_libraries(html=html),  # while worker processes run the jobs
+        )
+    except BrokenProcessPool:
+        click.echo(
+            "evalkit: error: a worker process died (killed, or out of memory); the jobs that finished are "
+            "kept: `evalkit run --resume` runs the rest (--workers 1: in one process)",
+            err=True,
+        )
+        sys.exit(1)
     for note in result.config.get("skipped", ()):
         _note(f"skipped {note}")
     folder = config.reports / result.run_id
@@ -436,13 +446,17 @@ def _exit_now(code: int) -> None:
     import os
     import threading
 
-    for thread in threading.enumerate():
-        if thread is not threading.main_thread() and not thread.daemon:
-            thread.join()
+    # What the interpreter does first at exit, in its order: threading's shutdown (its exit hooks,
+    # such as concurrent.futures stopping its worker threads and processes, then joining every
+    # non-daemon thread), then the atexit handlers (multiprocessing joins its children there).
+    shutdown = getattr(threading, "_shutdown", None)
+    if shutdown is not None:
+        shutdown()
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe (`evalkit run | head`)
-            stream.flush()
+        if stream is not None:  # None: started with the stream closed (`evalkit run >&-`)
+            with contextlib.suppress(OSError, ValueError):  # a closed pipe (`evalkit run | head`)
+                stream.flush()
     os._exit(code)
 
 

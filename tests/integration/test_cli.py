@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -232,3 +233,28 @@ def test_the_console_entry_keeps_exit_codes_output_and_atexit_handlers(
     assert done.returncode == code, done.stderr
     assert text in getattr(done, stream)
     assert done.stdout.endswith("atexit handler ran\n")
+
+
+def test_the_console_entry_exits_with_pools_left_running(tmp_path: Path) -> None:
+    """Code a run imports (a `python:` tool output) may leave a thread pool or a process pool running:
+    the exit must stop them as the interpreter's own exit does, not wait on them forever."""
+    script = (
+        "import sys\n"
+        "from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor\n"
+        "threads = ThreadPoolExecutor(2); threads.submit(sum, [1, 2]).result()\n"
+        "processes = ProcessPoolExecutor(2); processes.submit(sum, [1, 2]).result()\n"
+        "sys.argv = ['evalkit', '--version']\n"
+        "from evalkit.cli import main\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert done.returncode == 0 and "evalkit, version" in done.stdout, done.stderr
+
+
+@pytest.mark.parametrize(("argv", "code"), [("--version", 0), ("run -m nosuch", 2)])
+def test_the_console_entry_keeps_its_exit_code_with_a_closed_stream(argv: str, code: int, tmp_path: Path) -> None:
+    for closed in (">&-", "2>&-"):
+        command = f"{shlex.quote(sys.executable)} -m evalkit.cli {argv} {closed}"
+        done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+        assert done.returncode == code, (closed, done.stderr)
+        assert "Traceback" not in done.stderr
