@@ -86,8 +86,8 @@ def run_suites(
     with them for the interpreter lock; its errors are ignored (it is preparation only)."""
     scorers = resolve_scorers(config.scorers)
     plan = plan_run(config, suites)
-    for note in plan.skipped:
-        log.warning("skipped: %s", note)
+    for note in plan.skipped:  # also in the run's config["skipped"] (the CLI prints them)
+        log.info("skipped: %s", note)
     summary = {**reproducible_config(config, suites, scorers), "skipped": list(plan.skipped)}
     if config.shard is not None:  # a deterministic 1/N of the plan (see evalkit.scale.shards)
         from .scale.shards import Shard, select, shard_record
@@ -179,9 +179,11 @@ def _job_results(
     in ``config.workers`` processes (started on entry, before any progress-bar thread exists)."""
     workers = config.workers
     if workers == AUTO_WORKERS:
-        from .scale.workers import auto_workers
+        from .scale.workers import auto_workers, can_send
 
         workers = auto_workers(config.record_mode, len(todo))
+        if workers > 1 and not can_send(suites):  # a lambda as a tool output, and workers are spawned
+            workers = 1
     if workers > 1:
         from .scale.workers import in_processes
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from click.testing import CliRunner
 from evalkit.cases import load_all
 from evalkit.cli import cli
 from evalkit.config import RunConfig, load_config, select_models
+from evalkit.errors import ConfigError
 from evalkit.results import RunResult, job_line, job_record
 from evalkit.runner import run_suites
 
@@ -172,3 +174,95 @@ def test_meanwhile_runs_beside_worker_processes_only(shipped: tuple[RunConfig, l
     ran.clear()
     run_suites(replace(config, workers=1), suites[:1], progress=False, meanwhile=work)
     assert not ran.is_set()
+
+
+def with_closure_outputs(suites: list[Any]) -> list[Any]:
+    """The suites, each loop case given one more tool implementation: a closure (closures do not
+    pickle), for a function the model is never offered, so that no result changes."""
+    from evalkit.loops.outputs import ToolImplementation
+
+    def make(eta: str) -> Any:
+        def track(**arguments: Any) -> dict[str, Any]:
+            return {"tracking": arguments, "eta": eta}
+
+        return track
+
+    extra = {"never_offered": ToolImplementation(function=make("2026-12-03"), reference="test:track")}
+
+    def changed(case: Any) -> Any:
+        outputs = case.tool_outputs
+        return replace(case, tool_outputs=replace(outputs, implementations={**outputs.implementations, **extra}))
+
+    return [replace(s, cases=tuple(changed(c) if c.expect.is_loop else c for c in s.cases)) for s in suites]
+
+
+def test_workers_take_suites_that_do_not_pickle(
+    shipped: tuple[RunConfig, list[Any]], single: RunResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `python:` tool output made by a closure or a lambda: forked workers inherit the suites (nothing
+    is pickled); spawned ones cannot get them, so the default falls back to one process and an explicit
+    --workers is a one-line error."""
+    import multiprocessing
+    import pickle
+
+    from evalkit.scale import workers
+
+    config, shipped_suites = shipped
+    suites = with_closure_outputs(shipped_suites)
+    with pytest.raises(AttributeError, match="Can't pickle local object"):
+        pickle.dumps(suites)
+    assert workers.can_send(suites)  # forked
+    assert records(run_suites(replace(config, workers=2), suites, progress=False)) == records(single)
+    monkeypatch.setattr(workers, "_context", lambda: multiprocessing.get_context("spawn"))
+    assert not workers.can_send(suites) and workers.can_send(shipped_suites)
+    monkeypatch.setattr(workers, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(workers, "AUTO_MIN_JOBS_SPAWN", 1)
+    used: list[int] = []
+    real = workers.in_processes
+    monkeypatch.setattr(workers, "in_processes", lambda *a, **k: used.append(1) or real(*a, **k))
+    assert records(run_suites(replace(config, workers=0), suites, progress=False)) == records(single)
+    assert used == []  # one process
+    with pytest.raises(ConfigError, match=r"cannot be sent .*--workers 1"):
+        run_suites(replace(config, workers=2), suites, progress=False)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_worker_dies_with_the_main_process(tmp_path: Path) -> None:
+    """A main process killed with SIGKILL (or SIGTERM) runs no cleanup: its workers must not live on,
+    blocked on a full pipe and holding the terminal's output and the journal open."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    script = (
+        "import multiprocessing, os, sys, time\n"
+        "from evalkit.scale.workers import _follow_parent\n"
+        "def work(parent):\n"
+        "    _follow_parent(parent)\n"
+        "    time.sleep(60)\n"
+        "child = multiprocessing.get_context('fork').Process(target=work, args=(os.getpid(),))\n"
+        "child.start()\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    main = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert main.stdout is not None
+    worker = int(main.stdout.readline())
+    time.sleep(0.5)  # the worker has asked the kernel to follow its parent
+    main.send_signal(signal.SIGKILL)
+    main.wait()
+
+    def alive() -> bool:  # a zombie (dead, not yet reaped by whoever adopted it) is not alive
+        try:
+            status = Path(f"/proc/{worker}/status").read_text()
+        except FileNotFoundError:
+            return False
+        return "\nState:\tZ" not in status
+
+    deadline = time.monotonic() + 10
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if alive():
+        os.kill(worker, signal.SIGKILL)
+        pytest.fail("the worker outlived its main process")

@@ -19,6 +19,7 @@ import contextlib
 import multiprocessing
 import os
 import pickle
+import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -30,6 +31,7 @@ from typing import Any
 
 from ..cases import Suite
 from ..config import RunConfig
+from ..errors import ConfigError
 from ..jobs import Job
 from ..recording import NetworkTransports
 from ..redaction import Redactor
@@ -99,11 +101,12 @@ def in_processes(
     workers = max(1, min(config.workers, len(todo)))
     chunk = max(1, min(MAX_CHUNK, len(todo) // (workers * 4)))
     planned = len(jobs)
+    context = _context()
     pool = ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=_context(),
+        mp_context=context,
         initializer=_start,
-        initargs=(config, pickle.dumps(tuple(suites)), _case_modules(), tuple(scorers), planned),
+        initargs=(config, _suites_for(context, suites), _case_modules(), tuple(scorers), planned, os.getpid()),
     )
     chunks = iter(todo)
     pending: set[Future[list[CaseResult]]] = set()
@@ -134,7 +137,23 @@ def in_processes(
         yield results()
     finally:
         # Interrupted (Ctrl-C, an error in the main process): do not wait for chunks nobody will read.
-        pool.shutdown(wait=True, cancel_futures=True)
+        # A second Ctrl-C while the pool stops would leave its workers waiting forever for their last
+        # message; a replay's pool stops in the milliseconds its running chunks take, so it is not
+        # interrupted. (Recording workers take Ctrl-C themselves, and stop at once.)
+        with _sigint_ignored(config.record_mode == "none"):
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def _sigint_ignored(ignore: bool) -> Iterator[None]:
+    if not ignore or threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _quietly(work: Callable[[], object]) -> None:
@@ -173,24 +192,81 @@ def _case_modules() -> tuple[str, ...]:
     )
 
 
-def _start(config: RunConfig, suites: bytes, modules: tuple[str, ...], scorers: tuple[str, ...], planned: int) -> None:
+def can_send(suites: Sequence[Suite]) -> bool:
+    """Whether worker processes can be given ``suites``: always when they are forked (they inherit
+    them); when spawned, only if the suites pickle (a ``python:`` tool output that is a lambda or a
+    closure does not)."""
+    if _context().get_start_method() == "fork":
+        return True
+    try:
+        pickle.dumps(tuple(suites))
+    except Exception:  # noqa: BLE001  # pickle raises PicklingError, AttributeError, TypeError…
+        return False
+    return True
+
+
+def _suites_for(context: Any, suites: Sequence[Suite]) -> tuple[Suite, ...] | bytes:
+    """The suites as a worker gets them: as they are for a forked worker (it inherits this process's
+    memory, so nothing is pickled); pickled for a spawned one, which reads them once it has
+    imported the case files' modules (a one-line error if they do not pickle)."""
+    if context.get_start_method() == "fork":
+        return tuple(suites)
+    try:
+        return pickle.dumps(tuple(suites))
+    except Exception as exc:  # noqa: BLE001  # pickle raises PicklingError, AttributeError, TypeError…
+        raise ConfigError(
+            f"the case files hold something worker processes cannot be sent ({type(exc).__name__}: {exc}); "
+            "define tool outputs and pydantic models at the top level of their module, or use --workers 1"
+        ) from None
+
+
+def _start(
+    config: RunConfig,
+    suites: tuple[Suite, ...] | bytes,
+    modules: tuple[str, ...],
+    scorers: tuple[str, ...],
+    planned: int,
+    parent: int,
+) -> None:
     """Rebuild the plan the main process runs (the same functions, so the same jobs in the same order).
-    ``suites`` arrive pickled, to be read after the case modules are imported under their own names."""
+    Pickled ``suites`` (spawned workers) are read after the case modules are imported under their
+    own names. The worker ends when the main process does, however it ends (see _follow_parent),
+    and a replaying worker leaves Ctrl-C to the main process, which stops the pool in order."""
     from pathlib import Path
 
     from ..cases.references import _module_from_file  # the loader that names them: the same names
     from ..runner import plan_run
     from .shards import Shard, select
 
+    _follow_parent(parent)
+    if config.record_mode == "none":
+        # Chunks of replayed jobs take milliseconds: the main process's shutdown waits for them. A
+        # recording worker keeps Ctrl-C, which stops its requests (they may take minutes).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     for module in modules:
         _module_from_file(Path(module))
-    plan = plan_run(config, pickle.loads(suites))
+    plan = plan_run(config, pickle.loads(suites) if isinstance(suites, bytes) else list(suites))
     if config.shard is not None:
         plan = select(plan, Shard(*config.shard))
     if len(plan.jobs) != planned:  # a bug: positions would name other jobs
         raise RuntimeError(f"a worker planned {len(plan.jobs)} jobs, the main process {planned}")
     global _worker
     _worker = _Worker(plan.jobs, config, scorers, Redactor.for_models(config.models), NetworkTransports())
+
+
+def _follow_parent(parent: int) -> None:
+    """On Linux, have the kernel kill this worker when the main process dies (SIGKILL, SIGTERM, a
+    crash): an orphaned worker would block forever on a full result pipe, holding the terminal's
+    output and the run's journal open. Elsewhere the pool's own pipes end it."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1  # <linux/prctl.h>
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != parent:  # the main process died before the line above: nobody to work for
+        os._exit(1)
 
 
 def _run_chunk(positions: list[int]) -> list[CaseResult]:
