@@ -7,6 +7,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -247,8 +248,17 @@ def test_the_console_entry_exits_with_pools_left_running(tmp_path: Path) -> None
         "from evalkit.cli import main\n"
         "main()\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=60)
-    assert done.returncode == 0 and "evalkit, version" in done.stdout, done.stderr
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        out, err = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # the pool's workers too, not only the hung process
+        process.communicate()
+        pytest.fail("the exit waited on the pools forever")
+    assert process.returncode == 0 and "evalkit, version" in out, err
 
 
 @pytest.mark.parametrize(("argv", "code"), [("--version", 0), ("run -m nosuch", 2)])
