@@ -502,3 +502,28 @@ def test_shipped_cases_load(repo_root):
     assert len({case.key for case in cases}) == len(cases)
     for case in cases:
         assert case.messages[-1]["role"] in ("user", "tool"), case.key
+
+
+def test_a_forbid_rule_for_any_function_names_a_parameter_some_tool_has(tmp_path):
+    """`forbid: [{arguments: {customerid: …}}]` (a typo of customer_id) would never match anything:
+    the safety rule would be off without a word. It is an error naming the parameters there are."""
+    (tmp_path / "s.yaml").write_text(
+        textwrap.dedent(
+            """
+            version: 1
+            suite: s
+            tools:
+              - {type: function, function: {name: lookup, parameters: {type: object, properties: {customer_id: {type: string}}}}}
+            cases:
+              - id: c1
+                prompt: hi
+                expect: {no_call: true}
+                forbid:
+                  - arguments: {customerid: "C-2"}
+            """
+        )
+    )
+    with pytest.raises(CaseFileError) as error:
+        load_cases(tmp_path)
+    assert "no tool has a parameter 'customerid'" in str(error.value)
+    assert "customer_id" in str(error.value) and "forbid[0].arguments.customerid" in str(error.value)

@@ -272,6 +272,17 @@ def _expected_call(file: str, case_id: str, path: str, call: CallSpec, tools: Ma
         raise CaseFileError(
             file, f"{exc} (see 'Argument matchers' in the README)", case_id=case_id, field=exc.path
         ) from None
+    if not call.name:  # a forbid rule for any function: each key must be some tool's parameter
+        known = {key for tool in tools.values() for key in tool_parameters(tool).get("properties") or {}}
+        for key, _ in matcher.fields:
+            if key not in known:
+                raise CaseFileError(
+                    file,
+                    f"no tool has a parameter {key!r}, so this rule could never match; "
+                    f"the tools' parameters: {', '.join(sorted(known)) or '(none)'}",
+                    case_id=case_id,
+                    field=f"{path}.arguments.{key}",
+                )
     if call.name:
         properties = tool_parameters(tools[call.name]).get("properties") or {}
         for key, expected in matcher.fields:
