@@ -81,7 +81,10 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.option("--seed", type=int, default=None, help="Seed for choosing and ordering distractors (default 0).")
 @config_option
 @click.option(
-    "--out", type=click.Path(path_type=Path), default=None, help="Reports folder (default from config: reports/)."
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Reports folder (default from config: reports/).",
 )
 @click.option(
     "--failures", "failure_limit", type=int, default=30, show_default=True, help="Failures to print (0: none, -1: all)."

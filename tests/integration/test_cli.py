@@ -268,3 +268,13 @@ def test_the_console_entry_keeps_its_exit_code_with_a_closed_stream(argv: str, c
         done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, cwd=tmp_path, timeout=60)
         assert done.returncode == code, (closed, done.stderr)
         assert "Traceback" not in done.stderr
+
+
+def test_out_naming_a_file_is_a_one_line_usage_error(repo_root: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(repo_root)
+    taken = tmp_path / "a-file"
+    taken.write_text("not a folder")
+    for args in (["run", "cases/weather.yaml", "--out", str(taken)], ["import", "bfcl", "--out", str(taken)]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 2, result.output
+        assert result.stderr.count("\n") == 1 and "is a file" in result.stderr

@@ -65,7 +65,7 @@ def import_group() -> None:
 )
 @click.option(
     "--out",
-    type=click.Path(path_type=Path),
+    type=click.Path(file_okay=False, path_type=Path),
     default=Path("cases/bfcl"),
     show_default=True,
     help="Folder for the case files, NOTICE.md and the .evalkit-explicit marker.",
