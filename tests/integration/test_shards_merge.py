@@ -105,9 +105,22 @@ def refused(paths: list[Path], out: Path) -> str:
 
 
 def test_merge_refuses_a_missing_or_repeated_shard(runs: dict[str, Any], tmp_path: Path) -> None:
+    import shutil
+
     one, two, three = runs["shards"]
     assert refused([one, three], tmp_path) == ("shard(s) 2/3 missing (got 2 of 3); pass the results of every shard")
-    assert refused([one, two, three, two], tmp_path) == f"shard 2/3 is given twice: {two} and {two}"
+    again = shutil.copytree(two, tmp_path / "again" / "shard2")  # shard 2 run twice: two runs of one shard
+    assert refused([one, two, three, again], tmp_path) == f"shard 2/3 is given twice: {two} and {again}"
+
+
+def test_merge_takes_one_run_by_any_of_its_names(runs: dict[str, Any], tmp_path: Path) -> None:
+    """`evalkit merge shards/*/` also matches `shards/latest`, the link to the newest run: one run under
+    two names is one shard, as is a run given as its folder and as its results.json."""
+    one, two, three = runs["shards"]
+    latest = tmp_path / "latest-link"
+    latest.symlink_to(three)
+    merged = merge_runs([one, two, three, latest, two / "results.json"], tmp_path / "out", run_id="m")
+    assert read_results(merged).config["merged"]["runs"] == ["shard1", "shard2", "shard3"]
 
 
 def test_merge_refuses_a_run_that_is_not_a_shard(runs: dict[str, Any], tmp_path: Path) -> None:

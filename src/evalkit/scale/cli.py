@@ -38,7 +38,7 @@ def merge_command(runs: tuple[Path, ...], out: Path, run_id: str | None, failure
         raise click.BadParameter(f"{run_id!r}: use letters, digits, '.', '_' or '-'", param_hint="--run-id")
     path = merge_runs(runs, out, run_id=run_id)
     result = read_results(path)
-    _note(f"merged {len(runs)} shards into {path}")
+    _note(f"merged {len(result.config['merged']['runs'])} shards into {path}")
     _print_run(result, failure_limit)
     written, failed = _write_reports(result, path.parent, html=html)
     beside = " and ".join(written) or "no report"

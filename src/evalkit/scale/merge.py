@@ -26,11 +26,21 @@ from .shards import PlanOrder, shard_of
 PER_SHARD = ("shard", "batches")
 
 
+def _distinct(paths: Sequence[str | Path]) -> list[str | Path]:
+    """``paths`` without a second name for the same run: `shards/*/` also matches `shards/latest`, the
+    link every run leaves to the newest one, and a run given as its folder and as its results.json."""
+    kept: dict[Path, str | Path] = {}
+    for path in paths:
+        resolved = Path(path).resolve()
+        kept.setdefault(resolved.parent if resolved.name == "results.json" else resolved, path)
+    return list(kept.values())
+
+
 def merge_runs(paths: Sequence[str | Path], reports: Path, *, run_id: str | None = None) -> Path:
     """Merge the shard runs at ``paths`` (each a results.json or its folder) into
     ``<reports>/<run id>/results.json``, point ``<reports>/latest`` at it, and return its path.
     Raises :class:`MergeError` (nothing is left behind) when the shards do not make one whole run."""
-    shards = _check_shards([(str(path), read_results(path)) for path in paths])
+    shards = _check_shards([(str(path), read_results(path)) for path in _distinct(paths)])
     first = shards[0][1]
     n = first.config["shard"]["n"]
     config = {k: v for k, v in first.config.items() if k not in PER_SHARD}
