@@ -181,7 +181,9 @@ def run(
     )
     if resume is not None:
         run_id = _run_to_resume(config.reports, resume or run_id)
-        _note(f"resuming run {run_id}")
+        with (config.reports / run_id / "jobs.jsonl").open("rb") as journal:
+            finished = sum(raw.endswith(b"\n") for raw in journal)
+        _note(f"resuming run {run_id}: {plural(finished, 'finished job')} kept, the others run now")
     from concurrent.futures.process import BrokenProcessPool
 
     try:
@@ -248,7 +250,8 @@ def _run_to_resume(reports: Path, run_id: str | None) -> str:
     stopped = sorted((p for p in reports.glob("*/jobs.jsonl")), key=lambda p: p.stat().st_mtime)
     if not stopped:
         raise ConfigError(
-            f"--resume: no stopped run in {reports} (a run in progress keeps reports/<run-id>/jobs.jsonl)"
+            f"--resume: no stopped run in {reports} (a run in progress keeps {reports}/<run-id>/jobs.jsonl; "
+            f"a run that has its results.json is finished: `evalkit report {reports}/<run-id>` writes its reports)"
         )
     return stopped[-1].parent.name
 
@@ -289,11 +292,16 @@ def _tool_counts(text: str | None) -> tuple[int, ...] | None:
 
 
 def _relative(path: Path) -> Path:
-    """``path`` from the current folder when it is below it (shorter, and what a user would type)."""
+    """``path`` as a user would type it from the current folder: relative when below it, else the
+    shorter of ``../…`` and the absolute path (never ``a/b/../../c``)."""
+    import os
+
+    resolved, here = path.resolve(), Path.cwd().resolve()
     try:
-        return path.resolve().relative_to(Path.cwd().resolve())
+        return resolved.relative_to(here)
     except ValueError:
-        return path
+        upward = Path(os.path.relpath(resolved, here))
+        return upward if len(str(upward)) < len(str(resolved)) else resolved
 
 
 def _shard(text: str | None) -> tuple[int, int] | None:
@@ -396,21 +404,30 @@ def scan(paths: tuple[Path, ...], config_path: Path | None) -> None:
     """Look for credentials in cassettes and reports before they are committed (default: the
     config's cassettes and reports folders). Exit 1 on a finding; values are shown masked."""
     from .config import load_config
+    from .errors import ConfigError
     from .scan import scan_paths
+    from .words import plural
 
     if not paths:
         config = load_config(config_path)
         paths = tuple(p for p in (config.cassettes, config.reports) if p.exists())
+        if not paths:
+            raise ConfigError(
+                f"nothing to scan: neither {config.cassettes} nor {config.reports} exists; pass the folders to scan"
+            )
     findings, scanned = scan_paths(paths)
+    if not scanned:  # a CI step that scans nothing must not pass as if it had looked
+        raise ConfigError(f"no cassette or report file to scan in {', '.join(map(str, paths))}")
     for finding in findings:
         click.echo(str(finding))
     if findings:
         click.echo(
-            f"evalkit scan: {len(findings)} possible credential(s) in {scanned} files; remove them before committing",
+            f"evalkit scan: {len(findings)} possible credential(s) in {plural(scanned, 'file')}; "
+            "remove them before committing",
             err=True,
         )
         sys.exit(1)
-    click.echo(f"evalkit scan: no credentials found in {scanned} files", err=True)
+    click.echo(f"evalkit scan: no credentials found in {plural(scanned, 'file')}", err=True)
 
 
 def _register_commands() -> None:

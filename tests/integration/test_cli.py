@@ -278,3 +278,27 @@ def test_out_naming_a_file_is_a_one_line_usage_error(repo_root: Path, tmp_path: 
         result = CliRunner().invoke(cli, args)
         assert result.exit_code == 2, result.output
         assert result.stderr.count("\n") == 1 and "is a file" in result.stderr
+
+
+def test_scan_that_finds_no_file_to_scan_is_an_error(tmp_path: Path, monkeypatch) -> None:
+    """A CI step scanning the wrong folder must not pass as if it had looked."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty").mkdir()
+    for args in (["scan"], ["scan", "empty"]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 2 and result.stderr.startswith("evalkit: error: "), result.stderr
+    (tmp_path / "empty" / "one.yaml").write_text("interactions: []\n")
+    result = CliRunner().invoke(cli, ["scan", "empty"])
+    assert result.exit_code == 0 and "no credentials found in 1 file\n" in result.stderr
+
+
+def test_paths_are_shown_as_typed_from_the_current_folder(tmp_path: Path, monkeypatch) -> None:
+    from evalkit.cli import _relative
+
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "reports").mkdir()
+    monkeypatch.chdir(tmp_path / "a" / "b")
+    assert _relative(tmp_path / "a" / "b" / ".." / ".." / "reports") == Path("../../reports")
+    assert _relative(tmp_path / "a" / "b" / "x") == Path("x")
+    monkeypatch.chdir(tmp_path)
+    assert _relative(Path("/")) == Path("/")  # not ../../… up to the root

@@ -102,4 +102,6 @@ def bfcl_command(categories: str | None, out: Path, source: Path | None, per_cat
         click.echo(f"{out / (part.category + '.yaml')}: {len(part.cases)} cases of {part.total}{left}")
         for entry_id, why in part.left_out:
             click.echo(f"  left out {entry_id}: {why}")
-    click.echo(f"bfcl-eval {src.version} from {src.where}; notice: {out / 'NOTICE.md'}. Run: evalkit run {out}")
+    click.echo(
+        f"bfcl-eval {src.version} from {src.where}; notice: {out / 'NOTICE.md'}. Run: evalkit run {out} -m MODEL"
+    )

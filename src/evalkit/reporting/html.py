@@ -285,7 +285,7 @@ def _cost_section(run: RunResult) -> dict[str, Any] | None:
         + (
             "cost: USD for this run's jobs at the price in the model's config (per million input / output tokens)."
             if prices
-            else "add price = [input, output] (USD per million tokens) to a model's config for a cost column."
+            else "add price = {input = …, output = …} (USD per million tokens) to a model's config for a cost column."
         )
     )
     return {"table": Table(headers, rows, frozenset(range(1, len(headers)))), "note": note}
