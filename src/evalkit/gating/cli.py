@@ -265,7 +265,8 @@ def _replacing(target: Path) -> str:
 @baseline_group.command("show")
 @click.argument("path", required=False, default=DEFAULT_BASELINE)
 def show_command(path: str) -> None:
-    """Print what a baseline holds: run, models, jobs, accuracy per model and suite."""
+    """Print what a baseline holds: its run, models and jobs, then the report `evalkit run` prints for
+    that run (accuracy per model and suite, scores, paired tests), without the failures."""
     from ..reporting.terminal import render_run
 
     run = _read_baseline(path)
