@@ -99,9 +99,15 @@ def test_the_whole_corpus_in_one_command(corpus_dir: Path, tmp_path: Path) -> No
     assert (
         sum(len(s.cases) for s in suites) == written.cases == len(replies) - sum(n.skipped_case for n in written.notes)
     )
-    assert (len(suites), written.cases) == (47, 78)
+    assert (len(suites), written.cases) == (45, 76)
     reasons = Counter(_reason(n.message) for n in written.notes if n.skipped_case)
-    assert reasons == {"error": 13, "no function tools": 12, "duplicate": 7, "not a function tool": 1}
+    assert reasons == {
+        "error": 13,
+        "no function tools": 12,
+        "duplicate": 7,
+        "not a function tool": 1,
+        "schema-invalid value": 2,  # dd-trace-py's extract_student_info: grades 3.8 for an integer
+    }
 
 
 def _reason(message: str) -> str:
@@ -113,4 +119,6 @@ def _reason(message: str) -> str:
         return "duplicate"
     if "not a function tool" in message:
         return "not a function tool"
+    if "could never pass" in message:
+        return "schema-invalid value"
     return message

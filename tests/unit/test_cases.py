@@ -527,3 +527,73 @@ def test_a_forbid_rule_for_any_function_names_a_parameter_some_tool_has(tmp_path
         load_cases(tmp_path)
     assert "no tool has a parameter 'customerid'" in str(error.value)
     assert "customer_id" in str(error.value) and "forbid[0].arguments.customerid" in str(error.value)
+
+
+IMPOSSIBLE_TOOLS = """
+version: 1
+suite: {suite}
+tools:
+  - type: function
+    function:
+      name: book
+      parameters:
+        type: object
+        properties:
+          species: {{type: string, enum: [dog, cat, rabbit]}}
+          nails_only: {{type: boolean}}
+          name: {{type: string}}
+          weight: {{type: number}}
+          size: {{$ref: "#/$defs/size"}}
+        required: [species]
+        $defs:
+          size: {{type: string, enum: [small, large]}}
+cases:
+  - id: c1
+    prompt: book it
+    expect:
+      calls:
+        - name: book
+          arguments: {arguments}
+"""
+
+
+@pytest.mark.parametrize(
+    ("arguments", "reason"),
+    [
+        ("{species: hamster}", "the expected value 'hamster' is not valid for the parameter: 'hamster' is not one of"),
+        ("{species: 5}", "the expected value 5 is not valid for the parameter: 5 is not of type 'string'"),
+        ('{nails_only: "yes"}', "the expected value 'yes' is not valid"),
+        ("{name: {approx: 3}}", "approx needs a number, but the parameter takes a string"),
+        ("{species: {any_of: [hamster, ferret]}}", "none of the expected values is valid for the parameter"),
+        ("{size: medium}", "'medium' is not one of ['small', 'large']"),  # through a $ref
+    ],
+)
+def test_an_expected_value_no_valid_call_can_give_is_an_error(tmp_path, arguments, reason):
+    (tmp_path / "s.yaml").write_text(IMPOSSIBLE_TOOLS.format(suite="pets", arguments=arguments))
+    with pytest.raises(CaseFileError) as error:
+        load_cases(tmp_path)
+    message = str(error.value)
+    assert reason in message and "no valid call can match it" in message
+    assert "case 'c1'" in message and "expect.calls[0].arguments." in message
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        "{species: dog, nails_only: true, weight: 3, size: small}",
+        "{species: {any_of: [hamster, cat]}}",  # one option a valid call can give is enough
+        "{species: {equals: Dog, ignore_case: true}}",  # `dog` matches it
+        "{species: {regex: 'd.*'}}",  # patterns are not checked
+        "{weight: {approx: 3.5}}",
+        "{species: {not: hamster}}",
+    ],
+)
+def test_expected_values_a_valid_call_can_give_load(tmp_path, arguments):
+    (tmp_path / "s.yaml").write_text(IMPOSSIBLE_TOOLS.format(suite="pets", arguments=arguments))
+    assert len(load_cases(tmp_path)[0].cases) == 1
+
+
+def test_bfcl_suites_keep_answers_that_break_their_schema(tmp_path):
+    """BFCL's own answers break their schemas (its checker does not look); bfcl mode scores them."""
+    (tmp_path / "s.yaml").write_text(IMPOSSIBLE_TOOLS.format(suite="bfcl-simple", arguments="{species: hamster}"))
+    assert len(load_cases(tmp_path)[0].cases) == 1

@@ -21,6 +21,7 @@ from ..paths import inside
 from ..tools import function_to_tool, tool_from_pydantic, tool_name, tool_parameters, tool_problem
 from ..yaml_load import YamlError, load_yaml, read_text
 from . import loops
+from .expected_values import BFCL_SUITE_PREFIX, impossible_value
 from .model import Case, Expectation, ExpectedCall, Suite
 from .references import clip, first_line, import_reference
 from .spec import MESSAGE_ROLES, CallSpec, CaseSpec, SuiteSpec
@@ -191,7 +192,15 @@ def _build_case(
             )
 
     def compile_call(path: str, call: CallSpec) -> ExpectedCall:
-        return _expected_call(file, case.id, path, call, tools)
+        expected = _expected_call(file, case.id, path, call, tools)
+        if not spec.suite.startswith(BFCL_SUITE_PREFIX):  # see expected_values.py
+            parameters = tool_parameters(tools[expected.name]) if expected.name in tools else {}
+            for key, matcher in expected.arguments.fields:
+                if (problem := impossible_value(parameters, key, matcher)) is not None:
+                    raise CaseFileError(
+                        file, f"{problem}; no valid call can match it", case_id=case.id, field=f"{path}.arguments.{key}"
+                    )
+        return expected
 
     expected = tuple(compile_call(f"{here}.expect.calls[{i}]", call) for i, call in enumerate(case.expect.calls or ()))
     forbid = tuple(

@@ -20,8 +20,9 @@ import yaml
 
 from ..cases import ID_PATTERN, load_suite_file
 from ..cases import MESSAGE_ROLES as CASE_ROLES  # the one list of roles a case file accepts
+from ..cases.expected_values import impossible_value
 from ..errors import CaseFileError, EvalkitError
-from ..matchers import MATCHER_KEYS
+from ..matchers import MATCHER_KEYS, Equals
 from ..parsing.shape import short
 from ..tools import tool_name, tool_parameters, tool_problem
 from .conversation import Request
@@ -188,6 +189,10 @@ def _expected_call(call: ExtractedCall, request: Request, tools: Mapping[str, Ma
     if unknown := sorted(set(arguments) - known):
         listed = ", ".join(sorted(known)) or "none"
         raise _Skip(f"{call.name!r} has no parameter {unknown[0]!r} (its parameters: {listed})")
+    parameters = tool_parameters(tools[call.name])
+    for key, value in arguments.items():  # the loader refuses a literal no valid call can give
+        if (problem := impossible_value(parameters, key, Equals(value=value))) is not None:
+            raise _Skip(f"{call.name!r}: {problem}, so a case expecting it could never pass")
     return {"name": call.name, "arguments": {k: _literal(v) for k, v in arguments.items()}}
 
 

@@ -33,11 +33,12 @@ from typing import Any
 
 from ..calls import Turn
 from ..cases import Case
+from ..cases.expected_values import BFCL_SUITE_PREFIX
 from .base import SCHEMA_VIOLATION, WRONG_VALUE, Score
 from .checks import analyse
 from .matching import assign
 
-SUITE_PREFIX = "bfcl-"  # the suites `evalkit import bfcl` writes
+SUITE_PREFIX = BFCL_SUITE_PREFIX  # the suites `evalkit import bfcl` writes
 
 
 def compared(case: Case) -> bool:
