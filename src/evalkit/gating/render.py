@@ -13,22 +13,28 @@ from .gate import CaseRef, ErroredJob, Flip, Verdict, format_p, format_pct, form
 
 
 _LIST_LIMIT = 30  # rows per list in the terminal; markdown shows more, folded
-_STATS_ALIGN = ("left",) + ("right",) * 7 + ("left",)
 
 
 def _stats_rows(verdict: Verdict) -> tuple[list[str], list[list[Any]]]:
+    from ..reporting.tables import MISSING
+
+    def pct(value: float) -> str:
+        return MISSING if math.isnan(value) else format_pct(value)
+
     worse, better = ("rate↓ (b)", "rate↑ (c)") if verdict.trials else ("pass→fail (b)", "fail→pass (c)")
     headers = ["model", "paired", "baseline", "current", "Δ points", worse, better, "p (one-sided)", "result"]
+    # A model not compared has no accuracy and no test: an en dash, as the run report marks what does
+    # not apply (the test of no pairs would print p = 1, as if it had found nothing wrong).
     rows = [
         [
             s.model,
             s.n_paired,
-            format_pct(s.baseline_accuracy),
-            format_pct(s.current_accuracy),
-            "n/a" if math.isnan(s.delta) else f"{100 * s.delta:+.1f}",
+            pct(s.baseline_accuracy),
+            pct(s.current_accuracy),
+            MISSING if math.isnan(s.delta) else f"{100 * s.delta:+.1f}",
             s.b,
             s.c,
-            format_p(s.p_value),
+            format_p(s.p_value) if s.n_paired else MISSING,
             "REGRESSION" if s.regressed else "ok" if s.n_paired else "not compared",
         ]
         for s in verdict.models
@@ -110,12 +116,11 @@ _TEXT_HEADERS = {"paired": "n", "Δ points": "Δ", "p (one-sided)": "p"}
 
 def render_verdict_text(verdict: Verdict, *, limit: int | None = _LIST_LIMIT, width: int | None = None) -> str:
     """The verdict for a terminal: headline, reasons, the per-model table, then each non-empty list,
-    folded to ``width`` columns (default: the terminal's, 100 when not a terminal)."""
+    folded to ``width`` columns (default: the terminal's, 100 when not a terminal). The tables are
+    the run report's (rich, folded to the width: reporting/terminal.py)."""
     import textwrap
 
-    from tabulate import tabulate
-
-    from ..reporting.terminal import terminal_width
+    from ..reporting.terminal import _console, _legend, _plain, _text, terminal_width
 
     width = width or terminal_width()
     headers, rows = _stats_rows(verdict)
@@ -127,35 +132,69 @@ def render_verdict_text(verdict: Verdict, *, limit: int | None = _LIST_LIMIT, wi
         f"p: {verdict.test}, alpha {verdict.options.alpha:g}"
     )
     lines = [
-        *textwrap.wrap(_headline(verdict), width, subsequent_indent="  "),
+        *textwrap.wrap(_plain(_headline(verdict)), width, subsequent_indent="  "),
         *(
             line
             for r in verdict.reasons
-            for line in textwrap.wrap(r, width, initial_indent="  - ", subsequent_indent="    ")
+            for line in textwrap.wrap(_plain(r), width, initial_indent="  - ", subsequent_indent="    ")
         ),
         "",
-        tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True, colalign=_STATS_ALIGN),
-        *textwrap.wrap(legend, width),
-        "",
-        *textwrap.wrap(_options_line(verdict), width),
     ]
+    console = _console(width)
+    _stats_tables(console, headers, rows)
+    _legend(console, legend)
+    console.print()
+    _legend(console, _options_line(verdict))
     for title, section_headers, section_rows in _sections(verdict):
         if not section_rows:
             continue
         shown = section_rows if limit is None else section_rows[:limit]
-        lines += ["", title + ":", _fitted_table(shown, section_headers, width)]
+        console.print()
+        _section(console, title, section_headers, shown)
         if len(shown) < len(section_rows):
-            lines.append(f"… and {len(section_rows) - len(shown)} more (the markdown report lists them all)")
-    return "\n".join(lines) + "\n"
+            _legend(console, f"… and {len(section_rows) - len(shown)} more (the markdown report lists them all)")
+    return "\n".join(lines) + "\n" + _text(console)
 
 
-def _fitted_table(rows: list[list[str]], headers: list[str], width: int) -> str:
-    """A tabulate table whose last column (a failure, an error) wraps so that the table fits ``width``."""
-    from tabulate import tabulate
+def _stats_tables(console: Any, headers: list[str], rows: list[list[Any]]) -> None:
+    """The per-model table whole when it fits; else in two (the counts, then the test), as the run
+    report splits its scores; rich folds what still does not fit."""
+    from ..reporting.terminal import _fit, _fits, _table
 
-    others = [max(len(str(v)) for v in [h, *(r[i] for r in rows)]) for i, h in enumerate(headers[:-1])]
-    last = max(20, width - sum(others) - 2 * len(others))
-    return tabulate(rows, headers=headers, tablefmt="simple", maxcolwidths=[None] * len(others) + [last])
+    whole = [_table(headers, rows, right=_RIGHT), _table(headers, rows, right=_RIGHT, tight=True)]
+    fitting = next((table for table in whole if _fits(console, table)), None)
+    if fitting is not None:
+        console.print(fitting)
+        return
+    for n, keep in enumerate(([0, 1, 2, 3, 4], [0, 5, 6, 7, 8])):
+        if n:
+            console.print()
+        _fit(console, None, [headers[i] for i in keep], [[r[i] for i in keep] for r in rows],
+             right=[i for i, column in enumerate(keep) if column in _RIGHT])  # fmt: skip
+
+
+def _section(console: Any, title: str, headers: list[str], rows: list[list[str]]) -> None:
+    """A list of the verdict as a table whose names stay whole and whose last column (a failure, an
+    error, a case) folds; when a failure or an error would get under 30 columns there, each row is a
+    line of names with its failure indented under it: easier to read than a column of fragments."""
+    from rich.cells import cell_len
+    from rich.padding import Padding
+    from rich.text import Text
+
+    from ..reporting.terminal import _fit, _legend, _plain
+
+    last = len(headers) - 1
+    names = sum(max(cell_len(str(cell)) for cell in [headers[i], *(r[i] for r in rows)]) for i in range(last))
+    if headers[-1] not in ("current failure", "error") or console.width - names - 2 * last >= 30:
+        _fit(console, title + ":", headers, rows, left=len(headers), wrap=[last])
+        return
+    _legend(console, title + ":")
+    for row in rows:
+        _legend(console, "  ".join(_plain(str(cell)) for cell in row[:last]))
+        console.print(Padding(Text(_plain(str(row[last])), overflow="fold"), (0, 0, 0, 4)))
+
+
+_RIGHT = (1, 2, 3, 4, 5, 6, 7)  # the per-model table's numbers; the model and the result read left
 
 
 def _md_cell(value: Any) -> str:
@@ -167,7 +206,7 @@ def render_verdict_markdown(verdict: Verdict, *, limit: int = 200) -> str:
 
     Long lists fold into ``<details>`` so the headline and reasons stay on screen; ``limit`` rows per
     list keep it short (a PR comment holds at most 65,536 characters; the step summary 1 MiB)."""
-    from tabulate import tabulate
+    from ..reporting.tables import markdown_table
 
     icon = "✅" if verdict.passed else "❌"
     headers, rows = _stats_rows(verdict)
@@ -176,25 +215,19 @@ def render_verdict_markdown(verdict: Verdict, *, limit: int = 200) -> str:
         "",
         *(f"- {_md_cell(r)}" for r in verdict.reasons),
         "",
-        tabulate(
-            [[_md_cell(c) for c in r] for r in rows],
-            headers=headers,
-            tablefmt="github",
-            disable_numparse=True,
-            colalign=_STATS_ALIGN,
-        ),
+        markdown_table(rows, headers),  # unpadded: a PR comment holds at most 65,536 characters
         "",
         f"_{_md_cell(_options_line(verdict))}_",
     ]
     for title, section_headers, section_rows in _sections(verdict):
         if not section_rows:
             continue
-        shown = [[_md_cell(c) for c in r] for r in section_rows[:limit]]
+        shown = section_rows[:limit]
         lines += [
             "",
             f"<details{' open' if title.startswith('Got worse') else ''}><summary>{title}</summary>",
             "",
-            tabulate(shown, headers=section_headers, tablefmt="github"),
+            markdown_table(shown, section_headers),
             "",
         ]
         if len(shown) < len(section_rows):

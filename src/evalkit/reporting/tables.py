@@ -7,7 +7,7 @@ Nothing here re-scores: every number comes from results.json. The terminal view 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +45,7 @@ __all__ = [  # the frames' names too: html.py, plots.py and compare.py import th
     "is_missing",
     "load_calls",
     "load_results",
+    "markdown_table",
     "model_legend",
     "model_prices",
     "model_rows",
@@ -238,11 +239,22 @@ def score_legend(present: Sequence[str]) -> str:
     return f"Score columns are means over the jobs each applies to (– where none does), 1.0 good: {meanings}."
 
 
-def _md(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
-    from tabulate import tabulate
+def markdown_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
+    """A GitHub-flavoured markdown table, its cells unpadded.
 
-    cells = [[str(c).replace("|", "\\|") for c in row] for row in rows]
-    return tabulate(cells, headers=list(headers), tablefmt="github", disable_numparse=True)
+    Not tabulate: it pads every cell to its column's widest, and one long failure explanation made
+    each row of summary.md hundreds of blanks long (three quarters of the file). A markdown viewer
+    lines the columns up itself. A ``|`` in a cell is escaped and a line break becomes a space, so a
+    cell cannot end its row early; blanks around a value are dropped, as tabulate dropped them."""
+
+    def row(cells: Iterable[Any]) -> str:
+        return "| " + " | ".join(_md_cell(c) for c in cells) + " |"
+
+    return "\n".join([row(headers), "|" + "---|" * len(headers), *(row(r) for r in rows)])
+
+
+def _md_cell(value: Any) -> str:
+    return " ".join(str(value).replace("|", "\\|").splitlines()).strip()
 
 
 def render_markdown(run: RunResult) -> str:
@@ -261,9 +273,9 @@ def render_markdown(run: RunResult) -> str:
     ]
     if not table.empty:
         headers, rows = model_rows(model_table(run), model_prices(run))
-        lines += ["## Per model", "", _md(rows, headers), "", model_legend(headers), ""]
+        lines += ["## Per model", "", markdown_table(rows, headers), "", model_legend(headers), ""]
         headers, rows = _display_rows(table)
-        lines += ["## Per suite", "", _md(rows, headers), "", score_legend(present_scores(table)), ""]
+        lines += ["## Per suite", "", markdown_table(rows, headers), "", score_legend(present_scores(table)), ""]
     if run.config.get("trials", 1) > 1 or any(j.trial > 1 for j in run.jobs):
         from ..gating.trials import render_trials_markdown
 
@@ -274,7 +286,7 @@ def render_markdown(run: RunResult) -> str:
         lines += ["## BFCL: evalkit's verdict and BFCL's", "", side_by_side, ""]
     lines += ["## Failures", ""]
     failures = failure_rows(run)
-    lines.append(_md(failures, ["model", "case", "kind", "why"]) if failures else "No failures.")
+    lines.append(markdown_table(failures, ["model", "case", "kind", "why"]) if failures else "No failures.")
     return "\n".join(lines) + "\n"
 
 

@@ -119,13 +119,15 @@ def _table(
     rows: Iterable[Sequence[Any]],
     *,
     left: int = 1,
+    right: Sequence[int] | None = None,
     wrap: Sequence[int] = (),
     tight: bool = False,
 ) -> Table:
     """A table in the shape of tabulate's "simple" format. The first ``left`` columns are left-aligned
-    (the rest are numbers, right-aligned). Columns keep their values whole (up to 40 characters), so a
-    narrow terminal wraps the headers; only the columns listed in ``wrap`` wrap their values. ``tight``
-    puts one space between columns instead of two."""
+    (the rest are numbers, right-aligned), or, with ``right``, exactly those columns are right-aligned.
+    Columns keep their values whole (up to 40 characters), so a narrow terminal wraps the headers; only
+    the columns listed in ``wrap`` wrap their values. ``tight`` puts one space between columns instead
+    of two."""
     from rich.box import Box
     from rich.table import Table
 
@@ -142,7 +144,7 @@ def _table(
         widest = max((len(line) for row in cells for line in row[i].splitlines()), default=0)
         table.add_column(
             header,
-            justify="left" if i < left else "right",
+            justify=("right" if i in right else "left") if right is not None else ("left" if i < left else "right"),
             overflow="fold",
             min_width=None if i in wrap else min(widest, 40),
         )
