@@ -122,8 +122,9 @@ class _AtomicPersister(FilesystemPersister):  # type: ignore[misc]  # vcrpy is u
         try:
             temporary.write_text(data, encoding="utf-8")
             os.replace(temporary, target)
-        finally:
-            temporary.unlink(missing_ok=True)  # gone after os.replace; left behind by a failed write
+        except BaseException:
+            temporary.unlink(missing_ok=True)  # a failed write or rename must not leave it behind
+            raise
 
 
 @dataclass
