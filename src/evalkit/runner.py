@@ -103,6 +103,11 @@ def run_suites(
     if reports is not None and resume:
         created = _check_resumable(reports / run_id, summary)
         done = {result.key for result in journal_results(reports / run_id)}
+    elif reports is not None and (reports / run_id).is_dir() and any((reports / run_id).iterdir()):
+        raise ConfigError(  # a finished run would be overwritten; a stopped one mixed with this one
+            f"run {run_id} already exists in {reports}; choose another --run-id, remove {reports / run_id}"
+            + (", or finish it with --resume" if (reports / run_id / "jobs.jsonl").is_file() else "")
+        )
     todo = [number for number, job in enumerate(plan.jobs) if job.key not in done]
     to_batch: list[Job] = []
     if config.batch:  # checked before anything is written or sent (evalkit.scale.batch)

@@ -266,3 +266,16 @@ def test_a_worker_dies_with_the_main_process(tmp_path: Path) -> None:
     if alive():
         os.kill(worker, signal.SIGKILL)
         pytest.fail("the worker outlived its main process")
+
+
+def test_a_run_id_in_use_is_refused(shipped: tuple[RunConfig, list[Any]], tmp_path: Path) -> None:
+    """--run-id of a finished run would overwrite it; of a stopped one, mix two runs in one journal."""
+    config, suites = shipped
+    one = [suites[0]]
+    run_suites(config, one, progress=False, run_id="taken", reports=tmp_path)
+    with pytest.raises(ConfigError, match=r"run taken already exists in .*choose another --run-id, remove"):
+        run_suites(config, one, progress=False, run_id="taken", reports=tmp_path)
+    (tmp_path / "stopped").mkdir()
+    (tmp_path / "stopped" / "jobs.jsonl").write_text("")
+    with pytest.raises(ConfigError, match=r"or finish it with --resume"):
+        run_suites(config, one, progress=False, run_id="stopped", reports=tmp_path)

@@ -265,10 +265,15 @@ def test_a_file_that_is_not_a_mapping(tmp_path):
     assert error_of(path) == f"{path}: must be a mapping with version, suite, tools and cases; got list"
 
 
+def test_an_empty_file_says_so(tmp_path):
+    path = write(tmp_path, "")
+    assert error_of(path) == f"{path}: the file is empty; a case file is a mapping with version, suite, tools and cases"
+
+
 def test_unknown_case_field_lists_valid_fields(tmp_path):
     path = suite_with(tmp_path, "- {id: a, promt: hi, expect: {no_call: true}}\n")
     assert error_of(path) == (
-        f"{path}, case 'a', field 'cases[0].promt': unknown field 'promt'. "
+        f"{path}, case 'a', field 'cases[0].promt': unknown field 'promt' (did you mean 'prompt'?). "
         "Valid fields: id, prompt, messages, system, expect, forbid, tags, tools, tool_outputs, max_steps"
     )
 

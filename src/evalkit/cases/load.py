@@ -6,6 +6,7 @@ id, the field path and the bad value, and list the valid choices (see ``docs/cas
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import UnionType
@@ -133,6 +134,8 @@ def parse_suite(raw: Any, file: Path, *, root: Path | None = None) -> Suite:
     it in errors and anchors ``tools_file`` and ``pydantic`` references (``root`` as for
     :func:`load_suite_file`). Raises CaseFileError / CaseFileErrors."""
     name = str(file)
+    if raw is None:
+        raise CaseFileError(name, "the file is empty; a case file is a mapping with version, suite, tools and cases")
     if not isinstance(raw, dict):
         raise CaseFileError(name, f"must be a mapping with version, suite, tools and cases; got {type(raw).__name__}")
     try:
@@ -422,8 +425,10 @@ def _explain(file: str, raw: dict[str, Any], exc: ValidationError, error: Any) -
     value = error.get("input")
     if error["type"] == "extra_forbidden":
         model = _model_at(loc[:-1])
-        valid = ", ".join(model.model_fields) if model else ""
-        message = f"unknown field {loc[-1]!r}. Valid fields: {valid or '(see the README)'}"
+        fields = list(model.model_fields) if model else []
+        close = difflib.get_close_matches(str(loc[-1]), fields, n=1, cutoff=0.75)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        message = f"unknown field {loc[-1]!r}{hint}. Valid fields: {', '.join(fields) or '(see the README)'}"
     elif error["type"] == "missing":
         message = f"required field {loc[-1]!r} is missing"
     elif error["type"] == "literal_error" and loc == ("version",):
