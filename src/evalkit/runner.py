@@ -95,7 +95,14 @@ def run_suites(
         full, plan = plan, select(plan, Shard(*config.shard))
         summary["shard"] = shard_record(Shard(*config.shard), full, plan)
     toolsets = {toolset_id(job.offered_tools): [dict(t) for t in job.offered_tools] for job in plan.jobs}
-    run_id = run_id or new_run_id()
+    if run_id is None:  # a timestamp to the second: two runs started in one second get -2, -3…
+        run_id = new_run_id()
+        if reports is not None:
+            taken, base, n = reports / run_id, run_id, 1
+            while taken.exists():
+                n += 1
+                run_id = f"{base}-{n}"
+                taken = reports / run_id
     created = now_iso()
     done: set[JobKey] = set()
     writer: RunWriter | None = None

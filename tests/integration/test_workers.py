@@ -279,3 +279,14 @@ def test_a_run_id_in_use_is_refused(shipped: tuple[RunConfig, list[Any]], tmp_pa
     (tmp_path / "stopped" / "jobs.jsonl").write_text("")
     with pytest.raises(ConfigError, match=r"or finish it with --resume"):
         run_suites(config, one, progress=False, run_id="stopped", reports=tmp_path)
+
+
+def test_runs_started_in_the_same_second_get_their_own_folders(
+    shipped: tuple[RunConfig, list[Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evalkit import runner
+
+    monkeypatch.setattr(runner, "new_run_id", lambda: "20261130-120000")
+    config, suites = shipped
+    ids = [run_suites(config, [suites[0]], progress=False, reports=tmp_path).run_id for _ in range(3)]
+    assert ids == ["20261130-120000", "20261130-120000-2", "20261130-120000-3"]
