@@ -51,7 +51,6 @@ _PLACEHOLDER = re.compile(
     r"test[_-]?(?:openai[_-]?)?(?:api[_-]?)?key|your[_-]?(?:api[_-]?)?key"
 )
 _SCANNED_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl", ".md", ".html", ".xml", ".txt", ".csv")
-_MAX_FILE_BYTES = 200 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -73,8 +72,18 @@ def mask(value: str) -> str:
 
 def scan_text(text: str, file: Path) -> Iterator[Finding]:
     """Findings in one file's text, in line order."""
-    lines = text.splitlines()
-    for number, line in enumerate(lines, start=1):
+    return scan_lines(text.splitlines(), file)
+
+
+def scan_lines(lines: Iterable[str], file: Path) -> Iterator[Finding]:
+    """Findings in a file's lines, read one at a time (a results.json of a million jobs is a gigabyte),
+    in line order; a header's value may be on the line after its name."""
+    ahead = iter(lines)
+    following = next(ahead, None)
+    number = 0
+    while following is not None:
+        line, following = following, next(ahead, None)
+        number += 1
         seen: set[tuple[int, int]] = set()
         for what, pattern in _FORMATS:
             for match in pattern.finditer(line):
@@ -83,7 +92,7 @@ def scan_text(text: str, file: Path) -> Iterator[Finding]:
                     yield Finding(file, number, what, mask(match.group(0)))
         if (header := _HEADER.search(line)) is not None:
             value = _header_value(header.group("value"))
-            if not value and number < len(lines) and (item := _LIST_ITEM.match(lines[number])):
+            if not value and following is not None and (item := _LIST_ITEM.match(following)):
                 value = _header_value(item.group("value"))  # vcrpy YAML: a list on the next lines
             if value and _is_real(value) and not seen:
                 yield Finding(file, number, f"a value in the {header.group(1).lower()} header", mask(value))
@@ -119,13 +128,12 @@ def scan_paths(paths: Iterable[Path]) -> tuple[list[Finding], int]:
     scanned = 0
     for file in _files(paths):
         try:
-            if file.stat().st_size > _MAX_FILE_BYTES:
-                continue
-            text = file.read_text(encoding="utf-8", errors="replace")
+            with file.open(encoding="utf-8", errors="replace") as stream:
+                # as str.splitlines() splits (so line numbers match scan_text's), a line at a time
+                findings.extend(scan_lines((part for raw in stream for part in raw.splitlines() or [""]), file))
         except OSError:
             continue
         scanned += 1
-        findings.extend(scan_text(text, file))
     return findings, scanned
 
 
