@@ -378,7 +378,11 @@ def report(results: str, fmt: str, failure_limit: int) -> None:
     elif fmt == "csv":
         click.echo(to_frame(run_result).to_csv(index=False), nl=False)
     elif fmt == "json":
-        click.echo(to_frame(run_result).to_json(orient="records", indent=1))
+        import json
+
+        # pandas writes NaN as null (json.dumps would write NaN) but escapes every "/" as "\/": re-dumped
+        records = json.loads(to_frame(run_result).to_json(orient="records"))
+        click.echo(json.dumps(records, indent=1, ensure_ascii=False))
     else:
         _print_run(run_result, failure_limit)
 

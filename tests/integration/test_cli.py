@@ -60,6 +60,11 @@ def test_report_rerenders_without_a_model(project: Path, monkeypatch: pytest.Mon
     assert code == 0
     assert out.startswith("# evalkit run ")
     assert "| qwen2.5-coder-0.5b | weather |" in out
+    code, out, _ = run_cli(project, "report", "reports/latest", "--format", "json", monkeypatch=monkeypatch)
+    records = json.loads(out)
+    assert code == 0 and records and all(r["model"] == "qwen2.5-coder-0.5b" for r in records)
+    assert '"cassettes/qwen2.5-coder-0.5b/weather/' in out and "\\/" not in out  # slashes as written
+    assert any(r["latency"] is None or isinstance(r["latency"], float) for r in records)  # NaN is null
 
 
 def test_broken_case_file_is_one_line_and_exit_2(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
