@@ -123,3 +123,14 @@ def test_the_markdown_tables_are_not_padded() -> None:
     rows = [line for line in markdown.splitlines() if line.startswith("|")]
     assert rows and not [r for r in rows if "  " in r]  # no cell in this verdict holds two blanks
     assert f"| {MODELS[0]} | weather/umbrella-advice-no-location | pass→fail | unexpected_call: {FAILURE} |" in rows
+
+
+def test_a_model_on_one_side_only_is_one_row_not_one_per_case() -> None:
+    verdict = shipped_like()
+    text = render_verdict_text(verdict, width=100)
+    assert len(verdict.only_in_baseline) == 3  # the three other models' one case each
+    for model in MODELS[1:]:
+        rows = [line for line in text.splitlines() if line.startswith(model + " ") and "all its cases (1)" in line]
+        assert len(rows) == 1, model
+    markdown = render_verdict_markdown(verdict)
+    assert f"| {MODELS[1]} | all its cases (1): the model has no case in both runs |" in markdown

@@ -56,8 +56,23 @@ def _error_rows(errors: Iterable[ErroredJob]) -> list[list[str]]:
     ]
 
 
-def _ref_rows(refs: Iterable[CaseRef]) -> list[list[str]]:
-    return [[r.model, r.label] for r in refs]
+def _ref_rows(refs: Iterable[CaseRef], verdict: Verdict) -> list[list[str]]:
+    """A row a case; a model that has no paired case at all (it ran on one side only) is one row, not
+    one per case: a run of one model against a baseline of four listed some 200 cases."""
+    alone = {s.model for s in verdict.models if s.n_paired == 0}
+    rows: list[list[str]] = []
+    counts: dict[str, int] = {}
+    for ref in refs:
+        if ref.model in alone:
+            if ref.model not in counts:
+                rows.append([ref.model, ""])
+            counts[ref.model] = counts.get(ref.model, 0) + 1
+        else:
+            rows.append([ref.model, ref.label])
+    for row in rows:
+        if row[1] == "" and row[0] in counts:
+            row[1] = f"all its cases ({counts[row[0]]}): the model has no case in both runs"
+    return rows
 
 
 def _headline(verdict: Verdict) -> str:
@@ -84,12 +99,12 @@ def _sections(verdict: Verdict) -> list[tuple[str, list[str], list[list[str]]]]:
         (
             f"Only in current ({len(verdict.only_in_current)}; {missing_note})",
             ["model", "case"],
-            _ref_rows(verdict.only_in_current),
+            _ref_rows(verdict.only_in_current, verdict),
         ),
         (
             f"Only in baseline ({len(verdict.only_in_baseline)}; {missing_note})",
             ["model", "case"],
-            _ref_rows(verdict.only_in_baseline),
+            _ref_rows(verdict.only_in_baseline, verdict),
         ),
         (
             f"Errored jobs, left out of the test ({len(verdict.errors)})",
