@@ -20,6 +20,7 @@ from ..results import CaseResult, RunResult
 from .cards import Card, card
 from .html import Styled, Table, render
 from .numbers import paired_difference, rate_interval
+from .tables import MISSING
 
 if TYPE_CHECKING:
     from ..gating.gate import CaseRef, Flip, Verdict
@@ -88,7 +89,7 @@ def paired_rates(current: RunResult, baseline: RunResult) -> dict[str, list[tupl
 
 def _interval(rate: float, values: Sequence[float]) -> str:
     if not values or math.isnan(rate):
-        return "n/a"
+        return MISSING
     low, high = rate_interval(values)
     return f"{100 * rate:.1f}% ({100 * low:.0f}–{100 * high:.0f})"
 
@@ -101,7 +102,7 @@ def model_table(verdict: Verdict, current: RunResult, baseline: RunResult) -> Ta
     for s in verdict.models:
         pairs = rates.get(s.model, [])
         delta, low, high = paired_difference(pairs)
-        change = "n/a" if math.isnan(delta) else f"{100 * delta:+.1f} ({100 * low:+.0f} to {100 * high:+.0f})"
+        change = MISSING if math.isnan(delta) else f"{100 * delta:+.1f} ({100 * low:+.0f} to {100 * high:+.0f})"
         result = "REGRESSION" if s.regressed else "ok" if s.n_paired else "not compared"
         rows.append(
             [
@@ -112,7 +113,7 @@ def model_table(verdict: Verdict, current: RunResult, baseline: RunResult) -> Ta
                 Styled(change, "failed" if delta < 0 else "passed" if delta > 0 else "muted"),
                 str(s.b),
                 str(s.c),
-                f"{s.p_value:.3g}",
+                f"{s.p_value:.3g}" if s.n_paired else MISSING,  # no pairs, no test: not p = 1
                 Styled(result, "failed" if s.regressed else "passed" if s.n_paired else "muted"),
             ]
         )
