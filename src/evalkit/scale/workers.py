@@ -37,8 +37,9 @@ from ..recording import NetworkTransports
 from ..redaction import Redactor
 from ..results import CaseResult
 
-# `evalkit run` without --workers (evalkit.config.AUTO_WORKERS). bench/results/auto_workers.json: on 2
-# cores, 2 processes replayed 200 jobs 6% and 1,000 jobs 15% faster than one (the whole command).
+# `evalkit run` without --workers (evalkit.config.AUTO_WORKERS). Measured on 2 cores (bench_memory's
+# project generator, the whole command, median of 4): 2 processes replayed 200 jobs in 2.34 s against
+# 2.48 s for one, 1,000 jobs in 3.31 s against 3.91 s; bench_workers.py has the larger runs.
 AUTO_MIN_JOBS = 200
 AUTO_MIN_JOBS_SPAWN = 2000  # a spawned worker imports evalkit and the openai SDK again (~0.5 s)
 AUTO_MAX_WORKERS = 4  # each worker holds the run's plan: memory grows with every process
