@@ -181,9 +181,11 @@ def run(
     )
     if resume is not None:
         run_id = _run_to_resume(config.reports, resume or run_id)
-        with (config.reports / run_id / "jobs.jsonl").open("rb") as journal:
-            finished = sum(raw.endswith(b"\n") for raw in journal)
-        _note(f"resuming run {run_id}: {plural(finished, 'finished job')} kept, the others run now")
+        journal = config.reports / run_id / "jobs.jsonl"
+        if journal.is_file():  # absent: the run finished, and run_suites says so in one line
+            with journal.open("rb") as lines:
+                finished = sum(raw.endswith(b"\n") for raw in lines)
+            _note(f"resuming run {run_id}: {plural(finished, 'finished job')} kept, the others run now")
     from concurrent.futures.process import BrokenProcessPool
 
     try:

@@ -307,3 +307,15 @@ def test_paths_are_shown_as_typed_from_the_current_folder(tmp_path: Path, monkey
     assert _relative(tmp_path / "a" / "b" / "x") == Path("x")
     monkeypatch.chdir(tmp_path)
     assert _relative(Path("/")) == Path("/")  # not ../../… up to the root
+
+
+def test_resume_of_a_finished_run_is_one_line(repo_root: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(repo_root)
+    base = ["run", "cases/weather.yaml", "-m", "qwen2.5-coder-0.5b", "--out", str(tmp_path), "--no-progress"]
+    assert CliRunner().invoke(cli, [*base, "--run-id", "done", "--failures", "0"]).exit_code == 0
+    again = CliRunner().invoke(cli, [*base, "--resume", "done"])
+    assert again.exit_code == 2
+    assert again.stderr.splitlines()[-1] == (
+        f"evalkit: error: run done already finished ({tmp_path / 'done' / 'results.json'}); nothing to resume"
+    )
+    assert "resuming run" not in again.stderr
