@@ -198,9 +198,20 @@ def _cut_torn_tail(journal: Path) -> None:
     if not journal.is_file():
         return
     with journal.open("rb+") as file:
-        data = file.read()
-        if data and not data.endswith(b"\n"):
-            file.truncate(data.rfind(b"\n") + 1)
+        end = file.seek(0, os.SEEK_END)
+        if end == 0 or (file.seek(end - 1), file.read(1))[1] == b"\n":
+            return
+        # Back to the last complete line, a block at a time: the journal of a big run is gigabytes.
+        stop = end
+        while stop > 0:
+            start = max(0, stop - 65_536)
+            file.seek(start)
+            newline = file.read(stop - start).rfind(b"\n")
+            if newline >= 0:
+                file.truncate(start + newline + 1)
+                return
+            stop = start
+        file.truncate(0)  # a single line, cut: no job had finished
 
 
 def _journal_lines(journal: Path, order: Mapping[JobKey, int] | None) -> Iterator[str]:

@@ -54,3 +54,23 @@ def test_a_resumed_journal_drops_a_line_cut_mid_write(tmp_path: Path) -> None:
     resumed.add(CaseResult(model="m", suite="s", case_id="c1", status="passed"))
     jobs = read_results(resumed.finish(seconds=1.0)).jobs
     assert [job.case_id for job in jobs] == ["c0", "c1"]
+
+
+@pytest.mark.parametrize(
+    ("journal", "kept"),
+    [
+        (b"", b""),
+        (b"a\n", b"a\n"),
+        (b"a\nb", b"a\n"),
+        (b"abc", b""),  # the first line itself was cut
+        (b"a\n" + b"x" * 200_000, b"a\n"),  # a torn tail longer than the blocks read back
+        (b"y" * 100_000 + b"\n" + b"z" * 150_000, b"y" * 100_000 + b"\n"),
+    ],
+)
+def test_the_torn_tail_is_found_reading_back_from_the_end(tmp_path: Path, journal: bytes, kept: bytes) -> None:
+    from evalkit.results import _cut_torn_tail
+
+    path = tmp_path / "jobs.jsonl"
+    path.write_bytes(journal)
+    _cut_torn_tail(path)
+    assert path.read_bytes() == kept
