@@ -194,16 +194,10 @@ def _build_case(
                 field=f"{here}.expect.calls[{i}].name",
             )
 
-    def compile_call(path: str, call: CallSpec) -> ExpectedCall:
-        expected = _expected_call(file, case.id, path, call, tools)
-        if not spec.suite.startswith(BFCL_SUITE_PREFIX):  # see expected_values.py
-            parameters = tool_parameters(tools[expected.name]) if expected.name in tools else {}
-            for key, matcher in expected.arguments.fields:
-                if (problem := impossible_value(parameters, key, matcher)) is not None:
-                    raise CaseFileError(
-                        file, f"{problem}; no valid call can match it", case_id=case.id, field=f"{path}.arguments.{key}"
-                    )
-        return expected
+    values = not spec.suite.startswith(BFCL_SUITE_PREFIX)  # see expected_values.py
+
+    def compile_call(path: str, call: CallSpec) -> ExpectedCall:  # a loop's steps are compiled with it too
+        return _expected_call(file, case.id, path, call, tools, values=values)
 
     expected = tuple(compile_call(f"{here}.expect.calls[{i}]", call) for i, call in enumerate(case.expect.calls or ()))
     forbid = tuple(
@@ -270,7 +264,11 @@ def _by_name(file: str, index: int, tools: Sequence[Mapping[str, Any]]) -> dict[
     return dict(zip(names, tools, strict=True))
 
 
-def _expected_call(file: str, case_id: str, path: str, call: CallSpec, tools: Mapping[str, Any]) -> ExpectedCall:
+def _expected_call(
+    file: str, case_id: str, path: str, call: CallSpec, tools: Mapping[str, Any], *, values: bool = False
+) -> ExpectedCall:
+    """The call compiled, its names and matchers checked against the tools; with ``values``, also the
+    expected values a call valid for the tool's schema could give (expected_values.py)."""
     if call.name and call.name not in tools:
         raise CaseFileError(
             file,
@@ -295,17 +293,21 @@ def _expected_call(file: str, case_id: str, path: str, call: CallSpec, tools: Ma
                     case_id=case_id,
                     field=f"{path}.arguments.{key}",
                 )
-    if call.name:
-        properties = tool_parameters(tools[call.name]).get("properties") or {}
+    else:
+        parameters = tool_parameters(tools[call.name])
+        properties = parameters.get("properties") or {}
         for key, expected in matcher.fields:
+            where = f"{path}.arguments.{key}"
             if key not in properties:
                 raise CaseFileError(
                     file,
                     f"{call.name!r} has no parameter {key!r}; its parameters: {', '.join(sorted(properties)) or '(none)'}",
                     case_id=case_id,
-                    field=f"{path}.arguments.{key}",
+                    field=where,
                 )
-            _check_object_for_a_scalar(file, case_id, f"{path}.arguments.{key}", expected, properties[key])
+            _check_object_for_a_scalar(file, case_id, where, expected, properties[key])
+            if values and (problem := impossible_value(parameters, key, expected)) is not None:
+                raise CaseFileError(file, f"{problem}; no valid call can match it", case_id=case_id, field=where)
     return ExpectedCall(call.name, matcher)
 
 
