@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .gate import CaseRef, ErroredJob, Flip, Verdict, format_p, format_pct, format_points
@@ -56,22 +57,17 @@ def _error_rows(errors: Iterable[ErroredJob]) -> list[list[str]]:
     ]
 
 
-def _ref_rows(refs: Iterable[CaseRef], verdict: Verdict) -> list[list[str]]:
+def _ref_rows(refs: Sequence[CaseRef], verdict: Verdict) -> list[list[str]]:
     """A row a case; a model that has no paired case at all (it ran on one side only) is one row, not
     one per case: a run of one model against a baseline of four listed some 200 cases."""
-    alone = {s.model for s in verdict.models if s.n_paired == 0}
+    alone = Counter(r.model for r in refs if r.model in {s.model for s in verdict.models if s.n_paired == 0})
     rows: list[list[str]] = []
-    counts: dict[str, int] = {}
-    for ref in refs:
-        if ref.model in alone:
-            if ref.model not in counts:
-                rows.append([ref.model, ""])
-            counts[ref.model] = counts.get(ref.model, 0) + 1
-        else:
+    for ref in refs:  # a model's row where its first case stood
+        if ref.model not in alone:
             rows.append([ref.model, ref.label])
-    for row in rows:
-        if row[1] == "" and row[0] in counts:
-            row[1] = f"all its cases ({counts[row[0]]}): the model has no case in both runs"
+        elif alone[ref.model]:
+            rows.append([ref.model, f"all its cases ({alone[ref.model]}): the model has no case in both runs"])
+            alone[ref.model] = 0  # shown: its other cases add no row
     return rows
 
 
@@ -212,27 +208,23 @@ def _section(console: Any, title: str, headers: list[str], rows: list[list[str]]
 _RIGHT = (1, 2, 3, 4, 5, 6, 7)  # the per-model table's numbers; the model and the result read left
 
 
-def _md_cell(value: Any) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
-
-
 def render_verdict_markdown(verdict: Verdict, *, limit: int = 200) -> str:
     """The verdict as GitHub-flavoured markdown, for a PR comment or ``$GITHUB_STEP_SUMMARY``.
 
     Long lists fold into ``<details>`` so the headline and reasons stay on screen; ``limit`` rows per
     list keep it short (a PR comment holds at most 65,536 characters; the step summary 1 MiB)."""
-    from ..reporting.tables import markdown_table
+    from ..reporting.tables import markdown_cell, markdown_table
 
     icon = "✅" if verdict.passed else "❌"
     headers, rows = _stats_rows(verdict)
     lines = [
         f"## {icon} evalkit gate: {_headline(verdict)}",
         "",
-        *(f"- {_md_cell(r)}" for r in verdict.reasons),
+        *(f"- {markdown_cell(r)}" for r in verdict.reasons),
         "",
         markdown_table(rows, headers),  # unpadded: a PR comment holds at most 65,536 characters
         "",
-        f"_{_md_cell(_options_line(verdict))}_",
+        f"_{markdown_cell(_options_line(verdict))}_",
     ]
     for title, section_headers, section_rows in _sections(verdict):
         if not section_rows:

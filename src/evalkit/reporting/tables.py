@@ -45,6 +45,7 @@ __all__ = [  # the frames' names too: html.py, plots.py and compare.py import th
     "is_missing",
     "load_calls",
     "load_results",
+    "markdown_cell",
     "markdown_table",
     "model_legend",
     "model_prices",
@@ -248,12 +249,13 @@ def markdown_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str
     cell cannot end its row early; blanks around a value are dropped, as tabulate dropped them."""
 
     def row(cells: Iterable[Any]) -> str:
-        return "| " + " | ".join(_md_cell(c) for c in cells) + " |"
+        return "| " + " | ".join(markdown_cell(c) for c in cells) + " |"
 
     return "\n".join([row(headers), "|" + "---|" * len(headers), *(row(r) for r in rows)])
 
 
-def _md_cell(value: Any) -> str:
+def markdown_cell(value: Any) -> str:
+    """``value`` as text that stays in its markdown cell (or list item): ``|`` escaped, one line."""
     return " ".join(str(value).replace("|", "\\|").splitlines()).strip()
 
 
