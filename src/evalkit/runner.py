@@ -307,11 +307,8 @@ def send_job(job: Job, config: RunConfig, *, redactor: Redactor, network: Networ
             sent.turn = flattened(sent.trajectory) if loop else sent.trajectory.final
             if sent.turn.error is not None:
                 session.discard()  # an error is not the model's answer: nothing of it is saved
-    except EvalkitError as exc:  # e.g. recording with no API key: the user can fix it
-        sent.failed = Turn.failed(CONFIG_ERROR, str(exc))
-    except Exception as exc:
-        log.exception("job %s failed inside evalkit", job.key)
-        sent.failed = _internal_error(exc)
+    except Exception as exc:  # noqa: BLE001  # never raises: the job becomes an error (_error_turn)
+        sent.failed = _error_turn(job, exc)
     sent.seconds = time.perf_counter() - started
     return sent
 
@@ -343,11 +340,8 @@ def finish_job(sent: SentJob, config: RunConfig, scorers: Sequence[str], redacto
                 modes = other_mode(
                     job.case, turn, job.offered_tools, bfcl=config.bfcl, status=status, scores=scores, scorers=scorers
                 )
-    except EvalkitError as exc:
-        turn, status, scores = Turn.failed(CONFIG_ERROR, str(exc)), "error", ()
-    except Exception as exc:
-        log.exception("job %s failed inside evalkit", job.key)
-        turn, status, scores = _internal_error(exc), "error", ()
+    except Exception as exc:  # noqa: BLE001  # never raises: the job becomes an error (_error_turn)
+        turn, status, scores = _error_turn(job, exc), "error", ()
     if turn is None:  # pragma: no cover - send_job sets a turn or a failure
         turn = Turn.failed(INTERNAL_ERROR, "the job ended without a reply or an error (a bug: please report it)")
     failures = tuple((f.kind, f.explanation) for f in failures_of(scores)) or (
@@ -394,7 +388,13 @@ def finish_job(sent: SentJob, config: RunConfig, scorers: Sequence[str], redacto
     return _redacted(result, redactor)
 
 
-def _internal_error(exc: Exception) -> Turn:
+def _error_turn(job: Job, exc: Exception) -> Turn:
+    """The job's outcome when evalkit raised (called in the ``except``): a mistake the user can fix
+    (an EvalkitError, e.g. recording with no API key) is a ``config_error``; anything else is a bug,
+    logged with its traceback, and an ``internal_error``."""
+    if isinstance(exc, EvalkitError):
+        return Turn.failed(CONFIG_ERROR, str(exc))
+    log.exception("job %s failed inside evalkit", job.key)
     return Turn.failed(
         INTERNAL_ERROR, f"{type(exc).__name__}: {exc} (a bug: please report it with the traceback above)"
     )
