@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from evalkit.results import CaseResult, RunWriter, StoredJobs, read_results
 
@@ -30,6 +32,31 @@ def test_a_large_run_is_read_again_each_pass(tmp_path: Path) -> None:
     path.unlink()
     with pytest.raises(FileNotFoundError):
         list(jobs)
+
+
+def test_a_large_run_never_holds_the_jobs_it_has_passed(tmp_path: Path) -> None:
+    """Counting happens from the lines, so a run above ``keep`` does not buffer ``keep`` jobs on its
+    first pass before finding out it is too large (that buffer was the peak of a 30k-job report)."""
+    import gc
+    import weakref
+
+    jobs = StoredJobs(write_run(tmp_path / "r", 50), 1, keep=10)
+    assert len(jobs) == 50
+    seen: list[weakref.ref[CaseResult]] = []
+    for job in jobs:
+        seen.append(weakref.ref(job))
+        del job
+        gc.collect()
+        assert sum(ref() is not None for ref in seen) <= 1  # only the job being looked at is alive
+
+
+@pytest.mark.parametrize("n", [0, 1, 7])
+def test_len_counts_the_job_lines_without_parsing_them(tmp_path: Path, n: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_run(tmp_path / "r", n)
+    import evalkit.results as results
+
+    monkeypatch.setattr(results, "case_result", lambda raw: pytest.fail("len parsed a job"))
+    assert len(StoredJobs(path, 1)) == n
 
 
 def test_a_pass_stopped_early_keeps_nothing(tmp_path: Path) -> None:
@@ -74,3 +101,26 @@ def test_the_torn_tail_is_found_reading_back_from_the_end(tmp_path: Path, journa
     path.write_bytes(journal)
     _cut_torn_tail(path)
     assert path.read_bytes() == kept
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    journal=st.lists(st.tuples(st.integers(0, 9), st.sampled_from(["passed", "failed"])), max_size=30),
+    planned=st.lists(st.integers(0, 9), unique=True, max_size=10),
+)
+def test_compaction_keeps_each_job_once_the_first_time_in_plan_order(
+    tmp_path_factory: pytest.TempPathFactory, journal: list[tuple[int, str]], planned: list[int]
+) -> None:
+    """Whatever the journal holds (a resumed run appends, a job can appear twice, a job can be
+    outside the plan), results.json has each job once: its first line, planned jobs in plan order,
+    then the others in journal order."""
+    folder = tmp_path_factory.mktemp("run")
+    writer = RunWriter(folder, run_id="r", created="2026-11-30T00:00:00+00:00", config={}, toolsets={})
+    for number, status in journal:
+        writer.add(CaseResult(model="m", suite="s", case_id=f"c{number}", status=status))
+    key = {n: CaseResult(model="m", suite="s", case_id=f"c{n}", status="passed").key for n in range(10)}
+    jobs = read_results(writer.finish(seconds=1.0, order={key[n]: rank for rank, n in enumerate(planned)})).jobs
+    first = dict(journal[::-1])  # the first status of each job
+    expected = [n for n in planned if n in first]
+    expected += [n for n in dict.fromkeys(n for n, _ in journal) if n not in planned]
+    assert [(job.case_id, job.status) for job in jobs] == [(f"c{n}", first[n]) for n in expected]

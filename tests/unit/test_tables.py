@@ -168,6 +168,29 @@ def test_load_results_and_load_calls_read_a_results_file(run: RunResult, tmp_pat
     assert table["accuracy"].tolist() == [0.5, 1.0]
 
 
+def test_a_read_runs_repeated_texts_are_held_once(run: RunResult, tmp_path: Path) -> None:
+    """Jobs read from results.json each bring their own copy of the model, suite and status texts;
+    the frame keeps one per distinct text, so its memory does not grow with those copies."""
+    save_results(run, tmp_path)
+    frame = evalkit.load_results(tmp_path / "latest")
+    for column in ("model", "suite", "status", "tags", "failure_kinds"):
+        assert frame[column].map(id).nunique() == frame[column].nunique(), column
+
+
+def test_the_reports_leave_the_shared_frame_as_built(run: RunResult, tmp_path: Path) -> None:
+    """The reports read one frame per run without copying it; none of them may change it."""
+    from evalkit.reporting.frames import _build_frame, shared_frame
+    from evalkit.reporting.html import write_html
+    from evalkit.reporting.tables import write_summary
+    from evalkit.reporting.terminal import render_run
+
+    render_run(run, failure_limit=None)
+    write_summary(run, tmp_path)
+    write_html(run, tmp_path)
+    pd.testing.assert_frame_equal(shared_frame(run), _build_frame(run))
+    assert evalkit.reporting.frames.to_frame(run) is not shared_frame(run)
+
+
 def test_load_results_documents_every_column() -> None:
     doc = evalkit.load_results.__doc__ or ""
     for column in JOB_COLUMNS:

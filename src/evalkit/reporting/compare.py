@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..results import CaseResult, RunResult
 from ..stats import mcnemar_exact
-from .tables import MISSING, SCORE_COLUMNS, SCORE_LABELS, aggregate, is_missing, pct, to_frame
+from .tables import MISSING, SCORE_COLUMNS, SCORE_LABELS, aggregate, is_missing, pct, shared_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,7 +44,7 @@ def compare_models(run: RunResult, *, scores: bool = True) -> pd.DataFrame:
     import pandas as pd
 
     models = run.models
-    frame = to_frame(run)
+    frame = shared_frame(run)
     if frame.empty:
         return pd.DataFrame(columns=["suite", "metric"])
     per_suite = aggregate(frame, ["suite", "model"])
@@ -155,7 +155,7 @@ def accuracy_by_tool_count(run: RunResult) -> pd.DataFrame:
     import pandas as pd
 
     columns = ["model", "tool_count", "n", "accuracy", "ci_low", "ci_high", "errors", "prompt_tokens"]
-    frame = to_frame(run)
+    frame = shared_frame(run)
     if frame.empty:
         return pd.DataFrame(columns=columns)
     table = aggregate(frame, ["model", "tool_count"])  # prompt_tokens: the mean per job

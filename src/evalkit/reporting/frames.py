@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from array import array
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -99,35 +100,54 @@ def _cost(price: tuple[float, float] | None, prompt: int | None, completion: int
 
 
 def to_frame(run: RunResult) -> pd.DataFrame:
-    """One row per job; the columns are documented in :func:`load_results`. A copy of a frame built
-    once per run: the reports of one run ask for it nine times (tables, plots, comparisons), and
-    building it is the cost (one pass over the jobs), not copying it."""
-    return _frames(run).copy()
+    """One row per job; the columns are documented in :func:`load_results`. A copy, yours to change,
+    of the frame :func:`shared_frame` builds once per run."""
+    return shared_frame(run).copy()
+
+
+def shared_frame(run: RunResult) -> pd.DataFrame:
+    """The frame of :func:`to_frame`, built once per run and shared: read it, never change it. The
+    reports of one run read it nine times (tables, plots, comparisons); a copy for each took ~25 MB
+    a time at 100k jobs, and the copies freed left the process that much larger."""
+    return _frames(run)
 
 
 def _build_frame(run: RunResult) -> pd.DataFrame:
+    import numpy as np
     import pandas as pd
 
     prices = model_prices(run)
     # Built column by column: a list of row dicts (a dict per job) took ~6 kB a job at its peak,
-    # most of a 100k-job report's memory; one list per column takes a pointer a cell.
-    columns: dict[str, list[Any]] = {name: [] for name in JOB_COLUMNS}
-    add = {name: column.append for name, column in columns.items()}
+    # most of a 100k-job report's memory; one list per column takes a pointer a cell. Number
+    # columns are arrays of doubles: a list would keep each job's float objects (24 bytes each, 16
+    # a job) alive after the rest of the job is freed, pinning the memory the job was parsed into.
+    columns: dict[str, Any] = {name: array("d") if name in _FLOAT_COLUMNS else [] for name in JOB_COLUMNS}
+    add = {
+        name: _as_double(column.append) if name in _FLOAT_COLUMNS else column.append for name, column in columns.items()
+    }
     scores = [(add[column], SCORE_SOURCES.get(column, column)) for column in SCORE_COLUMNS]
+    # A large run's jobs are parsed from results.json one at a time, so every job brings its own
+    # copy of the same model, suite, case id and status strings. One shared copy per distinct text
+    # keeps what the frame holds from growing with the jobs (~0.5 kB a job at 100k jobs), apart
+    # from the cassette path, which is the job's own.
+    shared: dict[Any, Any] = {}
+    one = shared.setdefault
     for job in run.jobs:
         add["run_id"](run.run_id)
-        add["model"](job.model)
-        add["suite"](job.suite)
-        add["case_id"](job.case_id)
+        add["model"](one(job.model, job.model))
+        add["suite"](one(job.suite, job.suite))
+        add["case_id"](one(job.case_id, job.case_id))
         add["tool_count"](job.tool_count if job.tool_count is not None else job.n_offered)
         add["trial"](job.trial)
-        add["status"](job.status)
+        add["status"](one(job.status, job.status))
         add["passed"](None if job.status == "error" else job.status == "passed")
         add["error"](job.status == "error")
-        add["tags"](",".join(job.tags))
-        add["failure_kinds"](",".join(dict.fromkeys(k for k, _ in job.failures)))
+        tags = ",".join(job.tags)
+        add["tags"](one(tags, tags))
+        kinds = ",".join(dict.fromkeys(k for k, _ in job.failures))
+        add["failure_kinds"](one(kinds, kinds))
         add["n_calls"](len(job.calls))
-        add["finish_reason"](job.finish_reason)
+        add["finish_reason"](one(job.finish_reason, job.finish_reason))
         add["prompt_tokens"](job.prompt_tokens)
         add["completion_tokens"](job.completion_tokens)
         add["latency"](job.latency)
@@ -139,15 +159,25 @@ def _build_frame(run: RunResult) -> pd.DataFrame:
         for append, scorer in scores:
             record = job.scores.get(scorer)
             append(record.value if record is not None else None)
+    for name in _FLOAT_COLUMNS:
+        columns[name] = np.frombuffer(columns[name], dtype="float64")
     frame = pd.DataFrame(columns, columns=list(JOB_COLUMNS))
     del columns, add, scores
-    for column in _FLOAT_COLUMNS:  # None → NaN, so means skip what was not measured or did not apply
-        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     for column in _INT_COLUMNS:
         frame[column] = frame[column].astype("int64")
     frame["passed"] = frame["passed"].astype("boolean")  # <NA> for errored jobs: passed.mean() skips them
     frame["error"] = frame["error"].astype(bool)
     return frame
+
+
+def _as_double(append: Callable[[float], None]) -> Callable[[Any], None]:
+    """``append`` for an array of doubles: a number as a float; anything else (None: not measured,
+    or the check did not apply) as NaN, so means skip it."""
+
+    def add(value: Any) -> None:
+        append(value if type(value) is float else float(value) if isinstance(value, int) else math.nan)
+
+    return add
 
 
 # The last two runs' frames (a report renders one run, `evalkit gate --html` two).
@@ -339,9 +369,9 @@ def summary_table(run: RunResult) -> pd.DataFrame:
     """Per model × suite, then an ``(all)`` row per model (the columns of :func:`aggregate`)."""
     import pandas as pd
 
-    frame = to_frame(run)
+    frame = shared_frame(run)
     if frame.empty:
-        return frame
+        return frame.copy()
     per_suite = aggregate(frame, ["model", "suite"])
     overall = aggregate(frame, ["model"]).assign(suite="(all)")
     parts = []
@@ -352,5 +382,5 @@ def summary_table(run: RunResult) -> pd.DataFrame:
 
 def model_table(run: RunResult) -> pd.DataFrame:
     """One row per model, in run order (the columns of :func:`aggregate`)."""
-    frame = to_frame(run)
-    return frame if frame.empty else aggregate(frame, ["model"])
+    frame = shared_frame(run)
+    return frame.copy() if frame.empty else aggregate(frame, ["model"])

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from ..results import RunResult
 from .numbers import ScoreInterval, has_trials, score_intervals
-from .tables import SCORE_COLUMNS, SCORE_LABELS, aggregate, to_frame
+from .tables import SCORE_COLUMNS, SCORE_LABELS, aggregate, shared_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -210,16 +210,16 @@ def _interval_name(run: RunResult) -> str:
 
 def _accuracy(run: RunResult, by: list[str]) -> pd.DataFrame:
     """Accuracy with its interval per group, groups with no scored job left out (nothing to draw)."""
-    frame = to_frame(run)
+    frame = shared_frame(run)
     if frame.empty:
-        return frame
+        return frame.copy()
     table = aggregate(frame, by)
     return table[table["n"] > 0]
 
 
 def score_bars(run: RunResult) -> tuple[list[str], dict[str, list[ScoreInterval]]]:
     """The scores some model has a value for, and per model each one's mean, 95% interval and n."""
-    frame = to_frame(run)
+    frame = shared_frame(run)
     if frame.empty:
         return [], {}
     scored = frame[~frame["error"].astype(bool)]

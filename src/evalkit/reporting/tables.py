@@ -23,6 +23,7 @@ from .frames import (
     load_results,
     model_prices,
     model_table,
+    shared_frame,
     summary_table,
     to_frame,
 )
@@ -57,6 +58,7 @@ __all__ = [  # the frames' names too: html.py, plots.py and compare.py import th
     "render_markdown",
     "render_table",
     "seconds_text",
+    "shared_frame",
     "summary_table",
     "to_frame",
     "tokens_text",
