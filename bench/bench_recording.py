@@ -11,6 +11,10 @@ measured. Variants are interleaved in each repeat and ratios taken within a repe
 Rows:
 - ``instant``: a server that answers at once (the floor: what evalkit adds per job is all there is);
 - ``200 ms``: a server that takes 200 ms a reply, at concurrency 16 (jobs/s of both).
+
+The peer, on the one-thread rows: the same SDK loop with each request recorded by vcrpy used as its
+documentation shows (``use_cassette`` per cassette): what recording with vcrpy costs before anything
+evalkit does (scoring, the journal, redaction).
 """
 
 from __future__ import annotations
@@ -98,21 +102,36 @@ def variants(base_url: str, folder: Path, *, stream: bool, concurrency: int) -> 
     suites = load_cases(folder / "cases")
     requests = [build_request(job) for job in expand(suites, [model]).jobs]
 
-    def raw() -> None:
-        # A client per timed run, as evalkit makes its transport per run: both pay for one SSL context
+    def client() -> openai.OpenAI:
+        # A client per timed run, as evalkit makes its transport per run: all pay for one SSL context
         # (~25 ms, even for http://) and open their connections afresh.
-        client = openai.OpenAI(base_url=base_url, api_key="unused", max_retries=0)
+        return openai.OpenAI(base_url=base_url, api_key="unused", max_retries=0)
 
-        def one(request: dict[str, Any]) -> Any:
-            reply = client.chat.completions.create(**request)
-            if stream:  # read the stream to its end, as a caller would
-                return list(reply)
-            return reply.choices[0].message.tool_calls
+    def one(sdk: openai.OpenAI, request: dict[str, Any]) -> Any:
+        reply = sdk.chat.completions.create(**request)
+        if stream:  # read the stream to its end, as a caller would
+            return list(reply)
+        return reply.choices[0].message.tool_calls
 
-        with client, ThreadPoolExecutor(concurrency) as pool:
-            list(pool.map(one, requests))
+    def raw() -> None:
+        with client() as sdk, ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(lambda request: one(sdk, request), requests))
 
     counter = iter(range(10**9))
+
+    def vcrpy_alone() -> None:
+        """The same loop, each request recorded by vcrpy as its README shows (one cassette a request,
+        its YAML serializer, record_mode "all"): the least a recorder built on vcrpy costs. One
+        thread only: vcrpy patches the HTTP client globally per cassette, so contexts on several
+        threads would record into each other's cassettes."""
+        import vcr
+
+        recorder = vcr.VCR(record_mode="all")
+        work = folder / f"vcrpy{next(counter)}"
+        with client() as sdk:
+            for number, request in enumerate(requests):
+                with recorder.use_cassette(str(work / f"{number}.yaml")):
+                    one(sdk, request)
 
     def evalkit() -> None:
         work = folder / f"run{next(counter)}"
@@ -125,7 +144,10 @@ def variants(base_url: str, folder: Path, *, stream: bool, concurrency: int) -> 
             job.failures for job in run.jobs if job.status != "passed"
         ][:1]
 
-    return {"raw openai SDK": raw, "evalkit record": evalkit}
+    out = {"raw openai SDK": raw, "evalkit record": evalkit}
+    if concurrency == 1:
+        out["vcrpy alone"] = vcrpy_alone
+    return out
 
 
 def measure(jobs: int, repeats: int, *, delay: float, stream: bool, concurrency: int) -> dict[str, Any]:
@@ -142,6 +164,7 @@ def measure(jobs: int, repeats: int, *, delay: float, stream: bool, concurrency:
         server.terminate()
         server.wait()
     ratios = paired_ratios(times["evalkit record"], times["raw openai SDK"])
+    vcrpy = paired_ratios(times["vcrpy alone"], times["raw openai SDK"]) if "vcrpy alone" in times else None
     return {
         "jobs": jobs,
         "server_delay_s": delay,
@@ -151,6 +174,7 @@ def measure(jobs: int, repeats: int, *, delay: float, stream: bool, concurrency:
         "jobs_per_s": {name: jobs / median(values) for name, values in times.items()},
         "ratio_median": median(ratios),
         "ratio_min": min(ratios),
+        "vcrpy_alone_ratio_median": median(vcrpy) if vcrpy else None,
     }
 
 
@@ -177,12 +201,15 @@ def main() -> None:
             f"{r['jobs_per_s']['raw openai SDK']:.0f}",
             f"{r['jobs_per_s']['evalkit record']:.0f}",
             f"{r['ratio_median']:.2f}× (min {r['ratio_min']:.2f}×)",
+            "–" if r["vcrpy_alone_ratio_median"] is None else f"{r['vcrpy_alone_ratio_median']:.2f}×",
         ]
         for r in rows
     ]
     text = table(
-        ["server", "reply", "concurrency", "jobs", "raw SDK jobs/s", "evalkit jobs/s", "evalkit time / SDK time"], shown
-    )
+        ["server", "reply", "concurrency", "jobs", "raw SDK jobs/s", "evalkit jobs/s", "evalkit time / SDK time",
+         "vcrpy alone / SDK time"],
+        shown,
+    )  # fmt: skip
     print(text)
     if not args.no_write:
         path = write_json(
