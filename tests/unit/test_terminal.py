@@ -111,6 +111,16 @@ def test_failure_limit_and_the_rest_pointed_to() -> None:
     assert render_run(two_models(), failure_limit=0).find("Failures") == -1
 
 
+def test_errored_jobs_among_the_failures_are_counted_as_not_scored() -> None:
+    """A cassette miss is listed with its reason, but the heading says it was not the model's failure."""
+    miss = CaseResult("m", "s", "c2", "error", failures=(("cassette_miss", "no cassette for this request"),))
+    jobs = (job("m", "s", "c0", "passed"), job("m", "s", "c1", "failed"), miss)
+    text = render_run(RunResult("r", "", {}, jobs), width=100)
+    assert "did not pass\nOf those, 1 job errored: no readable reply, so not scored." in text
+    assert "s/c2  cassette_miss" in text
+    assert "errored" not in render_run(two_models(), width=100)
+
+
 def test_a_cost_column_with_a_price() -> None:
     config = {"models": [{"name": "small", "price": [1.0, 2.0]}]}
     jobs = (job("small", "s", "c", "passed", completion_tokens=50),)

@@ -27,6 +27,7 @@ from .tables import (
     model_table,
     pct,
     present_scores,
+    shared_frame,
     summary_table,
 )
 
@@ -380,8 +381,13 @@ def _failures(console: Console, run: RunResult, limit: int | None) -> None:
         return
     shown = rows if limit is None or limit < 0 else rows[:limit]
     jobs = len({(r[0], r[1]) for r in rows})  # report.html counts these: the jobs that did not pass
+    # Errored jobs (HTTP errors, cassette misses, unreadable replies) are listed with their reason
+    # too, but they were not scored: say how many, so they are not read as the model's failures.
+    errors = int(shared_frame(run)["error"].sum())
     more = f" (the first {len(shown)} here; all in summary.md)" if len(shown) < len(rows) else ""
     console.print(f"Failures: {plural(len(rows), 'reason')} in {plural(jobs, 'job')} that did not pass{more}")
+    if errors:
+        console.print(f"Of those, {plural(errors, 'job')} errored: no readable reply, so not scored.")
     for model in dict.fromkeys(r[0] for r in shown):
         console.print(f"{model}:")
         for _, case, kind, why in (r for r in shown if r[0] == model):
