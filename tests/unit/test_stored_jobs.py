@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,46 @@ def test_compaction_keeps_each_job_once_the_first_time_in_plan_order(
     expected = [n for n in planned if n in first]
     expected += [n for n in dict.fromkeys(n for n, _ in journal) if n not in planned]
     assert [(job.case_id, job.status) for job in jobs] == [(f"c{n}", first[n]) for n in expected]
+
+
+def test_the_three_reports_of_a_large_run_read_results_json_ten_times(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run above ``keep`` is read from disk on every pass (~2.7 s a pass at 100k jobs). The terminal
+    report, summary.md and report.html read it 21 times before; questions asked of every job (any
+    sweep? any trials? the paired outcomes, the suites, the counts) are now answered once per run."""
+    from evalkit.reporting.html import write_html
+    from evalkit.reporting.tables import write_summary
+    from evalkit.reporting.terminal import render_run
+    from evalkit.results import ScoreRecord
+
+    writer = RunWriter(tmp_path / "r", run_id="r", created="2026-11-30T00:00:00+00:00", config={}, toolsets={})
+    for model in ("a", "b"):
+        for number in range(10):
+            passed = number % 3 != 0
+            writer.add(
+                CaseResult(
+                    model,
+                    "s",
+                    f"c{number}",
+                    "passed" if passed else "failed",
+                    scores={"selection": ScoreRecord(float(passed), passed)},
+                    failures=() if passed else (("missing_call", "no call"),),
+                )
+            )
+    run = read_results(writer.finish(seconds=1.0))
+    assert isinstance(run.jobs, StoredJobs)
+    monkeypatch.setattr(run.jobs, "_keep", 0)  # read as a large run is
+    passes = 0
+    read = StoredJobs._read
+
+    def counted(self: StoredJobs) -> Iterator[CaseResult]:
+        nonlocal passes
+        passes += 1
+        yield from read(self)
+
+    monkeypatch.setattr(StoredJobs, "_read", counted)
+    render_run(run)
+    write_summary(run, tmp_path)
+    write_html(run, tmp_path)
+    assert passes <= 10

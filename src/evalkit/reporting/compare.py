@@ -13,8 +13,10 @@ from collections.abc import Hashable, Mapping
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
+from ..identity_cache import IdentityCache
 from ..results import CaseResult, RunResult
 from ..stats import mcnemar_exact
+from .numbers import has_sweep, ran_trials
 from .tables import MISSING, SCORE_COLUMNS, SCORE_LABELS, aggregate, is_missing, pct, shared_frame
 
 if TYPE_CHECKING:
@@ -32,7 +34,7 @@ def accuracy_cell(row: Mapping[Hashable, Any]) -> str:
 
 
 def _suite_order(run: RunResult) -> list[str]:
-    return list(dict.fromkeys(j.suite for j in run.jobs))
+    return list(dict.fromkeys(shared_frame(run)["suite"]))
 
 
 def compare_models(run: RunResult, *, scores: bool = True) -> pd.DataFrame:
@@ -88,7 +90,7 @@ def _verdict(outcome: tuple[str, str] | None) -> str:
     return f"{status}: {kind or 'no explanation'}"
 
 
-def _paired_jobs(run: RunResult) -> dict[tuple[str, str, int, int], dict[str, tuple[str, str]]]:
+def _build_paired_jobs(run: RunResult) -> dict[tuple[str, str, int, int], dict[str, tuple[str, str]]]:
     """Each job's outcome, (status, first failure kind or ""), grouped by what makes jobs comparable
     across models: (suite, case, tool count, trial). Outcomes, not the jobs: a 100k-job run read one
     job at a time must not be held whole here (it was 5 kB a job)."""
@@ -98,6 +100,12 @@ def _paired_jobs(run: RunResult) -> dict[tuple[str, str, int, int], dict[str, tu
         outcome = (sys.intern(job.status), sys.intern(kind))
         groups.setdefault((job.suite, job.case_id, _tool_count(job), job.trial), {})[sys.intern(job.model)] = outcome
     return groups
+
+
+# The paired tests and the disagreements both read it, in the terminal and again in report.html.
+_paired_jobs: IdentityCache[RunResult, dict[tuple[str, str, int, int], dict[str, tuple[str, str]]]] = IdentityCache(
+    _build_paired_jobs, limit=2
+)
 
 
 def case_differences(run: RunResult) -> pd.DataFrame:
@@ -192,9 +200,9 @@ def render_comparison(run: RunResult, *, tablefmt: str = "simple", max_differenc
     diffs = case_differences(run)
     if len(diffs):
         shown = diffs.head(max_differences)
-        if not any(j.tool_count is not None for j in run.jobs):
+        if not has_sweep(run):
             shown = shown.drop(columns="tool_count")
-        if not any(j.trial > 1 for j in run.jobs):
+        if not ran_trials(run):
             shown = shown.drop(columns="trial")
         parts.append(f"Cases where the models disagree ({len(diffs)}):")
         parts.append(tabulate(shown.values.tolist(), headers=list(shown.columns), tablefmt=tablefmt))

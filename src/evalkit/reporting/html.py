@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from ..results import RunResult
 from .cards import INLINE_TOOLS, MAX_CARDS, failure_view, format_call
 from .compare import case_differences, compare_models, paired_sentence, paired_tests
-from .numbers import has_trials
+from .numbers import has_sweep, has_trials
 from .paths import display_path, is_absolute, scrub
 from .tables import (
     SCORE_LABELS,
@@ -221,7 +221,7 @@ def _header(run: RunResult) -> dict[str, Any]:
 
 
 def _accuracy_section(run: RunResult) -> dict[str, Any]:
-    from .plots import figure_accuracy_vs_tools, has_sweep, png_bytes
+    from .plots import figure_accuracy_vs_tools, png_bytes
 
     sweep = has_sweep(run)
     clustered = has_trials(run)
@@ -329,8 +329,6 @@ def _diffs_section(run: RunResult) -> dict[str, Any]:
     diffs = case_differences(run)
     if diffs.empty:
         return {"note": "The models agree on every case both were scored on.", "table": None}
-    from .plots import has_sweep
-
     # The tool count and trial columns only say something in a sweep or with trials.
     keep = ["suite", "case"] + ["tool_count"] * has_sweep(run) + ["trial"] * has_trials(run)
     shown = diffs.head(MAX_ROWS)

@@ -12,9 +12,13 @@ from typing import Any
 
 from ..results import CaseResult, RunResult
 from ..scorers.modes import SUITE_PREFIX as PREFIX
+from .frames import shared_frame
 
 
 def _jobs(run: RunResult) -> list[CaseResult]:
+    # Most runs have no BFCL suite: the frame's suites say so without a pass over a large run's jobs.
+    if not any(str(suite).startswith(PREFIX) for suite in shared_frame(run)["suite"].unique()):
+        return []
     return [j for j in run.jobs if j.suite.startswith(PREFIX) and j.modes and j.status != "error"]
 
 

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..identity_cache import IdentityCache
 from ..results import CaseResult, RunResult
 
 if TYPE_CHECKING:
@@ -39,7 +40,26 @@ def has_trials(run: RunResult) -> bool:
     configured = run.config.get("trials")
     if isinstance(configured, int) and not isinstance(configured, bool):
         return configured > 1
-    return any(job.trial > 1 for job in run.jobs)
+    return ran_trials(run)
+
+
+# A run's jobs are read from results.json on each pass when it is large (~2.7 s a pass at 100k
+# jobs), and these questions were asked of it by the terminal report, summary.md and report.html
+# in turn: answered once per run instead.
+_ran_trials: IdentityCache[RunResult, bool] = IdentityCache(lambda run: any(job.trial > 1 for job in run.jobs), limit=2)
+_swept: IdentityCache[RunResult, bool] = IdentityCache(
+    lambda run: any(job.tool_count is not None for job in run.jobs), limit=2
+)
+
+
+def ran_trials(run: RunResult) -> bool:
+    """Whether some job of the run is a second or later trial (the jobs only, not the config)."""
+    return _ran_trials(run)
+
+
+def has_sweep(run: RunResult) -> bool:
+    """Whether the run offered distractors (``--tool-counts``); without, each suite had its own tools."""
+    return _swept(run)
 
 
 def rate_interval(rates: Sequence[float]) -> tuple[float, float]:

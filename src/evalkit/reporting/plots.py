@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..results import RunResult
-from .numbers import ScoreInterval, has_trials, score_intervals
+from .numbers import ScoreInterval, has_sweep, has_trials, score_intervals
 from .tables import SCORE_COLUMNS, SCORE_LABELS, aggregate, shared_frame
 
 if TYPE_CHECKING:
@@ -109,11 +109,6 @@ def _accuracy_axes(title: str, *, empty: bool, height: float = 4.8) -> tuple[Fig
     if empty:
         _note(ax, "No scored jobs in this run.")
     return figure, ax
-
-
-def has_sweep(run: RunResult) -> bool:
-    """Whether the run offered distractors (``--tool-counts``); without, each suite had its own tools."""
-    return any(job.tool_count is not None for job in run.jobs)
 
 
 def figure_overall_accuracy(run: RunResult) -> Figure:

@@ -27,6 +27,7 @@ from .frames import (
     summary_table,
     to_frame,
 )
+from .numbers import ran_trials
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -265,12 +266,13 @@ def render_markdown(run: RunResult) -> str:
     """summary.md: per-model summary, scores per suite, trials (with ``--trials``), every failure; fit
     for a PR comment or $GITHUB_STEP_SUMMARY."""
     table = summary_table(run)
-    n_jobs, n_pass = len(run.jobs), sum(j.passed for j in run.jobs)
+    status = shared_frame(run)["status"]
+    n_jobs, n_pass, n_errors = len(status), int((status == "passed").sum()), int((status == "error").sum())
     lines = [
         f"# evalkit run {run.run_id}",
         "",
         (
-            f"{n_jobs} jobs, {n_pass} passed, {sum(j.status == 'error' for j in run.jobs)} errors; "
+            f"{n_jobs} jobs, {n_pass} passed, {n_errors} errors; "
             f"models: {', '.join(run.models)}; record mode: {run.config.get('record_mode')}; {run.seconds:.1f} s."
         ),
         "",
@@ -280,7 +282,7 @@ def render_markdown(run: RunResult) -> str:
         lines += ["## Per model", "", markdown_table(rows, headers), "", model_legend(headers), ""]
         headers, rows = _display_rows(table)
         lines += ["## Per suite", "", markdown_table(rows, headers), "", score_legend(present_scores(table)), ""]
-    if run.config.get("trials", 1) > 1 or any(j.trial > 1 for j in run.jobs):
+    if run.config.get("trials", 1) > 1 or ran_trials(run):
         from ..gating.trials import render_trials_markdown
 
         lines += [render_trials_markdown(run)]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..results import RunResult
 from ..words import plural
+from .numbers import has_sweep, ran_trials
 from .tables import (
     MISSING,
     ci_text,
@@ -80,9 +81,9 @@ def render_run(run: RunResult, *, width: int | None = None, failure_limit: int |
         return _text(console)
     _models(console, run)
     compared = len(run.models) > 1 and _paired(console, run)
-    if any(j.tool_count is not None for j in run.jobs):
+    if has_sweep(run):
         _curve(console, run)
-    if run.config.get("trials", 1) > 1 or any(j.trial > 1 for j in run.jobs):
+    if run.config.get("trials", 1) > 1 or ran_trials(run):
         _trials(console, run)
     _suites(console, run)
     _bfcl_modes(console, run)
@@ -230,8 +231,7 @@ def _disagreements(console: Console, run: RunResult) -> None:
     if diffs.empty:
         _legend(console, "The models agree on every case both were scored on.")
         return
-    sweep = any(j.tool_count is not None for j in run.jobs)
-    trials = any(j.trial > 1 for j in run.jobs)
+    sweep, trials = has_sweep(run), ran_trials(run)
     shown = diffs.head(20)
     console.print(f"Cases the models disagree on ({len(diffs)})")
     for r in shown.to_dict("records"):
