@@ -12,10 +12,8 @@ on each line after its header, so :class:`StoredJobs` reads a run of any size on
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
-from array import array
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -220,9 +218,11 @@ def _journal_lines(journal: Path, order: Mapping[JobKey, int] | None) -> Iterato
     """The journal's complete lines, each job once (the first), sorted by ``order`` when given. Sorted
     by byte offset, not by holding the lines: a run of a million jobs compacts in little memory.
 
-    A job of ``order`` costs 8 bytes here (its line's offset, at its rank); only jobs outside it
-    (none, in a run) are remembered by key, and follow in journal order."""
-    where = array("q", [-1]) * len(order or ())  # rank → offset of the job's first line
+    A job of ``order`` costs one int here, its rank and its line's offset in one (~40 bytes; a
+    job's key took ~250), and the first of a rank is its earliest line. Ranks can repeat (a plan
+    that names a model twice) and be sparse (a merge's order numbers slots, not jobs). Jobs outside
+    ``order`` (none, in a run) are remembered by key and follow in journal order."""
+    places: list[int] = []  # rank << 40 | offset: sorted, a rank's earliest line comes first
     others: list[int] = []
     seen: set[JobKey] = set()
     if not journal.is_file():
@@ -237,14 +237,25 @@ def _journal_lines(journal: Path, order: Mapping[JobKey, int] | None) -> Iterato
             key = _key_of(record)
             rank = order.get(key) if order is not None else None
             if rank is not None:
-                if where[rank] < 0:
-                    where[rank] = here
+                places.append(rank << _OFFSET_BITS | here)
             elif key not in seen:
                 seen.add(key)
                 others.append(here)
-        for place in itertools.chain((w for w in where if w >= 0), others):
+        places.sort()
+        last = -1
+        for place in places:
+            rank = place >> _OFFSET_BITS
+            if rank != last:
+                last = rank
+                file.seek(place & _OFFSET_MASK)
+                yield file.readline().decode("utf-8").rstrip("\n")
+        for place in others:
             file.seek(place)
             yield file.readline().decode("utf-8").rstrip("\n")
+
+
+_OFFSET_BITS = 40  # journals up to 1 TB
+_OFFSET_MASK = (1 << _OFFSET_BITS) - 1
 
 
 def _key_of(record: Mapping[str, Any]) -> JobKey:
@@ -362,26 +373,32 @@ class StoredJobs:
         self._kept = kept  # only after a complete pass: an `any()` that stopped early keeps nothing
 
     def _read(self) -> Iterator[CaseResult]:
+        for number, text in self._job_lines():
+            try:
+                yield case_result(json.loads(text))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ResultsFileError(
+                    f"{self.path}:{number + 1}: not a job record ({exc}); was the file edited by hand?"
+                ) from None
+
+    def _job_lines(self) -> Iterator[tuple[int, str]]:
+        """(line number, text) of each job line, up to the closing ``]}``; blank lines (and a lone
+        ``,`` left by a hand edit) are skipped, not taken for the end. Iterating and ``len`` both
+        read the file through this, so they always agree."""
         with self.path.open(encoding="utf-8") as file:
             for number, line in enumerate(file):
                 if number < self._first:
                     continue
-                text = line.rstrip().removesuffix(",")
-                if text in ("]}", ""):
+                text = line.strip().removesuffix(",")
+                if text == "]}":
                     return
-                try:
-                    yield case_result(json.loads(text))
-                except (ValueError, KeyError, TypeError) as exc:
-                    raise ResultsFileError(
-                        f"{self.path}:{number + 1}: not a job record ({exc}); was the file edited by hand?"
-                    ) from None
+                if text:
+                    yield number, text
 
     @cached_property
     def _count(self) -> int:
-        """Job lines, counted without parsing them (a tenth of a second for 100k jobs)."""
-        with self.path.open("rb") as file:
-            lines = itertools.islice(file, self._first, None)
-            return sum(1 for line in itertools.takewhile(lambda line: line.strip() not in (b"]}", b""), lines))
+        """Job lines, counted without parsing them (0.23 s for 100k jobs, 142 MB)."""
+        return sum(1 for _ in self._job_lines())
 
     def __len__(self) -> int:
         return self._count

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evalkit.results import CaseResult, RunWriter, StoredJobs, read_results
+from evalkit.results import CaseResult, RunResult, RunWriter, StoredJobs, read_results, save_results
 
 
 def write_run(folder: Path, n: int) -> Path:
@@ -108,23 +109,55 @@ def test_the_torn_tail_is_found_reading_back_from_the_end(tmp_path: Path, journa
 @given(
     journal=st.lists(st.tuples(st.integers(0, 9), st.sampled_from(["passed", "failed"])), max_size=30),
     planned=st.lists(st.integers(0, 9), unique=True, max_size=10),
+    gaps=st.lists(st.integers(0, 2**30), min_size=10, max_size=10),
 )
 def test_compaction_keeps_each_job_once_the_first_time_in_plan_order(
-    tmp_path_factory: pytest.TempPathFactory, journal: list[tuple[int, str]], planned: list[int]
+    tmp_path_factory: pytest.TempPathFactory, journal: list[tuple[int, str]], planned: list[int], gaps: list[int]
 ) -> None:
     """Whatever the journal holds (a resumed run appends, a job can appear twice, a job can be
-    outside the plan), results.json has each job once: its first line, planned jobs in plan order,
-    then the others in journal order."""
+    outside the plan) and however sparse the plan's ranks (a merge numbers slots, a plan naming a
+    model twice skips ranks), results.json has each job once: its first line, planned jobs in plan
+    order, then the others in journal order."""
     folder = tmp_path_factory.mktemp("run")
     writer = RunWriter(folder, run_id="r", created="2026-11-30T00:00:00+00:00", config={}, toolsets={})
     for number, status in journal:
         writer.add(CaseResult(model="m", suite="s", case_id=f"c{number}", status=status))
     key = {n: CaseResult(model="m", suite="s", case_id=f"c{n}", status="passed").key for n in range(10)}
-    jobs = read_results(writer.finish(seconds=1.0, order={key[n]: rank for rank, n in enumerate(planned)})).jobs
+    ranks = itertools.accumulate(gap + 1 for gap in gaps)  # increasing, far apart
+    order = {key[n]: rank for n, rank in zip(planned, ranks, strict=False)}
+    jobs = read_results(writer.finish(seconds=1.0, order=order)).jobs
     first = dict(journal[::-1])  # the first status of each job
     expected = [n for n in planned if n in first]
     expected += [n for n in dict.fromkeys(n for n, _ in journal) if n not in planned]
     assert [(job.case_id, job.status) for job in jobs] == [(f"c{n}", first[n]) for n in expected]
+
+
+def test_a_run_naming_one_job_twice_keeps_it_once(tmp_path: Path) -> None:
+    """`-m X,X` plans each job twice: the order's ranks skip, and compaction used to index past its end."""
+    jobs = (
+        CaseResult("m", "s", "a", "passed"),
+        CaseResult("m", "s", "a", "failed"),
+        CaseResult("m", "s", "b", "passed"),
+    )
+    path = save_results(RunResult("r", "2026-11-30T00:00:00+00:00", {}, jobs), tmp_path)
+    assert [(job.case_id, job.status) for job in read_results(path).jobs] == [("a", "passed"), ("b", "passed")]
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda text: text.replace("\n", "\r"),  # old Mac line ends
+        lambda text: text.replace("\n", "\r\n"),
+        lambda text: text.replace(",\n", ",\n\n  \n", 1),  # blank lines between jobs
+        lambda text: text.replace(",\n", ",\n,\n", 1),  # a lone comma
+    ],
+    ids=["cr", "crlf", "blank", "comma"],
+)
+def test_counting_and_reading_agree_on_hand_edited_files(tmp_path: Path, edit: Callable[[str], str]) -> None:
+    path = write_run(tmp_path / "r", 5)
+    path.write_bytes(edit(path.read_text(encoding="utf-8")).encode())
+    jobs = StoredJobs(path, 1)
+    assert len(jobs) == 5 and [job.case_id for job in jobs] == [f"c{n}" for n in range(5)]
 
 
 def test_the_three_reports_of_a_large_run_read_results_json_ten_times(

@@ -177,6 +177,32 @@ def test_a_read_runs_repeated_texts_are_held_once(run: RunResult, tmp_path: Path
         assert frame[column].map(id).nunique() == frame[column].nunique(), column
 
 
+def test_numbers_of_any_numeric_type_or_written_as_text_are_read() -> None:
+    """As pandas.to_numeric read them before the columns were built as arrays of doubles: numpy
+    numbers and Decimals from the library, numbers as text from a hand-edited results.json."""
+    from decimal import Decimal
+
+    import numpy as np
+
+    values = [np.float64(1.25), np.int64(100), Decimal("0.5"), "1.5", True, None, "n/a", 10**400]
+    jobs = tuple(
+        CaseResult("m", "s", f"c{n}", "passed", latency=value, scores={"selection": ScoreRecord(value, True)})  # type: ignore[arg-type]  # test data
+        for n, value in enumerate(values)
+    )
+    frame = to_frame(RunResult("r", "", {}, jobs))
+    expected = [1.25, 100.0, 0.5, 1.5, 1.0, math.nan, math.nan, math.nan]
+    for column in ("latency", "selection"):
+        assert frame[column].dtype == "float64"
+        assert frame[column].tolist() == pytest.approx(expected, nan_ok=True)
+
+
+def test_ids_that_are_not_texts_are_not_merged() -> None:
+    """Only texts are held once: 1, 1.0 and True are equal as dict keys, and a hand-edited file may
+    hold any of them as a case id."""
+    jobs = tuple(CaseResult("m", "s", case_id, "passed") for case_id in (1, True, 1.0, "1"))  # type: ignore[arg-type]  # test data
+    assert [repr(v) for v in to_frame(RunResult("r", "", {}, jobs))["case_id"]] == ["1", "True", "1.0", "'1'"]
+
+
 def test_the_reports_leave_the_shared_frame_as_built(run: RunResult, tmp_path: Path) -> None:
     """The reports read one frame per run without copying it; none of them may change it."""
     from evalkit.reporting.frames import _build_frame, shared_frame

@@ -130,24 +130,27 @@ def _build_frame(run: RunResult) -> pd.DataFrame:
     # copy of the same model, suite, case id and status strings. One shared copy per distinct text
     # keeps what the frame holds from growing with the jobs (~0.5 kB a job at 100k jobs), apart
     # from the cassette path, which is the job's own.
-    shared: dict[Any, Any] = {}
-    one = shared.setdefault
+    shared: dict[str, str] = {}
+
+    def one(text: Any) -> Any:  # texts only: 1, 1.0 and True are equal as dict keys
+        return shared.setdefault(text, text) if type(text) is str else text
+
     for job in run.jobs:
         add["run_id"](run.run_id)
-        add["model"](one(job.model, job.model))
-        add["suite"](one(job.suite, job.suite))
-        add["case_id"](one(job.case_id, job.case_id))
+        add["model"](one(job.model))
+        add["suite"](one(job.suite))
+        add["case_id"](one(job.case_id))
         add["tool_count"](job.tool_count if job.tool_count is not None else job.n_offered)
         add["trial"](job.trial)
-        add["status"](one(job.status, job.status))
+        add["status"](one(job.status))
         add["passed"](None if job.status == "error" else job.status == "passed")
         add["error"](job.status == "error")
         tags = ",".join(job.tags)
-        add["tags"](one(tags, tags))
+        add["tags"](one(tags))
         kinds = ",".join(dict.fromkeys(k for k, _ in job.failures))
-        add["failure_kinds"](one(kinds, kinds))
+        add["failure_kinds"](one(kinds))
         add["n_calls"](len(job.calls))
-        add["finish_reason"](one(job.finish_reason, job.finish_reason))
+        add["finish_reason"](one(job.finish_reason))
         add["prompt_tokens"](job.prompt_tokens)
         add["completion_tokens"](job.completion_tokens)
         add["latency"](job.latency)
@@ -171,11 +174,17 @@ def _build_frame(run: RunResult) -> pd.DataFrame:
 
 
 def _as_double(append: Callable[[float], None]) -> Callable[[Any], None]:
-    """``append`` for an array of doubles: a number as a float; anything else (None: not measured,
-    or the check did not apply) as NaN, so means skip it."""
+    """``append`` for an array of doubles: a number (or a number's text) as a float; anything else
+    (None: not measured, or the check did not apply) as NaN, so means skip it."""
 
     def add(value: Any) -> None:
-        append(value if type(value) is float else float(value) if isinstance(value, int) else math.nan)
+        if type(value) is float:  # nearly every cell
+            append(value)
+            return
+        try:  # an int, a numpy number, a Decimal, "1.5" in a hand-edited file: as pandas.to_numeric reads them
+            append(math.nan if value is None else float(value))
+        except (TypeError, ValueError, OverflowError):
+            append(math.nan)
 
     return add
 
