@@ -234,6 +234,19 @@ def test_baseline_save_refuses_a_bad_results_file(evalkit: _Group, workdir: Path
     assert not (workdir / "baselines").exists()
 
 
+def test_baseline_save_refuses_a_results_file_with_a_bad_job_line(evalkit: _Group, workdir: Path) -> None:
+    """The jobs of results.json are read lazily: a bad one used to be found only after the copy,
+    leaving a baseline the gate cannot read, with exit 2."""
+    source = write_run(workdir / "reports", "PPF", "c1")
+    lines = source.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[2] = "{not json},\n"
+    source.write_text("".join(lines), encoding="utf-8")
+    result = invoke(evalkit, "baseline", "save")
+    assert result.exit_code == 2 and "not a job record" in result.stderr
+    assert not (workdir / "baselines" / "baseline.json").exists()
+    assert not list((workdir / "baselines").glob("*"))  # no partial copy either
+
+
 def test_baseline_show(evalkit: _Group, workdir: Path) -> None:
     write_run(workdir / "reports", "PPPF", "c1")
     invoke(evalkit, "baseline", "save")

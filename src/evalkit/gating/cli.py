@@ -230,13 +230,18 @@ def save_command(results: str, name: str, target: Path | None) -> None:
     Refresh the baseline deliberately, after a change whose scores were reviewed and accepted."""
     from ..results import read_results, resolve_results_path
 
-    run = read_results(results)  # refuse to save a file the gate could not read back
+    run = read_results(results)  # refuse to save a file the gate could not read back:
+    for _ in run.jobs:  # its header, and each job (read lazily; a bad line raises here, before any write)
+        pass
     target = target or Path("baselines") / f"{name}.json"
     replaced = _replacing(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    import shutil  # imported here: `evalkit --help` loads only what it shows
+    import os  # imported here: `evalkit --help` loads only what it shows
+    import shutil
 
-    shutil.copyfile(resolve_results_path(results), target)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")  # a copy cut short never replaces it
+    shutil.copyfile(resolve_results_path(results), partial)
+    os.replace(partial, target)
     _echo_folded(
         f"saved baseline {target}{replaced}: run {run.run_id}, {len(run.jobs)} jobs, models {', '.join(run.models) or '(none)'}"
     )
