@@ -124,10 +124,26 @@ def case_result(raw: Mapping[str, Any]) -> CaseResult:
     data["calls"] = tuple(data.get("calls", ()))
     data["alignment"] = tuple(data.get("alignment", ()))
     data["steps"] = tuple(data.get("steps", ()))
+    for name, types in _NUMBERS:
+        if type(data.get(name, 0)) not in types:  # absent: the field's default
+            raise TypeError(f"{name} is {data[name]!r}, not {'a number' if float in types else 'an integer'}")
+    for name, score in data["scores"].items():
+        if type(score.value) not in _NUMBER:
+            raise TypeError(f"scores.{name}.value is {score.value!r}, not a number")
     return CaseResult(**data)
 
 
 _FIELDS = frozenset(CaseResult.__dataclass_fields__)
+# Checked on reading: the reports format these as numbers, and a hand edit ("latency": "1.5") ended
+# `evalkit report --format html` with a traceback instead of a line naming the file and the job.
+# Exact types, not isinstance: True is an int to Python, not a token count to a reader.
+_NUMBER = frozenset({int, float, type(None)})
+_NUMBERS = (
+    *((name, frozenset({int, type(None)})) for name in ("tool_count", "prompt_tokens", "completion_tokens")),
+    *((name, frozenset({int})) for name in ("trial", "n_offered", "requests", "retries")),
+    ("seconds", frozenset({int, float})),
+    ("latency", _NUMBER),
+)
 
 
 # --- writing --------------------------------------------------------------------------------------
@@ -447,5 +463,7 @@ def read_results(path: str | Path) -> RunResult:
             version,
             header.get("toolsets") or {},
         )
-    except (KeyError, TypeError) as exc:
+    except KeyError as exc:
         raise ResultsFileError(f"{file}: a job record is missing {exc}; was the file edited by hand?") from None
+    except TypeError as exc:
+        raise ResultsFileError(f"{file}: a job record is not valid ({exc}); was the file edited by hand?") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from evalkit.errors import ResultsFileError
 from evalkit.results import CaseResult, RunResult, RunWriter, StoredJobs, read_results, save_results
 
 
@@ -201,3 +203,42 @@ def test_the_three_reports_of_a_large_run_read_results_json_ten_times(
     write_summary(run, tmp_path)
     write_html(run, tmp_path)
     assert passes <= 10
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("latency", '"1.5"', "latency is '1.5', not a number"),
+        ("prompt_tokens", '"12"', "prompt_tokens is '12', not an integer"),
+        ("trial", "true", "trial is True, not an integer"),
+        ("trial", "null", "trial is None, not an integer"),
+        ("scores", '{"selection": {"value": "1.0", "passed": true}}', "scores.selection.value is '1.0', not a number"),
+    ],
+)
+def test_a_hand_edited_number_is_a_one_line_error_naming_the_line(
+    tmp_path: Path, field: str, value: str, said: str
+) -> None:
+    """The reports format these as numbers: `report --format html` ended with a traceback on a
+    token count written as text. Now reading the job says where and what."""
+    path = write_run(tmp_path / "r", 3)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    record = json.loads(lines[2].rstrip().removesuffix(","))
+    record[field] = json.loads(value)
+    lines[2] = json.dumps(record) + ",\n"
+    path.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(ResultsFileError) as raised:
+        list(read_results(path).jobs)
+    assert str(raised.value) == f"{path}:3: not a job record ({said}); was the file edited by hand?"
+
+
+def test_a_number_too_large_for_a_float_still_reads(tmp_path: Path) -> None:
+    """An int is an int, however large: the frame shows what it cannot hold as NaN."""
+    from evalkit.reporting.frames import to_frame
+
+    path = write_run(tmp_path / "r", 2)
+    text = path.read_text(encoding="utf-8")
+    assert '"prompt_tokens":null' in text
+    path.write_text(text.replace('"prompt_tokens":null', f'"prompt_tokens":{10**400}', 1), encoding="utf-8")
+    assert next(iter(read_results(path).jobs)).prompt_tokens == 10**400
+    frame = to_frame(read_results(path))
+    assert frame["prompt_tokens"].isna().all()
