@@ -232,13 +232,26 @@ def test_a_hand_edited_number_is_a_one_line_error_naming_the_line(
 
 
 def test_a_number_too_large_for_a_float_still_reads(tmp_path: Path) -> None:
-    """An int is an int, however large: the frame shows what it cannot hold as NaN."""
+    """An int is an int, however large: the frame shows what it cannot hold as NaN, and the cost
+    of a priced model is unknown (both ended every report with an OverflowError before)."""
     from evalkit.reporting.frames import to_frame
+    from evalkit.reporting.html import write_html
+    from evalkit.reporting.terminal import render_run
 
-    path = write_run(tmp_path / "r", 2)
+    writer = RunWriter(
+        tmp_path / "r",
+        run_id="r",
+        created="2026-11-30T00:00:00+00:00",
+        config={"models": [{"name": "m", "price": [1, 2]}]},
+    )
+    for number in range(2):
+        writer.add(CaseResult(model="m", suite="s", case_id=f"c{number}", status="passed", completion_tokens=5))
+    path = writer.finish(seconds=1.0)
     text = path.read_text(encoding="utf-8")
     assert '"prompt_tokens":null' in text
     path.write_text(text.replace('"prompt_tokens":null', f'"prompt_tokens":{10**400}', 1), encoding="utf-8")
     assert next(iter(read_results(path).jobs)).prompt_tokens == 10**400
-    frame = to_frame(read_results(path))
-    assert frame["prompt_tokens"].isna().all()
+    run = read_results(path)
+    frame = to_frame(run)
+    assert frame["prompt_tokens"].isna().all() and frame["cost"].isna().all()
+    assert "m" in render_run(run) and write_html(run, tmp_path).is_file()

@@ -96,7 +96,10 @@ def model_prices(run: RunResult) -> dict[str, tuple[float, float]]:
 def _cost(price: tuple[float, float] | None, prompt: int | None, completion: int | None) -> float:
     if price is None or prompt is None or completion is None:
         return math.nan
-    return (prompt * price[0] + completion * price[1]) / 1e6
+    try:
+        return (prompt * price[0] + completion * price[1]) / 1e6
+    except OverflowError:  # a token count no float holds (a hand edit): no cost, as without counts
+        return math.nan
 
 
 def to_frame(run: RunResult) -> pd.DataFrame:
