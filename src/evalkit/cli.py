@@ -46,6 +46,9 @@ class _Group(click.Group):
         sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
+        from .scale.memory import return_freed_arrays
+
+        return_freed_arrays()  # every command that renders a run (run, report, merge, gate, baseline show)
         try:
             return super().invoke(ctx)
         except EvalkitError as exc:
@@ -152,12 +155,10 @@ def run(
     from .recording import check_record_mode
     from .reporting import import_libraries
     from .runner import run_suites
-    from .scale.memory import return_freed_arrays
     from .words import plural
 
     if run_id is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", run_id):
         raise click.BadParameter(f"{run_id!r}: use letters, digits, '.', '_' or '-'", param_hint="--run-id")
-    return_freed_arrays()
     config = load_config(config_path)
     config = _choose_models(config, _split(models), base_url=base_url, api_key_env=api_key_env, stream=stream)
     config = config.with_options(
@@ -371,9 +372,7 @@ def report(results: str, fmt: str, failure_limit: int) -> None:
     """Re-render a results.json (or a report folder) without calling any model."""
     from .reporting.tables import render_markdown, to_frame
     from .results import read_results, resolve_results_path
-    from .scale.memory import return_freed_arrays
 
-    return_freed_arrays()
     run_result = read_results(results)
     if fmt == "md":
         click.echo(render_markdown(run_result), nl=False)

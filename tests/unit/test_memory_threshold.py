@@ -48,3 +48,17 @@ def test_freed_large_blocks_leave_the_process_once_the_threshold_is_fixed() -> N
 def test_it_is_set_on_glibc_and_left_alone_elsewhere() -> None:
     expected = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
     assert return_freed_arrays() is expected
+
+
+@pytest.mark.parametrize("args", [["validate", "--help"], ["report", "missing-folder"], ["baseline", "show", "nope"]])
+def test_every_command_fixes_it_once(args: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not only `run` and `report`: `merge`, `gate --html` and `baseline show` render large runs too."""
+    from click.testing import CliRunner
+
+    import evalkit.scale.memory as memory
+    from evalkit.cli import cli
+
+    calls: list[None] = []
+    monkeypatch.setattr(memory, "return_freed_arrays", lambda: calls.append(None) or True)
+    CliRunner().invoke(cli, args)
+    assert len(calls) == 1

@@ -184,7 +184,7 @@ def _as_double(append: Callable[[float], None]) -> Callable[[Any], None]:
         if type(value) is float:  # nearly every cell
             append(value)
             return
-        try:  # an int, a numpy number, a Decimal, "1.5" in a hand-edited file: as pandas.to_numeric reads them
+        try:  # an int, a numpy number, a Decimal, a number's text: as pandas.to_numeric reads them
             append(math.nan if value is None else float(value))
         except (TypeError, ValueError, OverflowError):
             append(math.nan)

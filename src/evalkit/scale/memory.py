@@ -19,7 +19,8 @@ _THRESHOLD = 128 * 1024  # glibc's own starting value
 def return_freed_arrays() -> bool:
     """Fix glibc's mmap threshold at 128 kB for this process (and the workers it forks). True when
     set; False where there is no glibc ``mallopt`` (macOS, Windows, musl answers 0): nothing changes.
-    Called by the CLI, not by the library: a program that imports evalkit keeps its own malloc."""
+    Called by the CLI for every command, not by the library: a program that imports evalkit keeps
+    its own malloc."""
     if not sys.platform.startswith("linux"):
         return False
     import ctypes  # here: `evalkit --help` does not pay for it
