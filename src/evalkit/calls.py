@@ -8,8 +8,11 @@ amounts to. A reply evalkit could not read completely carries a :class:`TurnErro
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 # Kinds of TurnError. Each says why there is no complete, readable reply to score.
 HTTP_ERROR = "http_error"  # the server answered with an error status or an error object
@@ -54,7 +57,7 @@ class ToolCall:
         if not self.arguments.strip():
             return {}
         try:
-            value = json.loads(self.arguments)
+            value = decode_json(self.arguments)
         except RecursionError:
             raise ValueError("arguments nest too deeply to read") from None
         # Nesting deeper than the limit needs more opening brackets than the limit: count them in C
@@ -66,6 +69,23 @@ class ToolCall:
 
 
 MAX_ARGUMENT_DEPTH = 64
+
+# Nineteen digits in a row: maybe an integer past 64 bits, which orjson reads as a float.
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
+
+
+def decode_json(text: str) -> Any:
+    """``json.loads(text)``, the same value or the same ``ValueError``, about six times faster
+    on tool arguments: orjson reads the text when it can. It refuses what json accepts and it does
+    not (``NaN``, ``Infinity``, lone surrogates, numbers past the float range, nesting past 1,024
+    levels), and those go to json; it would read an integer past 64 bits as a float, so text with
+    nineteen digits in a row goes to json unread. A hypothesis test holds the two equal."""
+    if _LONG_DIGITS.search(text) is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
 
 
 def _depth(value: Any) -> int:

@@ -386,3 +386,54 @@ class ArgumentsValidator:
 
     def is_valid(self, instance: Any) -> bool:
         return next(self.iter_errors(instance), None) is None
+
+    def first_error(self, instance: Any) -> ValidationError | None:
+        """jsonschema's first error by path (among equal paths, the first it finds), or None.
+
+        Arguments are an object, and where the root of the schema has no error to give (see
+        :func:`_keys_below_clean_root`) every error lies under a key, so the first one lies under
+        the first key (in sorted order) whose value fails: the keys are validated one by one until
+        that one, instead of every error of every key being built to be sorted."""
+        below = _keys_below_clean_root(self.schema, instance)
+        if below is None:
+            errors = list(self.iter_errors(instance))
+        else:
+            errors = []
+            for key, subschema in below:
+                try:
+                    errors = list(self._validator.descend(instance[key], subschema, path=key))
+                except RecursionError:
+                    errors = [ValidationError("the arguments nest too deeply to validate (hundreds of levels)")]
+                if errors:
+                    break
+        return min(errors, key=lambda e: list(e.path)) if errors else None
+
+
+# Root keywords that can give an error on an object (beside those checked below): with any of them,
+# every error is built and sorted.
+_ROOT_CHECKS = {"enum", "const", "$ref", "$dynamicRef", "$recursiveRef", "allOf", "anyOf", "oneOf", "not", "if"}
+_ROOT_CHECKS |= {"dependentRequired", "dependentSchemas", "dependencies", "unevaluatedProperties"}
+_ROOT_CHECKS |= {"patternProperties", "propertyNames", "minProperties", "maxProperties", "$schema"}
+
+
+def _keys_below_clean_root(schema: Any, instance: Any) -> list[tuple[str, Any]] | None:
+    """For an object whose schema's root gives no error (its type allows an object, every required
+    key is present, no key is unexpected, and no other root keyword could object), each key in
+    sorted order (the order of error paths) with the subschema its value must pass; else None."""
+    if not isinstance(schema, Mapping) or not isinstance(instance, dict) or _ROOT_CHECKS & schema.keys():
+        return None
+    types = schema.get("type", "object")
+    if "object" not in (types if isinstance(types, list) else [types]):
+        return None
+    if any(key not in instance for key in schema.get("required") or ()):
+        return None
+    properties = schema.get("properties") or {}
+    extra = schema.get("additionalProperties", True)
+    below = []
+    for key in sorted(instance):
+        subschema = properties.get(key, extra)
+        if subschema is False:
+            return None  # an unexpected key: an error at the root
+        if subschema is not True:
+            below.append((key, subschema))
+    return below

@@ -111,11 +111,11 @@ def arguments_error(tool: Mapping[str, Any], arguments: Any) -> str:
     message = root_error(validator.schema, arguments)  # the schema jsonschema reads, in its key order
     if message is not None:
         return message
-    errors = sorted(validator.iter_errors(arguments), key=lambda e: list(e.path))
-    if not errors:
+    error = validator.first_error(arguments)
+    if error is None:
         return "invalid"
-    where = "/".join(str(p) for p in errors[0].absolute_path)
-    return f"{where}: {errors[0].message}" if where else errors[0].message
+    where = "/".join(str(p) for p in error.absolute_path)
+    return f"{where}: {error.message}" if where else error.message
 
 
 def _canonical(tool: Mapping[str, Any]) -> tuple[str, bool]:

@@ -242,6 +242,8 @@ def root_error(schema: Any, instance: Any) -> str | None:
                 return f"Additional properties are not allowed ({shown} {'was' if len(extras) == 1 else 'were'} unexpected)"
             if value is not False and value is not True and extras:
                 return None  # errors under the extra keys: their paths sort with the others
+        elif key == "type" and "object" in (value if isinstance(value, list) else [value]):
+            continue  # the instance is an object: no error here
         elif key in ("enum", "const", "type") or key in _OTHER:
             return None  # another root-level check could come first: leave it to jsonschema
     return None

@@ -1,6 +1,7 @@
-"""Law: a schema compiled by evalkit.validation gives jsonschema's verdict on every value, for
+"""Laws: a schema compiled by evalkit.validation gives jsonschema's verdict on every value, for
 schemas generated from the keywords it compiles (empty subschemas, boolean schemas and nesting
-included), and it never fails to compile one of them."""
+included), and it never fails to compile one of them; the error reported for arguments that fail
+is jsonschema's first by path, however evalkit finds it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from evalkit.validation import compile_schema
+from evalkit.schemas import ArgumentsValidator
+from evalkit.validation import compile_schema, root_error
 
 KEYS = ["a", "b", "c"]
 TYPES = ["string", "integer", "number", "boolean", "object", "array", "null"]
@@ -75,3 +77,35 @@ def test_compiled_schemas_give_jsonschemas_verdict(schema, value):
     check = compile_schema(schema)
     assert check is not None  # every keyword generated here is one it compiles
     assert check(value) == Draft202012Validator(schema).is_valid(value)
+
+
+# Tool parameters: an object schema at the root (its keys in any order, so root keywords meet in any
+# order), and arguments that are mostly objects.
+root_schemas = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": st.just("object") | st.sampled_from(TYPES) | st.just(["object", "null"]),
+        "properties": st.dictionaries(st.sampled_from(KEYS), schemas, max_size=3),
+        "required": st.lists(st.sampled_from(KEYS), max_size=2, unique=True),
+        "additionalProperties": schemas,
+        "enum": st.lists(values, min_size=1, max_size=2),
+        "minProperties": st.integers(0, 2),
+    },
+).flatmap(lambda schema: st.permutations(list(schema.items())).map(dict))
+arguments = st.dictionaries(st.sampled_from([*KEYS, "d"]), values, max_size=4) | values
+
+
+@settings(max_examples=600, deadline=None)
+@given(root_schemas, arguments)
+def test_the_reported_schema_error_is_jsonschemas_first_by_path(schema, value):
+    """What the validity scorer says is wrong: jsonschema's first error by path, whether it comes
+    from root_error, from validating key by key, or from every error built and sorted."""
+    errors = sorted(Draft202012Validator(schema).iter_errors(value), key=lambda e: list(e.path))
+    first = ArgumentsValidator.for_schema(schema).first_error(value)
+    assert (first is None) == (not errors)
+    if errors:
+        assert first is not None
+        assert (list(first.path), first.message) == (list(errors[0].path), errors[0].message)
+    shortcut = root_error(schema, value)
+    if shortcut is not None:
+        assert errors and not errors[0].path and shortcut == errors[0].message

@@ -310,29 +310,30 @@ def undecodable(arguments: Sequence[Any], not_json: object) -> bool:
 
 
 def greedy(
-    n_expected: int,
-    n_produced: int,
+    expected_names: Sequence[str],
+    produced_names: Sequence[str],
     full: Callable[[int, int], bool],
-    same_name: Callable[[int, int], bool],
     *,
     ordered: bool = False,
 ) -> Assignment:
-    """BFCL's pairing: each expected call, in order, takes the first unpaired produced call that
-    passes (``ordered``: the call at its own position). Expected calls left over are paired by name
-    only, with a leftover call of that name, so a failure can say what was wrong."""
+    """BFCL's pairing: each expected call, in order, takes the first unpaired produced call of its
+    name that passes (``ordered``: the call at its own position). Expected calls left over are
+    paired by name only, with a leftover call of that name, so a failure can say what was wrong.
+    ``full(e, p)`` is asked only of pairs that share a name."""
+    n_produced = len(produced_names)
     pairs: dict[int, int] = {}
     taken: set[int] = set()
-    for e in range(n_expected):
+    for e, wanted in enumerate(expected_names):
         candidates = range(n_produced) if not ordered else range(e, min(e + 1, n_produced))
         for p in candidates:
-            if p not in taken and full(e, p):
+            if p not in taken and produced_names[p] == wanted and full(e, p):
                 pairs[e] = p
                 taken.add(p)
                 break
     n_full = len(pairs)
-    for e in range(n_expected):
+    for e, wanted in enumerate(expected_names):
         if e not in pairs:
-            spare = next((q for q in range(n_produced) if q not in taken and same_name(e, q)), None)
+            spare = next((q for q in range(n_produced) if q not in taken and produced_names[q] == wanted), None)
             if spare is not None:
                 pairs[e] = spare
                 taken.add(spare)

@@ -56,11 +56,44 @@ class _cached(Generic[T]):  # lower case: it reads as the decorator it replaces
         return value
 
 
-@dataclass(frozen=True)
+class OfferedTools(dict[str, Mapping[str, Any]]):
+    """The offered tools by name, built once per offered list (every job of a suite at one tool
+    count shares it), with each tool's compiled argument check, compiled on first use."""
+
+    def __init__(self, tools: Sequence[Mapping[str, Any]]) -> None:
+        super().__init__(tools_by_name(tools))
+        self._checks: dict[str, Callable[[Any], bool]] = {}
+        self._rules: IdentityCache[Case, tuple[bfcl_rules.CallRule, ...]] = IdentityCache(self._compile_rules)
+
+    def check(self, name: str) -> Callable[[Any], bool]:
+        """``arguments_check`` of the tool called ``name`` (which must be offered)."""
+        check = self._checks.get(name)
+        if check is None:
+            check = self._checks[name] = arguments_check(self[name])
+        return check
+
+    def rules(self, case: Case) -> tuple[bfcl_rules.CallRule, ...]:
+        """bfcl mode: each of the case's expected calls compiled against its tool, once per case."""
+        return self._rules(case)
+
+    def _compile_rules(self, case: Case) -> tuple[bfcl_rules.CallRule, ...]:
+        return tuple(bfcl_rules.rule_for(c, self.tool_for_bfcl(c.name)) for c in case.expect.calls)
+
+    def tool_for_bfcl(self, name: str) -> Mapping[str, Any] | None:
+        # `a.b` expected, `a_b` offered (or the other way round): one function for BFCL.
+        tool = self.get(name)
+        if tool is None:
+            tool = next((t for n, t in self.items() if bfcl_rules.name(n) == bfcl_rules.name(name)), None)
+        return tool
+
+
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, a cost paid per job;
+# nothing assigns to an Analysis after it is built.
+@dataclass(eq=False)
 class Analysis:
     case: Case
     turn: Turn
-    offered: Mapping[str, Mapping[str, Any]]
+    offered: OfferedTools
     bfcl: bool = False  # BFCL's verdict: see scorers/bfcl.py
     trajectory: Trajectory | None = None  # a loop job: its steps (``turn`` is then every call and the last reply)
 
@@ -85,19 +118,12 @@ class Analysis:
     @_cached
     def rules(self) -> tuple[bfcl_rules.CallRule, ...]:
         """bfcl mode: each expected call compiled against its tool (cached across jobs)."""
-        return tuple(bfcl_rules.rule_for(c, self._tool(c.name)) for c in self.expected)
+        return self.offered.rules(self.case)
 
     @_cached
     def produced_names(self) -> tuple[str, ...]:
         """bfcl mode: each produced call's name as BFCL compares it."""
         return tuple(bfcl_rules.name(c.name) for c in self.turn.calls)
-
-    def _tool(self, name: str) -> Mapping[str, Any] | None:
-        # `a.b` expected, `a_b` offered (or the other way round): one function for BFCL.
-        tool = self.offered.get(name)
-        if tool is None:
-            tool = next((t for n, t in self.offered.items() if bfcl_rules.name(n) == bfcl_rules.name(name)), None)
-        return tool
 
     @_cached
     def _grades(self) -> dict[tuple[int, int], int]:
@@ -128,19 +154,28 @@ class Analysis:
         n, m, ordered = len(self.expected), len(self.turn.calls), self.case.expect.ordered
         if self.bfcl:  # BFCL pairs greedily; the differences this makes are counted in reports
             return bfcl_rules.greedy(
-                n, m, lambda e, p: self.grade(e, p) == FULL, lambda e, p: self.grade(e, p) != NONE, ordered=ordered
+                [r.name for r in self.rules],
+                self.produced_names,
+                lambda e, p: self.grade(e, p) == FULL,
+                ordered=ordered,
             )
         if not ordered:
             # When first-fit pairs every expected call fully, that pairing is optimal (no
             # assignment has more full matches, and none can add a pair): no matching needed.
+            # Only calls of the expected name can match: the others are not graded.
+            by_name: dict[str, list[int]] = {}
+            for index, call in enumerate(self.turn.calls):
+                by_name.setdefault(call.name, []).append(index)
             pairs: list[tuple[int, int]] = []
             taken: set[int] = set()
-            for e in range(n):
-                p = next((p for p in range(m) if p not in taken and self.grade(e, p) == FULL), None)
-                if p is None:
+            for e, expected in enumerate(self.expected):
+                found = next(
+                    (p for p in by_name.get(expected.name, ()) if p not in taken and self.grade(e, p) == FULL), None
+                )
+                if found is None:
                     break
-                pairs.append((e, p))
-                taken.add(p)
+                pairs.append((e, found))
+                taken.add(found)
             else:
                 return Assignment(tuple(pairs), n)
         if ordered:
@@ -231,11 +266,10 @@ def validity(a: Analysis) -> Score:
             reason = f" (finish_reason={a.turn.finish_reason})" if a.turn.finish_reason == "length" else ""
             failures.append(Failure(INVALID_JSON, f"{call.name} arguments are {what}{reason}: {_clip(call.arguments)}"))
             continue
-        tool = a.offered[call.name]
-        if arguments_check(tool)(args):  # compiled once per tool; jsonschema only to explain a failure
+        if a.offered.check(call.name)(args):  # compiled once per tool; jsonschema only to explain a failure
             good += 1
             continue
-        failures.append(Failure(SCHEMA_VIOLATION, f"{call.name}: {arguments_error(tool, args)}"))
+        failures.append(Failure(SCHEMA_VIOLATION, f"{call.name}: {arguments_error(a.offered[call.name], args)}"))
     return Score.ratio("validity", good, total, failures)
 
 
@@ -363,10 +397,8 @@ def _clip(text: str, limit: int = 80) -> str:
 
 
 # The offered tools are one tuple per (suite, tool count) or case, shared by every job that offers
-# them: their by-name index is built once.
-_offered_by_name: IdentityCache[Sequence[Mapping[str, Any]], dict[str, Mapping[str, Any]]] = IdentityCache(
-    tools_by_name
-)
+# them: their index is built once.
+_offered_by_name: IdentityCache[Sequence[Mapping[str, Any]], OfferedTools] = IdentityCache(OfferedTools)
 
 
 def analyse(
