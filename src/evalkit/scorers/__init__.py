@@ -77,17 +77,24 @@ def score_job(
 def score_analysis(analysis: Analysis, *, scorers: Sequence[str] = DEFAULT_SCORERS) -> tuple[str, tuple[Score, ...]]:
     """:func:`score_job` on an :class:`Analysis` already made (the runner also reads its alignment).
     A loop job with ``steps:`` scores each reply scorer step by step (:mod:`.steps`)."""
-    by_step = analysis.trajectory is not None and analysis.case.expect.steps is not None
-    scores = tuple(
-        steps.stepwise(analysis, name, SCORERS[name])
-        if by_step and name in steps.REPLY_SCORERS
-        else SCORERS[name](analysis)
-        for name in scorers
-    )
+    if analysis.trajectory is not None and analysis.case.expect.steps is not None:
+        scores = tuple(
+            steps.stepwise(analysis, name, SCORERS[name]) if name in steps.REPLY_SCORERS else SCORERS[name](analysis)
+            for name in scorers
+        )
+    else:
+        scores = tuple([SCORERS[name](analysis) for name in scorers])  # a list first: faster than a generator
     if analysis.turn.error is not None:
         return "error", scores
-    counted = (s for s in scores if s.applies and not (analysis.bfcl and s.scorer in BFCL_ADVISORY))
-    return ("passed" if all(s.passed for s in counted) else "failed"), scores
+    advisory = BFCL_ADVISORY if analysis.bfcl else _NONE
+    for score in scores:
+        # passed is None where a scorer does not apply
+        if score.passed is not None and not score.passed and score.scorer not in advisory:
+            return "failed", scores
+    return "passed", scores
+
+
+_NONE: frozenset[str] = frozenset()
 
 
 # The order failures are explained in: the most specific first. `validity` precedes `correctness`:

@@ -129,6 +129,10 @@ class Analysis:
     def _grades(self) -> dict[tuple[int, int], int]:
         return {}
 
+    @_cached
+    def _bfcl_reasons(self) -> dict[tuple[int, int], str]:
+        return {}  # bfcl mode: why a pair of one name failed, kept from grading for `mismatch`
+
     def grade(self, e: int, p: int) -> int:
         """FULL, NAME or NONE for an (expected, produced) pair, computed once per pair."""
         cached = self._grades.get((e, p))
@@ -138,8 +142,13 @@ class Analysis:
                 rule = self.rules[e]
                 if rule.name != self.produced_names[p]:
                     cached = NONE
+                elif args is _NOT_JSON:
+                    cached = NAME
+                elif (reason := rule.mismatch(args)) is None:
+                    cached = FULL
                 else:
-                    cached = FULL if args is not _NOT_JSON and rule.mismatch(args) is None else NAME
+                    cached = NAME
+                    self._bfcl_reasons[(e, p)] = reason
             else:
                 expected = self.expected[e]
                 if expected.name != call.name:
@@ -169,13 +178,13 @@ class Analysis:
             pairs: list[tuple[int, int]] = []
             taken: set[int] = set()
             for e, expected in enumerate(self.expected):
-                found = next(
-                    (p for p in by_name.get(expected.name, ()) if p not in taken and self.grade(e, p) == FULL), None
-                )
-                if found is None:
-                    break
-                pairs.append((e, found))
-                taken.add(found)
+                for p in by_name.get(expected.name, ()):
+                    if p not in taken and self.grade(e, p) == FULL:
+                        pairs.append((e, p))
+                        taken.add(p)
+                        break
+                else:
+                    break  # this one has no full match left: ask the matching
             else:
                 return Assignment(tuple(pairs), n)
         if ordered:
@@ -198,11 +207,9 @@ class Analysis:
         if args is _NOT_JSON:
             return f"arguments are not valid JSON: {_clip(self.turn.calls[p].arguments)}"
         if self.bfcl:
-            return self.rules[e].mismatch(args) or ""
+            reason = self._bfcl_reasons.get((e, p))
+            return reason if reason is not None else self.rules[e].mismatch(args) or ""
         return self.expected[e].arguments.mismatch(args) or ""
-
-    def name_of(self, raw: str) -> str:
-        return bfcl_rules.name(raw) if self.bfcl else raw
 
     @property
     def no_call_made(self) -> bool:
@@ -223,8 +230,10 @@ def selection(a: Analysis) -> Score:
         return Score.not_applicable("selection")
     if a.turn.error:
         return _failed_turn("selection", a.turn)
-    wanted = sorted(a.name_of(c.name) for c in a.expected)
-    produced = sorted(a.name_of(c.name) for c in a.turn.calls)
+    if a.bfcl:
+        wanted, produced = sorted([r.name for r in a.rules]), sorted(a.produced_names)
+    else:
+        wanted, produced = sorted([c.name for c in a.expected]), sorted([c.name for c in a.turn.calls])
     if wanted == produced:  # the common case, without building two Counters
         return Score.ok("selection")
     want, got = Counter(wanted), Counter(produced)
