@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -204,17 +204,20 @@ class Fields(Matcher):
 
     fields: tuple[tuple[str, Matcher], ...] = ()
     exact: bool = False
+    # matches(), compiled to one function on first use (evalkit.matcher_code); not pickled
+    _match: Callable[[Any], bool] | None = field(default=None, init=False, repr=False, compare=False)
 
     def matches(self, got: Any) -> bool:
-        if not isinstance(got, dict):
-            return False
-        for key, matcher in self.fields:
-            if key in got:
-                if not matcher.matches(got[key]):
-                    return False
-            elif not matcher.optional:
-                return False
-        return not self.exact or all(any(key == k for k, _ in self.fields) for key in got)
+        match = self._match
+        if match is None:
+            from .matcher_code import compile_fields  # it builds on this module
+
+            match = compile_fields(self)
+            object.__setattr__(self, "_match", match)  # frozen: a cache, set once (a race builds it twice)
+        return match(got)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_match": None}  # a generated function does not pickle
 
     def mismatches(self, got: Any) -> list[str]:
         """Every reason ``got`` fails, one per argument, e.g. ``location: expected …, got …``."""
