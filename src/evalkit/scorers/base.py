@@ -49,12 +49,12 @@ class Score:
 
     @classmethod
     def not_applicable(cls, scorer: str) -> Score:
-        return _shared(cls, scorer, None, None)
+        return NOT_APPLICABLE[scorer] if cls is Score else cls(scorer, None, None)
 
     @classmethod
     def ok(cls, scorer: str) -> Score:
         """A full pass (1.0, no failures)."""
-        return _shared(cls, scorer, 1.0, True)
+        return PASSED[scorer] if cls is Score else cls(scorer, 1.0, True)
 
     @classmethod
     def ratio(cls, scorer: str, good: int, total: int, failures: list[Failure] | tuple[Failure, ...] = ()) -> Score:
@@ -65,14 +65,19 @@ class Score:
         return cls(scorer, good / total, good == total, tuple(failures))
 
 
-_SHARED: dict[tuple[type, str, float | None], Score] = {}
+class _PerScorer(dict[str, Score]):
+    """One shared Score per scorer name, made on first use. Scores are immutable, and most are
+    "not applicable" or a clean pass: sharing them saves an allocation per scorer per job on the
+    scoring hot path, and a lookup here is a plain dict subscript (no call)."""
+
+    def __init__(self, value: float | None, passed: bool | None) -> None:
+        super().__init__()
+        self._value, self._passed = value, passed
+
+    def __missing__(self, scorer: str) -> Score:
+        score = self[scorer] = Score(scorer, self._value, self._passed)
+        return score
 
 
-def _shared(cls: type[Score], scorer: str, value: float | None, passed: bool | None) -> Score:
-    # Scores are immutable, and most are "not applicable" or a clean pass: one instance each
-    # saves an allocation per scorer per job on the scoring hot path.
-    key = (cls, scorer, value)
-    hit = _SHARED.get(key)
-    if hit is None:
-        hit = _SHARED[key] = cls(scorer, value, passed)
-    return hit
+NOT_APPLICABLE = _PerScorer(None, None)
+PASSED = _PerScorer(1.0, True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from ..calls import Turn
@@ -25,6 +25,8 @@ from .base import (
     HALLUCINATED_FUNCTION,
     INVALID_JSON,
     MISSING_CALL,
+    NOT_APPLICABLE,
+    PASSED,
     SCHEMA_VIOLATION,
     TEXT_TOOL_CALL,
     TRUNCATED_REPLY,
@@ -96,6 +98,11 @@ class Analysis:
     offered: OfferedTools
     bfcl: bool = False  # BFCL's verdict: see scorers/bfcl.py
     trajectory: Trajectory | None = None  # a loop job: its steps (``turn`` is then every call and the last reply)
+    expected: tuple[ExpectedCall, ...] = field(init=False)  # the case's expected calls
+
+    def __post_init__(self) -> None:
+        self.expected = self.case.expect.calls
+        self._grades: dict[tuple[int, int], int] = {}  # (expected, produced) -> FULL, NAME or NONE
 
     @_cached
     def arguments(self) -> tuple[Any, ...]:
@@ -111,10 +118,6 @@ class Analysis:
                 out.append(_NOT_JSON)
         return tuple(out)
 
-    @property
-    def expected(self) -> tuple[ExpectedCall, ...]:
-        return self.case.expect.calls
-
     @_cached
     def rules(self) -> tuple[bfcl_rules.CallRule, ...]:
         """bfcl mode: each expected call compiled against its tool (cached across jobs)."""
@@ -124,10 +127,6 @@ class Analysis:
     def produced_names(self) -> tuple[str, ...]:
         """bfcl mode: each produced call's name as BFCL compares it."""
         return tuple(bfcl_rules.name(c.name) for c in self.turn.calls)
-
-    @_cached
-    def _grades(self) -> dict[tuple[int, int], int]:
-        return {}
 
     @_cached
     def _bfcl_reasons(self) -> dict[tuple[int, int], str]:
@@ -227,7 +226,7 @@ def _failed_turn(name: str, turn: Turn) -> Score:
 def selection(a: Analysis) -> Score:
     """The multiset of produced function names equals the expected one."""
     if not a.case.expect.calls:  # no call, any call, or a loop (scored step by step: scorers.steps)
-        return Score.not_applicable("selection")
+        return NOT_APPLICABLE["selection"]
     if a.turn.error:
         return _failed_turn("selection", a.turn)
     if a.bfcl:
@@ -235,7 +234,7 @@ def selection(a: Analysis) -> Score:
     else:
         wanted, produced = sorted([c.name for c in a.expected]), sorted([c.name for c in a.turn.calls])
     if wanted == produced:  # the common case, without building two Counters
-        return Score.ok("selection")
+        return PASSED["selection"]
     want, got = Counter(wanted), Counter(produced)
     failures = []
     for name in got - want:
@@ -252,19 +251,19 @@ def selection(a: Analysis) -> Score:
 def hallucination(a: Analysis) -> Score:
     """No produced call names a function that was not offered."""
     if a.turn.error:
-        return Score.not_applicable("hallucination")
+        return NOT_APPLICABLE["hallucination"]
     invented = [c.name for c in a.turn.calls if c.name not in a.offered]
     failures = [
         Failure(HALLUCINATED_FUNCTION, f"called {name!r}, which was not offered ({_offered(a)})") for name in invented
     ]
-    return Score("hallucination", 0.0, False, tuple(failures)) if invented else Score.ok("hallucination")
+    return Score("hallucination", 0.0, False, tuple(failures)) if invented else PASSED["hallucination"]
 
 
 def validity(a: Analysis) -> Score:
     """Share of produced calls (to offered functions) whose arguments are a JSON object that
     validates against that tool's schema (Draft 2020-12; strict tools reject extra keys)."""
     if a.turn.error:
-        return Score.not_applicable("validity")
+        return NOT_APPLICABLE["validity"]
     good, total, failures = 0, 0, []
     for call, args in zip(a.turn.calls, a.arguments, strict=True):
         if call.name not in a.offered:
@@ -286,7 +285,7 @@ def correctness(a: Analysis) -> Score:
     """Per matched call (same name, paired by the optimal assignment), every expected argument
     matches its matcher. Arguments the case does not name are ignored unless ``exact``."""
     if not a.case.expect.calls:  # no call, any call, or a loop (scored step by step: scorers.steps)
-        return Score.not_applicable("correctness")
+        return NOT_APPLICABLE["correctness"]
     if a.turn.error:
         return _failed_turn("correctness", a.turn)
     pairs = a.assignment.pairs
@@ -301,7 +300,7 @@ def correctness(a: Analysis) -> Score:
 def coverage(a: Analysis) -> Score:
     """Share of expected calls matched (name and arguments) by a distinct produced call."""
     if not a.case.expect.calls:  # no call, any call, or a loop (scored step by step: scorers.steps)
-        return Score.not_applicable("coverage")
+        return NOT_APPLICABLE["coverage"]
     if a.turn.error:
         return _failed_turn("coverage", a.turn)
     matched = {e for e, p in a.assignment.pairs if a.grade(e, p) == FULL}
@@ -331,12 +330,12 @@ def no_call(a: Analysis) -> Score:
     no call; a case expecting ``any_call`` passes on a reply with at least one call (a call to a
     function that was not offered fails ``hallucination``, not this)."""
     if not (a.case.expect.no_call or a.case.expect.any_call):
-        return Score.not_applicable("no_call")
+        return NOT_APPLICABLE["no_call"]
     if a.turn.error:
         return _failed_turn("no_call", a.turn)
     if a.case.expect.any_call:
         if not a.no_call_made:
-            return Score.ok("no_call")
+            return PASSED["no_call"]
         return Score(
             "no_call", 0.0, False, (Failure(MISSING_CALL, "expected a call to any offered function, got none"),)
         )
@@ -345,7 +344,7 @@ def no_call(a: Analysis) -> Score:
         return Score("no_call", 0.0, False, (Failure(UNEXPECTED_CALL, f"expected no call, got {shown}"),))
     if (problem := a.unfinished) is not None:  # cut off, or a call written as text: not an abstention
         return Score("no_call", 0.0, False, (problem,))
-    return Score.ok("no_call")
+    return PASSED["no_call"]
 
 
 def finish(a: Analysis) -> Score:
@@ -353,7 +352,7 @@ def finish(a: Analysis) -> Score:
     instead of made. Applies to every reply that was read; not in ``bfcl`` mode, where BFCL's rule
     (undecodable output counts as no call) holds."""
     if a.turn.error or a.bfcl:
-        return Score.not_applicable("finish")
+        return NOT_APPLICABLE["finish"]
     problem = a.unfinished
     return Score("finish", float(problem is None), problem is None, (problem,) if problem else ())
 
@@ -361,9 +360,9 @@ def finish(a: Analysis) -> Score:
 def forbidden(a: Analysis) -> Score:
     """No produced call matches a ``forbid:`` entry (its name, if given, and its arguments)."""
     if not a.case.forbid:
-        return Score.not_applicable("forbidden")
+        return NOT_APPLICABLE["forbidden"]
     if a.turn.error:
-        return Score.not_applicable("forbidden")
+        return NOT_APPLICABLE["forbidden"]
     matched: dict[str, int] = {}  # the call as written -> how many times (a loop may send it twenty times)
     for call, args in zip(a.turn.calls, a.arguments, strict=True):
         for rule in a.case.forbid:
@@ -375,7 +374,7 @@ def forbidden(a: Analysis) -> Score:
         Failure(FORBIDDEN_CALL, f"{text} matches a forbidden call" + (f" ({n} times)" if n > 1 else ""))
         for text, n in matched.items()
     )
-    return Score("forbidden", 0.0, False, failures) if failures else Score.ok("forbidden")
+    return Score("forbidden", 0.0, False, failures) if failures else PASSED["forbidden"]
 
 
 # ``name(arg=…)`` for an expected call, written once per call (it is the same every job).

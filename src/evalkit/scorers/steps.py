@@ -16,7 +16,7 @@ from dataclasses import replace
 from ..calls import Turn
 from ..loops.trajectory import Trajectory
 from ..words import plural
-from .base import WRONG_STEP_COUNT, Failure, Score
+from .base import NOT_APPLICABLE, WRONG_STEP_COUNT, Failure, Score
 from .checks import Analysis
 from .loops import answer_score, loop_score, trajectory_score
 
@@ -73,14 +73,14 @@ def combine(name: str, scores: Sequence[tuple[int, Score]]) -> Score:
 def trajectory(a: Analysis) -> Score:
     """The calls of the whole loop against the expected trajectory (see :func:`.loops.trajectory_score`)."""
     if a.trajectory is None or a.case.expect.trajectory is None or a.turn.error:
-        return Score.not_applicable("trajectory")
+        return NOT_APPLICABLE["trajectory"]
     return trajectory_score(a.case.expect.trajectory, a.trajectory)
 
 
 def answer(a: Analysis) -> Score:
     """The final answer's checks (see :func:`.loops.answer_score`)."""
     if a.trajectory is None or a.case.expect.answer is None or a.turn.error:
-        return Score.not_applicable("answer")
+        return NOT_APPLICABLE["answer"]
     return answer_score(a.case.expect.answer, a.trajectory)
 
 
@@ -88,7 +88,7 @@ def loop(a: Analysis) -> Score:
     """How the loop ended (an answer within ``max_steps``, no call repeated after its output came
     back) and, with ``steps:``, whether it took the expected number of steps."""
     if a.trajectory is None or a.turn.error:
-        return Score.not_applicable("loop")
+        return NOT_APPLICABLE["loop"]
     score = loop_score(a.trajectory, max_steps=a.case.max_steps)
     expected = a.case.expect.steps
     made = len(a.trajectory.steps)
