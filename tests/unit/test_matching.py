@@ -7,7 +7,7 @@ from itertools import combinations, permutations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evalkit.scorers.matching import FULL, NAME, NONE, assign
+from evalkit.scorers.matching import FULL, NAME, NONE, assign, assign_by_name
 
 # No timing assertions: hypothesis' per-example deadline would fail on a slow, busy CI machine.
 untimed = settings(deadline=None)
@@ -140,3 +140,34 @@ def test_produced_for():
     assert result.produced_for(0) == 1
     assert result.produced_for(1) == 0
     assert assign(1, 1, lambda e, p: NONE).produced_for(0) is None
+
+
+# Calls with names: a pair of one name grades NAME or FULL, a pair of two names NONE.
+named_calls = st.tuples(
+    st.lists(st.sampled_from("AB"), max_size=5), st.lists(st.sampled_from("AB"), max_size=5)
+).flatmap(
+    lambda names: st.lists(
+        st.lists(st.sampled_from([NAME, FULL]), min_size=len(names[1]), max_size=len(names[1])),
+        min_size=len(names[0]),
+        max_size=len(names[0]),
+    ).map(
+        lambda draws: (
+            names,
+            [[draws[e][p] if a == b else NONE for p, b in enumerate(names[1])] for e, a in enumerate(names[0])],
+        )
+    )
+)
+
+
+@untimed
+@given(named_calls)
+def test_matching_by_name_is_optimal(drawn):
+    (expected, produced), grid = drawn
+    by_name: dict[str, list[int]] = {}
+    for p, name in enumerate(produced):
+        by_name.setdefault(name, []).append(p)
+    asked = []
+    result = assign_by_name(expected, by_name, lambda e, p: asked.append((e, p)) or grid[e][p])
+    _check_shape(len(expected), len(produced), grid, result)
+    assert _score(grid, result.pairs) == _brute_best(len(expected), len(produced), grid)
+    assert all(expected[e] == produced[p] for e, p in asked)  # grades only pairs of one name

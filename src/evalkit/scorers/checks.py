@@ -186,9 +186,8 @@ class Analysis:
                     break  # this one has no full match left: ask the matching
             else:
                 return Assignment(tuple(pairs), n)
-        if ordered:
-            return assign(n, m, self.grade, ordered=True)
-        return assign_by_name([c.name for c in self.expected], [c.name for c in self.turn.calls], self.grade)
+            return assign_by_name([c.name for c in self.expected], by_name, self.grade)
+        return assign(n, m, self.grade, ordered=True)
 
     @_cached
     def unfinished(self) -> Failure | None:

@@ -9,7 +9,7 @@ with the Hungarian algorithm; ``ordered`` cases use an order-preserving alignmen
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 FULL, NAME, NONE = 2, 1, 0
@@ -100,46 +100,50 @@ def _ordered(weight: Sequence[Sequence[int]]) -> list[tuple[int, int]]:
 
 
 def assign_by_name(
-    expected_names: Sequence[str], produced_names: Sequence[str], grade: Callable[[int, int], int]
+    expected_names: Sequence[str], produced_by_name: Mapping[str, Sequence[int]], grade: Callable[[int, int], int]
 ) -> Assignment:
     """The same optimum as :func:`assign` (most full matches, then most name matches) for
     unordered calls, found per function name: pairs only ever form between calls of one name, and
     within a name every pair is at least a name match. So per name: a maximum matching on the
     full-match edges (augmenting paths), then the calls left over paired in order. Grades are asked
-    only for pairs that share a name."""
-    by_name: dict[str, tuple[list[int], list[int]]] = {}
+    only for pairs that share a name. ``produced_by_name``: each name's produced call indexes, in order."""
+    groups: dict[str, list[int]] = {}
     for e, name in enumerate(expected_names):
-        by_name.setdefault(name, ([], []))[0].append(e)
-    for p, name in enumerate(produced_names):
-        if name in by_name:
-            by_name[name][1].append(p)
+        groups.setdefault(name, []).append(e)
     pairs: list[tuple[int, int]] = []
     full = 0
-    for es, ps in by_name.values():
+    for name, es in groups.items():
+        ps = produced_by_name.get(name)
         if not ps:
             continue
         if len(es) == 1:  # the common case: one expected call of this name
-            e = es[0]
-            hit = next((q for q in ps if grade(e, q) == FULL), None)
+            e, hit = es[0], None
+            for q in ps:
+                if grade(e, q) == FULL:
+                    hit = q
+                    break
             full += hit is not None
             pairs.append((e, ps[0] if hit is None else hit))
             continue
         owner: dict[int, int] = {}  # produced → expected, full matches only
-
-        def augment(e: int, seen: set[int], ps: list[int] = ps, owner: dict[int, int] = owner) -> bool:
-            for p in ps:
-                if p not in seen and grade(e, p) == FULL:
-                    seen.add(p)
-                    if p not in owner or augment(owner[p], seen):
-                        owner[p] = e
-                        return True
-            return False
-
         for e in es:
-            augment(e, set())
+            _augment(e, ps, owner, set(), grade)
         full += len(owner)
         done = set(owner.values())
         spare = [p for p in ps if p not in owner]
         pairs += [(e, p) for p, e in owner.items()]
         pairs += list(zip([e for e in es if e not in done], spare, strict=False))
     return Assignment(tuple(sorted(pairs)), full)
+
+
+def _augment(
+    e: int, ps: Sequence[int], owner: dict[int, int], seen: set[int], grade: Callable[[int, int], int]
+) -> bool:
+    """An augmenting path from expected call ``e`` over full-match edges (Kuhn's algorithm)."""
+    for p in ps:
+        if p not in seen and grade(e, p) == FULL:
+            seen.add(p)
+            if p not in owner or _augment(owner[p], ps, owner, seen, grade):
+                owner[p] = e
+                return True
+    return False
