@@ -30,8 +30,12 @@ class IdentityCache(Generic[*Ks, V]):
         key = tuple(map(id, objects))
         hit = self._entries.get(key)
         held: tuple[Any, ...] = objects
-        if hit is not None and all(a is b for a, b in zip(hit[0], held, strict=True)):
-            return hit[1]
+        if hit is not None:
+            for a, b in zip(hit[0], held, strict=True):  # a loop, not all(): no generator on the scoring hot path
+                if a is not b:
+                    break
+            else:
+                return hit[1]
         value = self._build(*objects)
         if len(self._entries) >= self._limit:
             self._entries.clear()
