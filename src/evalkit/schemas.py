@@ -21,7 +21,7 @@ validation error instead of a ``RecursionError``.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -34,6 +34,7 @@ from jsonschema.exceptions import SchemaError, ValidationError
 from jsonschema_specifications import REGISTRY as META_SCHEMAS  # jsonschema's own source of them
 
 from .patterns import PatternTimeout, pattern_problem, search
+from .validation import compile_schema
 
 # Keywords whose subschemas apply to the same instance (a cycle through them never ends) ...
 _IN_PLACE = {"not": "one", "if": "one", "then": "one", "else": "one", "allOf": "list", "anyOf": "list"}
@@ -372,6 +373,10 @@ class ArgumentsValidator:
 
     schema: Mapping[str, Any]
     _validator: Any = field(repr=False, compare=False, default=None)
+    # id(subschema) -> (the subschema, its compiled check or None): keys that pass are skipped
+    _checks: dict[int, tuple[Any, Callable[[Any], bool] | None]] = field(
+        repr=False, compare=False, default_factory=dict
+    )
 
     @classmethod
     def for_schema(cls, schema: Mapping[str, Any]) -> ArgumentsValidator:
@@ -392,14 +397,17 @@ class ArgumentsValidator:
 
         Arguments are an object, and where the root of the schema has no error to give (see
         :func:`_keys_below_clean_root`) every error lies under a key, so the first one lies under
-        the first key (in sorted order) whose value fails: the keys are validated one by one until
-        that one, instead of every error of every key being built to be sorted."""
+        the first key (in sorted order) whose value fails: the keys are checked one by one until
+        that one (by the compiled check where the subschema has one), and only its errors are
+        built and sorted, instead of every error of every key."""
         below = _keys_below_clean_root(self.schema, instance)
         if below is None:
             errors = list(self.iter_errors(instance))
         else:
             errors = []
             for key, subschema in below:
+                if self._compiled(subschema)(instance[key]):
+                    continue
                 try:
                     errors = list(self._validator.descend(instance[key], subschema, path=key))
                 except RecursionError:
@@ -407,6 +415,18 @@ class ArgumentsValidator:
                 if errors:
                     break
         return min(errors, key=lambda e: list(e.path)) if errors else None
+
+    def _compiled(self, subschema: Any) -> Callable[[Any], bool]:
+        """The compiled check of a subschema (evalkit.validation), or one that says "ask
+        jsonschema" (False) where it has none."""
+        hit = self._checks.get(id(subschema))
+        if hit is None or hit[0] is not subschema:  # the entry holds the subschema: its id stays its own
+            hit = self._checks[id(subschema)] = (subschema, compile_schema(subschema))
+        return hit[1] or _ask_jsonschema
+
+
+def _ask_jsonschema(value: Any) -> bool:
+    return False
 
 
 # Root keywords that can give an error on an object (beside those checked below): with any of them,
