@@ -32,6 +32,7 @@ PACKAGES = (
     "pydantic",
     "pydantic_core",
     "jsonschema",
+    "orjson",
     "click",
     "rich",
 )

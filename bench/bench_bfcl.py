@@ -16,7 +16,9 @@ BFCL's checker runs in its own venv (bench/bfcl_reference.py; see bench/README.m
 it), on a JSON-lines file of the replies; evalkit scores them in this process with ``score_job``
 (every default scorer, JSON Schema validity included), in both modes. Rounds alternate the two
 sides so both see the same load; each side's time is one full pass over all replies, after a
-warm-up pass. Writes ``bench/results/bfcl.json`` (unless --no-write) and prints a summary.
+warm-up pass. Each round also times a **floor** (``floor_all``): the decoding, schema checks and
+first-fit matching any checker must do, with evalkit's compiled parts and nothing else, to show
+what the scorers themselves cost. Writes ``bench/results/bfcl.json`` (unless --no-write) and prints a summary.
 No network; nothing here is a test, and nothing asserts on time.
 """
 
@@ -37,10 +39,12 @@ from _common import load_average, machine, median, source_fingerprint
 
 from evalkit.calls import ToolCall, Turn
 from evalkit.cases import Case, Suite, load_cases, parse_suite
+from evalkit.identity_cache import IdentityCache
 from evalkit.importers.bfcl_answers import perturbations, reference_calls
 from evalkit.importers.cassettes import read_interactions
 from evalkit.parsing import turn_from_http
 from evalkit.scorers import score_job
+from evalkit.scorers.checks import OfferedTools
 from evalkit.scorers.modes import other_mode
 from evalkit.tools import tools_by_name
 
@@ -111,6 +115,37 @@ def score_all(replies: list[Reply], tools: dict[str, Any], *, bfcl: bool) -> dic
     return {key: score_job(case, turn, tools[key], bfcl=bfcl)[0] for key, _, case, turn in replies}
 
 
+offered_tools = IdentityCache(OfferedTools)  # as score_job finds them: once per offered list
+
+
+def floor_all(replies: list[Reply], tools: dict[str, Any]) -> int:
+    """Not a scorer: the work any checker of these replies must do, with evalkit's fastest parts
+    and nothing else. Each call's arguments decoded, checked against its tool's compiled schema,
+    and each expected call given the first unpaired produced call its compiled matcher accepts; no
+    scores, no explanations, no other scorer. What evalkit spends beyond this is the price of its
+    eleven scorers and their explanations."""
+    matched = 0
+    for key, _, case, turn in replies:
+        offered = offered_tools(tools[key])
+        decoded = []
+        for call in turn.calls:
+            try:
+                decoded.append(call.decoded_arguments())
+            except ValueError:
+                decoded.append(None)
+        for call, arguments in zip(turn.calls, decoded, strict=True):
+            if call.name in offered and isinstance(arguments, dict):
+                offered.check(call.name)(arguments)
+        taken: set[int] = set()
+        for expected in case.expect.calls:
+            for p, call in enumerate(turn.calls):
+                if p not in taken and call.name == expected.name and expected.arguments.matches(decoded[p]):
+                    taken.add(p)
+                    matched += 1
+                    break
+    return matched
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", type=Path, default=ROOT / "cases" / "bfcl")
@@ -147,10 +182,11 @@ def main(argv: list[str] | None = None) -> None:
         for reply in replies:
             groups.setdefault(reply[1].split(":")[0], []).append(reply)
         times: dict[str, dict[str, list[float]]] = {
-            g: {"bfcl_checker": [], "evalkit_default": [], "evalkit_bfcl": []} for g in groups
+            g: {"bfcl_checker": [], "evalkit_default": [], "evalkit_bfcl": [], "floor": []} for g in groups
         }
         ours_default = score_all(replies, tools, bfcl=False)  # warm-up (and the verdicts)
         ours_bfcl = score_all(replies, tools, bfcl=True)
+        floor_all(replies, tools)
         for _ in range(args.rounds):
             timing = run_bfcl(args.bfcl_python, outputs, 1)["timing"]
             for name, group in groups.items():
@@ -159,6 +195,9 @@ def main(argv: list[str] | None = None) -> None:
                     started = time.process_time()
                     score_all(group, tools, bfcl=bfcl)
                     times[name][side].append(time.process_time() - started)
+                started = time.process_time()
+                floor_all(group, tools)
+                times[name]["floor"].append(time.process_time() - started)
     theirs = {k: v[0] for k, v in reference["verdicts"].items()}
 
     # verdicts: bfcl mode against BFCL, by kind of reply
@@ -238,7 +277,8 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"{name}: {row['replies']} replies, {row['calls']} calls. calls/s: BFCL checker "
             f"{row['bfcl_checker_calls_per_second']:,.0f}, evalkit default {row['evalkit_default_calls_per_second']:,.0f} "
-            f"({row['ratio_default']:.2f}× BFCL), bfcl mode {row['evalkit_bfcl_calls_per_second']:,.0f} ({row['ratio_bfcl_mode']:.2f}×)"
+            f"({row['ratio_default']:.2f}× BFCL), bfcl mode {row['evalkit_bfcl_calls_per_second']:,.0f} ({row['ratio_bfcl_mode']:.2f}×); "
+            f"floor {row['floor_calls_per_second']:,.0f}"
         )
     print("by kind:", json.dumps(result["by_kind"]))
     print(f"bfcl mode ≠ BFCL checker on {len(disagree)} replies", json.dumps(disagree[:10]))
