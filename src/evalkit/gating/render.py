@@ -131,7 +131,8 @@ def render_verdict_text(verdict: Verdict, *, limit: int | None = _LIST_LIMIT, wi
     the run report's (rich, folded to the width: reporting/terminal.py)."""
     import textwrap
 
-    from ..reporting.terminal import _console, _legend, _plain, _text, terminal_width
+    from ..reporting.console import console_text, plain, print_legend, text_console
+    from ..reporting.terminal import terminal_width
 
     width = width or terminal_width()
     headers, rows = _stats_rows(verdict)
@@ -143,19 +144,19 @@ def render_verdict_text(verdict: Verdict, *, limit: int | None = _LIST_LIMIT, wi
         f"p: {verdict.test}, alpha {verdict.options.alpha:g}"
     )
     lines = [
-        *textwrap.wrap(_plain(_headline(verdict)), width, subsequent_indent="  "),
+        *textwrap.wrap(plain(_headline(verdict)), width, subsequent_indent="  "),
         *(
             line
             for r in verdict.reasons
-            for line in textwrap.wrap(_plain(r), width, initial_indent="  - ", subsequent_indent="    ")
+            for line in textwrap.wrap(plain(r), width, initial_indent="  - ", subsequent_indent="    ")
         ),
         "",
     ]
-    console = _console(width)
+    console = text_console(width)
     _stats_tables(console, headers, rows)
-    _legend(console, legend)
+    print_legend(console, legend)
     console.print()
-    _legend(console, _options_line(verdict))
+    print_legend(console, _options_line(verdict))
     for title, section_headers, section_rows in _sections(verdict):
         if not section_rows:
             continue
@@ -163,24 +164,24 @@ def render_verdict_text(verdict: Verdict, *, limit: int | None = _LIST_LIMIT, wi
         console.print()
         _section(console, title, section_headers, shown)
         if len(shown) < len(section_rows):
-            _legend(console, f"… and {len(section_rows) - len(shown)} more (the markdown report lists them all)")
-    return "\n".join(lines) + "\n" + _text(console)
+            print_legend(console, f"… and {len(section_rows) - len(shown)} more (the markdown report lists them all)")
+    return "\n".join(lines) + "\n" + console_text(console)
 
 
 def _stats_tables(console: Any, headers: list[str], rows: list[list[Any]]) -> None:
     """The per-model table whole when it fits; else in two (the counts, then the test), as the run
     report splits its scores; rich folds what still does not fit."""
-    from ..reporting.terminal import _fit, _fits, _table
+    from ..reporting.console import fits, plain_table, print_table
 
-    whole = [_table(headers, rows, right=_RIGHT), _table(headers, rows, right=_RIGHT, tight=True)]
-    fitting = next((table for table in whole if _fits(console, table)), None)
+    whole = [plain_table(headers, rows, right=_RIGHT), plain_table(headers, rows, right=_RIGHT, tight=True)]
+    fitting = next((table for table in whole if fits(console, table)), None)
     if fitting is not None:
         console.print(fitting)
         return
     for n, keep in enumerate(([0, 1, 2, 3, 4], [0, 5, 6, 7, 8])):
         if n:
             console.print()
-        _fit(console, None, [headers[i] for i in keep], [[r[i] for i in keep] for r in rows],
+        print_table(console, None, [headers[i] for i in keep], [[r[i] for i in keep] for r in rows],
              right=[i for i, column in enumerate(keep) if column in _RIGHT])  # fmt: skip
 
 
@@ -192,17 +193,17 @@ def _section(console: Any, title: str, headers: list[str], rows: list[list[str]]
     from rich.padding import Padding
     from rich.text import Text
 
-    from ..reporting.terminal import _fit, _legend, _plain
+    from ..reporting.console import plain, print_legend, print_table
 
     last = len(headers) - 1
     names = sum(max(cell_len(str(cell)) for cell in [headers[i], *(r[i] for r in rows)]) for i in range(last))
     if headers[-1] not in ("current failure", "error") or console.width - names - 2 * last >= 30:
-        _fit(console, title + ":", headers, rows, left=len(headers), wrap=[last])
+        print_table(console, title + ":", headers, rows, left=len(headers), wrap=[last])
         return
-    _legend(console, title + ":")
+    print_legend(console, title + ":")
     for row in rows:
-        _legend(console, "  ".join(_plain(str(cell)) for cell in row[:last]))
-        console.print(Padding(Text(_plain(str(row[last])), overflow="fold"), (0, 0, 0, 4)))
+        print_legend(console, "  ".join(plain(str(cell)) for cell in row[:last]))
+        console.print(Padding(Text(plain(str(row[last])), overflow="fold"), (0, 0, 0, 4)))
 
 
 _RIGHT = (1, 2, 3, 4, 5, 6, 7)  # the per-model table's numbers; the model and the result read left

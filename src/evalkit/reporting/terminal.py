@@ -9,14 +9,12 @@ text, no colour: the output is read in CI logs as often as in a terminal, and mu
 
 from __future__ import annotations
 
-import io
-import re
 import shutil
-from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..results import RunResult
 from ..words import plural
+from .console import console_text, fits, plain, plain_table, print_fitting, print_legend, print_table, text_console
 from .numbers import has_sweep, ran_trials
 from .tables import (
     MISSING,
@@ -34,7 +32,6 @@ from .tables import (
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.table import Table
 
 # Score headers short enough for 100 columns; a space lets a narrow terminal wrap them onto two lines.
 SHORT_LABELS = {
@@ -75,10 +72,10 @@ def terminal_width() -> int:
 def render_run(run: RunResult, *, width: int | None = None, failure_limit: int | None = 30) -> str:
     """The whole terminal report as text no wider than ``width`` (default :func:`terminal_width`).
     ``failure_limit`` caps the failures listed (None or negative: all; 0: none)."""
-    console = _console(width or terminal_width())
+    console = text_console(width or terminal_width())
     if not run.jobs:
         console.print("No jobs in this run.")
-        return _text(console)
+        return console_text(console)
     _models(console, run)
     compared = len(run.models) > 1 and _paired(console, run)
     if has_sweep(run):
@@ -91,109 +88,13 @@ def render_run(run: RunResult, *, width: int | None = None, failure_limit: int |
         _disagreements(console, run)
     if failure_limit != 0:
         _failures(console, run, failure_limit)
-    return _text(console)
-
-
-def _console(width: int) -> Console:
-    from rich.console import Console
-
-    return Console(
-        width=width,
-        file=io.StringIO(),
-        color_system=None,
-        force_terminal=False,
-        highlight=False,
-        emoji=False,
-        markup=False,
-        soft_wrap=False,
-    )
-
-
-def _text(console: Console) -> str:
-    file = console.file
-    assert isinstance(file, io.StringIO)
-    # rich pads lines with blanks up to the width; they only make lines longer
-    return "\n".join(line.rstrip() for line in file.getvalue().splitlines()) + "\n"
-
-
-def _table(
-    headers: Sequence[str],
-    rows: Iterable[Sequence[Any]],
-    *,
-    left: int = 1,
-    right: Sequence[int] | None = None,
-    wrap: Sequence[int] = (),
-    tight: bool = False,
-) -> Table:
-    """A table in the shape of tabulate's "simple" format. The first ``left`` columns are left-aligned
-    (the rest are numbers, right-aligned), or, with ``right``, exactly those columns are right-aligned.
-    Columns keep their values whole (up to 40 characters), so a narrow terminal wraps the headers; only
-    the columns listed in ``wrap`` wrap their values. ``tight`` puts one space between columns instead
-    of two."""
-    from rich.box import Box
-    from rich.table import Table
-
-    rule = Box("    \n    \n -  \n    \n    \n    \n    \n    \n", ascii=True)  # dashes under each header
-    table = Table(
-        box=rule,
-        show_edge=False,
-        pad_edge=False,
-        padding=(0, 0 if tight else 1, 0, 0),
-        header_style="none",
-    )
-    cells = [[_plain(str(c)) for c in row] for row in rows]
-    for i, header in enumerate(headers):
-        widest = max((len(line) for row in cells for line in row[i].splitlines()), default=0)
-        table.add_column(
-            header,
-            justify=("right" if i in right else "left") if right is not None else ("left" if i < left else "right"),
-            overflow="fold",
-            min_width=None if i in wrap else min(widest, 40),
-        )
-    for row in cells:
-        table.add_row(*row)
-    return table
-
-
-# Model output reaches the failure lines; an escape sequence in it must not drive the reader's terminal.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def _plain(text: str) -> str:
-    return _CONTROL.sub("\ufffd", text)
-
-
-def _print_fitting(console: Console, title: str | None, *candidates: Table) -> None:
-    """Print ``title`` (a line of its own: a table title would wrap to the table's width), then the first
-    table that fits the width at its natural size (the last one otherwise): rich squeezes a table that
-    is too wide, and may then cut a number."""
-    table = next((t for t in candidates if _fits(console, t)), candidates[-1])
-    if title:
-        _legend(console, title)
-    console.print(table)
-
-
-def _fits(console: Console, table: Table) -> bool:
-    from rich.measure import Measurement
-
-    return Measurement.get(console, console.options.update_width(10_000), table).maximum <= console.width
-
-
-def _fit(console: Console, title: str | None, headers: Sequence[str], rows: Sequence[Sequence[Any]], **kw: Any) -> None:
-    """The table with two spaces between columns, or with one when two do not fit."""
-    _print_fitting(console, title, _table(headers, rows, **kw), _table(headers, rows, tight=True, **kw))
-
-
-def _legend(console: Console, text: str) -> None:
-    from rich.text import Text
-
-    console.print(Text(text, overflow="fold"))
+    return console_text(console)
 
 
 def _models(console: Console, run: RunResult) -> None:
     headers, rows = model_rows(model_table(run), model_prices(run))
-    _fit(console, "Per model", headers, rows, wrap=(0,))
-    _legend(console, model_legend(headers))
+    print_table(console, "Per model", headers, rows, wrap=(0,))
+    print_legend(console, model_legend(headers))
 
 
 def _paired(console: Console, run: RunResult) -> bool:
@@ -203,7 +104,7 @@ def _paired(console: Console, run: RunResult) -> bool:
     tests = paired_tests(run)
     console.print()
     if not int(tests["pairs"].sum()):
-        _legend(console, "No case was scored for two models, so the models were not compared.")
+        print_legend(console, "No case was scored for two models, so the models were not compared.")
         return False
     title = "Paired tests: jobs both models were scored on, passed by one only"
     numbers = [[r["pairs"], r["a_only"], r["b_only"], f"{r['p_value']:.3g}"] for r in tests.to_dict("records")]
@@ -212,14 +113,14 @@ def _paired(console: Console, run: RunResult) -> bool:
     two_lines = [[f"{a}\n  vs {b}", *n] for (a, b), n in zip(pairs, numbers, strict=True)]
     wide_headers = ["model A", "model B", "pairs", "only A", "only B", "p"]
     narrow_headers = ["model A vs model B", "pairs", "only A", "only B", "p"]
-    _print_fitting(
+    print_fitting(
         console,
         title,
-        _table(wide_headers, one_line, left=2),
-        _table(wide_headers, one_line, left=2, tight=True),
-        _table(narrow_headers, two_lines, tight=True),
+        plain_table(wide_headers, one_line, left=2),
+        plain_table(wide_headers, one_line, left=2, tight=True),
+        plain_table(narrow_headers, two_lines, tight=True),
     )
-    _legend(console, "p: exact McNemar test, two-sided; a small p says the gap is more than chance.")
+    print_legend(console, "p: exact McNemar test, two-sided; a small p says the gap is more than chance.")
     return True
 
 
@@ -229,7 +130,7 @@ def _disagreements(console: Console, run: RunResult) -> None:
     diffs = case_differences(run)
     console.print()
     if diffs.empty:
-        _legend(console, "The models agree on every case both were scored on.")
+        print_legend(console, "The models agree on every case both were scored on.")
         return
     sweep, trials = has_sweep(run), ran_trials(run)
     shown = diffs.head(20)
@@ -242,7 +143,7 @@ def _disagreements(console: Console, run: RunResult) -> None:
         other = ", ".join(f"{m} ({v.removeprefix('failed: ')})" for m, v in verdicts.items() if v != "passed")
         _wrapped(console, f"{case}: passed by {passed}; not by {other}")
     if len(diffs) > len(shown):
-        _legend(console, f"… and {len(diffs) - len(shown)} more: see report.html")
+        print_legend(console, f"… and {len(diffs) - len(shown)} more: see report.html")
 
 
 def _wrapped(console: Console, text: str) -> None:
@@ -250,7 +151,7 @@ def _wrapped(console: Console, text: str) -> None:
     import textwrap
 
     for line in textwrap.wrap(
-        _plain(text), width=console.width, initial_indent="  ", subsequent_indent="      ", break_on_hyphens=False
+        plain(text), width=console.width, initial_indent="  ", subsequent_indent="      ", break_on_hyphens=False
     ):
         console.print(line, overflow="fold")
 
@@ -263,7 +164,7 @@ def _curve(console: Console, run: RunResult) -> None:
         for r in accuracy_by_tool_count(run).to_dict("records")
     ]
     console.print()
-    _fit(
+    print_table(
         console,
         "Accuracy vs offered tools",
         ["model", "tools", "n", "pass", "95% CI", "prompt tokens"],
@@ -284,7 +185,7 @@ def _bfcl_modes(console: Console, run: RunResult) -> None:
     if not rows:
         return
     console.print()
-    _fit(
+    print_table(
         console,
         "BFCL suites: evalkit's verdict (default) and BFCL's (bfcl mode)",
         ["model", "suite", "n", "default", "bfcl mode", "verdicts differ"],
@@ -297,7 +198,7 @@ def _bfcl_modes(console: Console, run: RunResult) -> None:
     counts = reason_counts(run)
     if counts:
         console.print()
-        _fit(
+        print_table(
             console,
             "Why verdicts differ",
             ["reason", "which verdict passes", "jobs"],
@@ -317,16 +218,16 @@ def _trials(console: Console, run: RunResult) -> None:
         mine = [[r[i] for i in keep] for r in rows if r[0] == model]
         if mine:
             console.print()
-            _fit(console, f"{model}: trials", [TRIAL_HEADERS[i] for i in keep], mine)
-    _legend(console, TRIALS_LEGEND)
+            print_table(console, f"{model}: trials", [TRIAL_HEADERS[i] for i in keep], mine)
+    print_legend(console, TRIALS_LEGEND)
     flaky = flaky_rows(run)
     console.print()
     if not flaky:
-        _legend(console, "No flaky cases: every case passed all or none of its trials.")
+        print_legend(console, "No flaky cases: every case passed all or none of its trials.")
         return
     several = len(run.models) > 1
     shown = flaky[:30]
-    _fit(
+    print_table(
         console,
         f"Flaky cases ({len(flaky)}), closest to a coin flip first",
         ["case", "passed", *(["model"] * several)],
@@ -334,7 +235,7 @@ def _trials(console: Console, run: RunResult) -> None:
         wrap=(0, 2),
     )
     if len(flaky) > len(shown):
-        _legend(console, f"… and {len(flaky) - len(shown)} more: see summary.md")
+        print_legend(console, f"… and {len(flaky) - len(shown)} more: see summary.md")
 
 
 def _suites(console: Console, run: RunResult) -> None:
@@ -356,15 +257,15 @@ def _suites(console: Console, run: RunResult) -> None:
         ]
         console.print()
         title = f"{model}: per suite"
-        if _fits(console, _table(headers, rows, tight=True)):
-            _fit(console, title, headers, rows)
+        if fits(console, plain_table(headers, rows, tight=True)):
+            print_table(console, title, headers, rows)
             continue
         # Too narrow for every score in one table: the scores go on in a second table.
         half = 4 + (len(headers) - 4 + 1) // 2
-        _fit(console, title, headers[:half], [r[:half] for r in rows])
-        _fit(console, None, headers[:1] + headers[half:], [r[:1] + r[half:] for r in rows])
+        print_table(console, title, headers[:half], [r[:half] for r in rows])
+        print_table(console, None, headers[:1] + headers[half:], [r[:1] + r[half:] for r in rows])
     if present:  # no score column when every job errored
-        _legend(
+        print_legend(
             console,
             "Scores are means over the jobs each applies to (– where none does): "
             + "; ".join(f"{SHORT_LABELS[c]}: {SHORT_MEANINGS[c]}" for c in present)
