@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from .cli_options import config_option
+from .cli_output import note, print_run, write_reports
 from .errors import CaseFileErrors, EvalkitError
 
 
@@ -177,7 +178,7 @@ def run(
     # every file validated before the first model call; recordings and reports are not case files
     suites = load_all(cases or (config.cases,), skip=(config.cassettes, config.reports))
     counts = f" × tool counts {','.join(map(str, config.tool_counts))}" if config.tool_counts else ""
-    _note(
+    note(
         f"{plural(sum(len(s.cases) for s in suites), 'case')} in {plural(len(suites), 'suite')} × "
         f"{plural(len(config.models), 'model')} ({', '.join(m.name for m in config.models)}){counts}, "
         f"record mode {config.record_mode}" + (f", shard {config.shard[0]}/{config.shard[1]}" if config.shard else "")
@@ -188,7 +189,7 @@ def run(
         if journal.is_file():  # absent: the run finished, and run_suites says so in one line
             with journal.open("rb") as lines:
                 finished = sum(raw.endswith(b"\n") for raw in lines)
-            _note(f"resuming run {run_id}: {plural(finished, 'finished job')} kept, the others run now")
+            note(f"resuming run {run_id}: {plural(finished, 'finished job')} kept, the others run now")
     from concurrent.futures.process import BrokenProcessPool
 
     try:
@@ -208,40 +209,24 @@ def run(
             err=True,
         )
         sys.exit(1)
-    for note in result.config.get("skipped", ()):
-        _note(f"skipped {note}")
+    for skipped in result.config.get("skipped", ()):
+        note(f"skipped {skipped}")
     folder = config.reports / result.run_id
-    _print_run(result, failure_limit)  # first: a report writer that fails must not hide the scores
-    written, failed = _write_reports(result, folder, html=html)
+    print_run(result, failure_limit)  # first: a report writer that fails must not hide the scores
+    written, failed = write_reports(result, folder, html=html)
     beside = " and ".join(written) or "no report"
     shown = _relative(folder)
     click.echo(f"\nResults: {shown / 'results.json'}\n  {beside} beside it; `evalkit report {shown}` re-renders")
     errors = [j for j in result.jobs if j.status == "error"]
     if errors:
         first = errors[0]
-        _note(
+        note(
             f"{len(errors)} job(s) errored, e.g. {first.model} {first.suite}/{first.case_id}: "
             f"{first.failures[0][1] if first.failures else '?'}"
         )
         sys.exit(1)
     if failed:
         sys.exit(1)
-
-
-def _note(text: str) -> None:
-    """``evalkit: <text>`` on stderr, wrapped to the terminal's width like the report."""
-    import textwrap
-
-    from .reporting.terminal import terminal_width
-
-    lines = textwrap.wrap(
-        f"evalkit: {text}",
-        width=terminal_width(),
-        subsequent_indent="  ",
-        break_on_hyphens=False,
-        break_long_words=False,
-    )
-    click.echo("\n".join(lines), err=True)
 
 
 def _run_to_resume(reports: Path, run_id: str | None) -> str:
@@ -259,33 +244,6 @@ def _run_to_resume(reports: Path, run_id: str | None) -> str:
             f"a run that has its results.json is finished: `evalkit report {reports}/<run-id>` writes its reports)"
         )
     return stopped[-1].parent.name
-
-
-def _write_reports(result: Any, folder: Path, *, html: bool) -> tuple[list[str], list[str]]:
-    """summary.md and report.html beside results.json: (written, failed). A writer that fails says
-    so in one line and the run still ends with its results, never with a traceback that hides them."""
-    from .reporting.tables import write_summary
-
-    writers: list[tuple[str, Any]] = [("summary.md", write_summary)]
-    if html:
-        from .reporting.html import write_html
-
-        writers.append(("report.html", write_html))
-    written, failed = [], []
-    for name, write in writers:
-        try:
-            write(result, folder)
-            written.append(name)
-        except Exception as exc:
-            import logging  # here, not at the top: `evalkit --help` must not pay for it
-
-            logging.getLogger(__name__).exception("writing %s failed", name)
-            click.echo(
-                f"evalkit: could not write {name}: {type(exc).__name__}: {exc} (a bug; results.json is intact)",
-                err=True,
-            )
-            failed.append(name)
-    return written, failed
 
 
 def _tool_counts(text: str | None) -> tuple[int, ...] | None:
@@ -347,14 +305,6 @@ def _choose_models(
     return config
 
 
-def _print_run(result: Any, failure_limit: int) -> None:
-    """The terminal report (:mod:`evalkit.reporting.terminal`): per model first, details after,
-    folded to the terminal's width ($COLUMNS; 100 when not a terminal)."""
-    from .reporting.terminal import render_run
-
-    click.echo(render_run(result, failure_limit=None if failure_limit < 0 else failure_limit), nl=False)
-
-
 @cli.command()
 @click.argument("results", required=False, default="reports/latest")
 @click.option(
@@ -389,7 +339,7 @@ def report(results: str, fmt: str, failure_limit: int) -> None:
         records = json.loads(to_frame(run_result).to_json(orient="records"))
         click.echo(json.dumps(records, indent=1, ensure_ascii=False))
     else:
-        _print_run(run_result, failure_limit)
+        print_run(run_result, failure_limit)
 
 
 @cli.command()

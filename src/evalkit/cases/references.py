@@ -34,7 +34,7 @@ def import_reference(file: Path, ref: Any, path: str, *, what: str) -> Any:
     module_name, _, attr = ref.partition(":")
     beside = file.parent / (module_name.replace(".", "/") + ".py")
     try:
-        module = _module_from_file(beside) if beside.is_file() else importlib.import_module(module_name)
+        module = module_from_file(beside) if beside.is_file() else importlib.import_module(module_name)
     except ImportError as exc:
         raise CaseFileError(name, f"cannot import {ref!r}: {first_line(exc)}", field=path) from None
     except (Exception, SystemExit) as exc:  # noqa: BLE001  # the module is user code: any error is theirs to fix
@@ -55,7 +55,9 @@ def clip(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _module_from_file(path: Path) -> Any:
+def module_from_file(path: Path) -> Any:
+    """The Python file ``path`` imported as a module (once per process), for the tools and
+    functions a case file names from the ``tools.py`` beside it."""
     # Loaded under a name made from its path, so two case folders with a tools.py each never
     # get each other's module from sys.modules, and a stdlib module cannot shadow it.
     name = "evalkit_case_module_" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]

@@ -30,7 +30,7 @@ def merge_command(runs: tuple[Path, ...], out: Path, run_id: str | None, failure
     twice or in the wrong shard. Exit 1 when a job errored, as `evalkit run`."""
     import sys
 
-    from ..cli import _note, _print_run, _write_reports
+    from ..cli_output import note, print_run, write_reports
     from ..results import read_results
     from .merge import merge_runs
 
@@ -38,13 +38,13 @@ def merge_command(runs: tuple[Path, ...], out: Path, run_id: str | None, failure
         raise click.BadParameter(f"{run_id!r}: use letters, digits, '.', '_' or '-'", param_hint="--run-id")
     path = merge_runs(runs, out, run_id=run_id)
     result = read_results(path)
-    _note(f"merged {len(result.config['merged']['runs'])} shards into {path}")
-    _print_run(result, failure_limit)
-    written, failed = _write_reports(result, path.parent, html=html)
+    note(f"merged {len(result.config['merged']['runs'])} shards into {path}")
+    print_run(result, failure_limit)
+    written, failed = write_reports(result, path.parent, html=html)
     beside = " and ".join(written) or "no report"
     click.echo(f"\nResults: {path}\n  {beside} beside it; `evalkit report {path.parent}` re-renders")
     errors = sum(job.status == "error" for job in result.jobs)
     if errors or failed:
         if errors:
-            _note(f"{errors} job(s) errored")
+            note(f"{errors} job(s) errored")
         sys.exit(1)

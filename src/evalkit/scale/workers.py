@@ -235,7 +235,7 @@ def _start(
     and a replaying worker leaves Ctrl-C to the main process, which stops the pool in order."""
     from pathlib import Path
 
-    from ..cases.references import _module_from_file  # the loader that names them: the same names
+    from ..cases.references import module_from_file  # the loader that names them: the same names
     from ..runner import plan_run
     from .shards import Shard, select
 
@@ -245,7 +245,7 @@ def _start(
         # recording worker keeps Ctrl-C, which stops its requests (they may take minutes).
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     for module in modules:
-        _module_from_file(Path(module))
+        module_from_file(Path(module))
     plan = plan_run(config, pickle.loads(suites) if isinstance(suites, bytes) else list(suites))
     if config.shard is not None:
         plan = select(plan, Shard(*config.shard))

@@ -1,0 +1,60 @@
+"""What the commands that finish a run print and write beside it (``evalkit run``, ``report``, ``merge``):
+one-line notes on stderr, the terminal report, and summary.md / report.html."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+def note(text: str) -> None:
+    """``evalkit: <text>`` on stderr, wrapped to the terminal's width like the report."""
+    import textwrap
+
+    from .reporting.terminal import terminal_width
+
+    lines = textwrap.wrap(
+        f"evalkit: {text}",
+        width=terminal_width(),
+        subsequent_indent="  ",
+        break_on_hyphens=False,
+        break_long_words=False,
+    )
+    click.echo("\n".join(lines), err=True)
+
+
+def write_reports(result: Any, folder: Path, *, html: bool) -> tuple[list[str], list[str]]:
+    """summary.md and report.html beside results.json: (written, failed). A writer that fails says
+    so in one line and the run still ends with its results, never with a traceback that hides them."""
+    from .reporting.tables import write_summary
+
+    writers: list[tuple[str, Any]] = [("summary.md", write_summary)]
+    if html:
+        from .reporting.html import write_html
+
+        writers.append(("report.html", write_html))
+    written, failed = [], []
+    for name, write in writers:
+        try:
+            write(result, folder)
+            written.append(name)
+        except Exception as exc:
+            import logging  # here, not at the top: `evalkit --help` must not pay for it
+
+            logging.getLogger(__name__).exception("writing %s failed", name)
+            click.echo(
+                f"evalkit: could not write {name}: {type(exc).__name__}: {exc} (a bug; results.json is intact)",
+                err=True,
+            )
+            failed.append(name)
+    return written, failed
+
+
+def print_run(result: Any, failure_limit: int) -> None:
+    """The terminal report (:mod:`evalkit.reporting.terminal`): per model first, details after,
+    folded to the terminal's width ($COLUMNS; 100 when not a terminal)."""
+    from .reporting.terminal import render_run
+
+    click.echo(render_run(result, failure_limit=None if failure_limit < 0 else failure_limit), nl=False)
