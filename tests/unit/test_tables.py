@@ -70,6 +70,19 @@ def test_job_frame_columns_and_dtypes(run: RunResult) -> None:
     assert frame["tool_count"].tolist() == [3] * 5  # no sweep: the tools the suite offered
 
 
+def test_an_empty_run_has_the_columns_and_dtypes_of_any_other(run: RunResult) -> None:
+    empty = to_frame(RunResult("r0", "2025-01-01T00:00:00+00:00", {}, ()))
+    assert len(empty) == 0 and tuple(empty.columns) == JOB_COLUMNS
+    full = to_frame(run)
+    # Columns that can hold None (finish_reason, cassette) take the dtype of their values when
+    # there are rows; without rows they are text, never float.
+    same = [c for c in JOB_COLUMNS if c not in ("finish_reason", "cassette")]
+    assert {c: empty[c].dtype for c in same} == {c: full[c].dtype for c in same}
+    assert not pd.api.types.is_float_dtype(empty["finish_reason"]) and not pd.api.types.is_float_dtype(
+        empty["cassette"]
+    )
+
+
 def test_scores_read_one_as_good(run: RunResult) -> None:
     frame = to_frame(run)
     assert "hallucination" not in frame and "forbidden" not in frame

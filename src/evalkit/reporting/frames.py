@@ -64,6 +64,7 @@ JOB_COLUMNS = (
 )
 _FLOAT_COLUMNS = ("prompt_tokens", "completion_tokens", "latency", "seconds", "cost", *SCORE_COLUMNS)
 _INT_COLUMNS = ("tool_count", "trial", "n_calls", "requests", "retries")
+_TEXT_COLUMNS = tuple(c for c in JOB_COLUMNS if c not in (*_FLOAT_COLUMNS, *_INT_COLUMNS, "passed", "error"))
 CALL_COLUMNS = (
     "run_id",
     "model",
@@ -173,6 +174,9 @@ def _build_frame(run: RunResult) -> pd.DataFrame:
         frame[column] = frame[column].astype("int64")
     frame["passed"] = frame["passed"].astype("boolean")  # <NA> for errored jobs: passed.mean() skips them
     frame["error"] = frame["error"].astype(bool)
+    if not len(frame):  # pandas makes an empty column float; text columns keep the dtype they have with rows
+        for column in _TEXT_COLUMNS:
+            frame[column] = frame[column].astype("str")
     return frame
 
 
