@@ -34,7 +34,7 @@ from jsonschema.exceptions import SchemaError, ValidationError
 from jsonschema_specifications import REGISTRY as META_SCHEMAS  # jsonschema's own source of them
 
 from .patterns import PatternTimeout, pattern_problem, search
-from .validation import compile_schema
+from .validation import clip, compile_schema
 
 # Keywords whose subschemas apply to the same instance (a cycle through them never ends) ...
 _IN_PLACE = {"not": "one", "if": "one", "then": "one", "else": "one", "allOf": "list", "anyOf": "list"}
@@ -186,7 +186,7 @@ def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterat
         return
     try:
         if not search(pattern, instance):
-            yield ValidationError(f"{_clip(instance)} does not match {pattern!r}")
+            yield ValidationError(f"{clip(instance)} does not match {pattern!r}")
     except PatternTimeout as exc:
         yield ValidationError(f"{exc}, so it is not taken as a match")
 
@@ -219,7 +219,7 @@ def _additional_properties(validator: Any, extra: Any, instance: Any, schema: An
         for key in extras:
             yield from validator.descend(instance[key], extra, path=key)
     elif not extra and extras:
-        shown = ", ".join(_clip(key) for key in extras)
+        shown = ", ".join(clip(key) for key in extras)
         if "patternProperties" in schema:
             patterns = ", ".join(repr(p) for p in sorted(schema["patternProperties"]))
             yield ValidationError(
@@ -251,7 +251,7 @@ def _unevaluated_properties(validator: Any, uneval: Any, instance: Any, schema: 
         and next(validator.descend(instance[key], uneval, path=key, schema_path=key), None) is not None
     ]
     if bad:
-        shown = ", ".join(_clip(key) for key in sorted(bad, key=str))
+        shown = ", ".join(clip(key) for key in sorted(bad, key=str))
         verb = "was" if len(bad) == 1 else "were"
         if uneval is False:
             yield ValidationError(f"Unevaluated properties are not allowed ({shown} {verb} unexpected)")
@@ -313,7 +313,7 @@ def _multiple_of(validator: Any, divisor: Any, instance: Any, schema: Any) -> It
     except (OverflowError, ValueError, ZeroDivisionError):  # a NaN or infinite divisor: nothing is a multiple
         failed = True
     if failed:
-        yield ValidationError(f"{_clip(instance)} is not a multiple of {divisor}")
+        yield ValidationError(f"{clip(instance)} is not a multiple of {divisor}")
 
 
 def _unique_items(validator: Any, unique: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
@@ -325,7 +325,7 @@ def _unique_items(validator: Any, unique: Any, instance: Any, schema: Any) -> It
     for item in instance:
         key = _canonical(item)
         if key in seen:
-            yield ValidationError(f"{_clip(instance)} has non-unique elements")
+            yield ValidationError(f"{clip(instance)} has non-unique elements")
             return
         seen.add(key)
 
@@ -344,14 +344,6 @@ def _canonical(value: Any) -> Any:
     if isinstance(value, dict):
         return ("o", frozenset((k, _canonical(v)) for k, v in value.items()))
     return ("?", id(value))
-
-
-def _clip(value: Any, limit: int = 120) -> str:
-    try:
-        text = repr(value)
-    except ValueError:  # an int past Python's 4,300-digit str limit
-        return f"<a {type(value).__name__} too long to show>"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 _SafeValidator = validators.extend(  # type: ignore[no-untyped-call]  # untyped in types-jsonschema

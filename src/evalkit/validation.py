@@ -222,6 +222,16 @@ class _Gen:
         return lines
 
 
+def clip(value: Any, limit: int = 120) -> str:
+    """``repr(value)``, cut to ``limit`` characters with "…": how a validation message shows a
+    value (evalkit.schemas writes the messages of the keywords it runs itself the same way)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int past Python's 4,300-digit str limit
+        return f"<a {type(value).__name__} too long to show>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def root_error(schema: Any, instance: Any) -> str | None:
     """jsonschema's first error message (errors sorted by path, as the validity scorer reports
     them) when that error is at the root and is a missing required key or an unexpected key;
@@ -230,6 +240,10 @@ def root_error(schema: Any, instance: Any) -> str | None:
     if not isinstance(schema, Mapping) or not isinstance(instance, dict):
         return None
     for key, value in schema.items():  # jsonschema checks keywords in the schema's order
+        if key == "properties" and isinstance(value, Mapping) and any(value.get(k) is False for k in instance):
+            # jsonschema gives a key whose schema is `false` an error with an empty path: it sorts
+            # with the root's errors, in the order found, so leave it to jsonschema
+            return None
         if key == "required" and isinstance(value, list):
             missing = next((p for p in value if p not in instance), None)
             if missing is not None:
@@ -238,7 +252,7 @@ def root_error(schema: Any, instance: Any) -> str | None:
             properties = schema.get("properties") or {}
             extras = [k for k in instance if k not in properties]
             if value is False and extras and "patternProperties" not in schema:
-                shown = ", ".join(repr(e) for e in sorted(extras, key=str))
+                shown = ", ".join(clip(e) for e in sorted(extras, key=str))
                 return f"Additional properties are not allowed ({shown} {'was' if len(extras) == 1 else 'were'} unexpected)"
             if value is not False and value is not True and extras:
                 return None  # errors under the extra keys: their paths sort with the others

@@ -85,23 +85,26 @@ root_schemas = st.fixed_dictionaries(
     {},
     optional={
         "type": st.just("object") | st.sampled_from(TYPES) | st.just(["object", "null"]),
-        "properties": st.dictionaries(st.sampled_from(KEYS), schemas, max_size=3),
+        "properties": st.dictionaries(st.sampled_from(KEYS), schemas | st.just(False), max_size=3),
         "required": st.lists(st.sampled_from(KEYS), max_size=2, unique=True),
         "additionalProperties": schemas,
         "enum": st.lists(values, min_size=1, max_size=2),
         "minProperties": st.integers(0, 2),
     },
 ).flatmap(lambda schema: st.permutations(list(schema.items())).map(dict))
-arguments = st.dictionaries(st.sampled_from([*KEYS, "d"]), values, max_size=4) | values
+LONG_KEY = "k" * 130  # past the 120 characters a message shows of a key
+arguments = st.dictionaries(st.sampled_from([*KEYS, "d", LONG_KEY]), values, max_size=4) | values
 
 
 @settings(max_examples=600, deadline=None)
 @given(root_schemas, arguments)
 def test_the_reported_schema_error_is_jsonschemas_first_by_path(schema, value):
-    """What the validity scorer says is wrong: jsonschema's first error by path, whether it comes
-    from root_error, from validating key by key, or from every error built and sorted."""
-    errors = sorted(Draft202012Validator(schema).iter_errors(value), key=lambda e: list(e.path))
-    first = ArgumentsValidator.for_schema(schema).first_error(value)
+    """What the validity scorer says is wrong: the first by path of every error evalkit's validator
+    builds (jsonschema's, with the keywords evalkit runs itself), whether it comes from root_error,
+    from validating key by key, or from every error built and sorted."""
+    validator = ArgumentsValidator.for_schema(schema)
+    errors = sorted(validator.iter_errors(value), key=lambda e: list(e.path))
+    first = validator.first_error(value)
     assert (first is None) == (not errors)
     if errors:
         assert first is not None
