@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from ..calls import Turn
-from ..cases import Case, ExpectedCall
+from ..cases import Case, Expectation, ExpectedCall
 from ..identity_cache import IdentityCache
 from ..loops.trajectory import Trajectory
 from ..matchers import describe_arguments
@@ -65,7 +65,8 @@ class OfferedTools(dict[str, Mapping[str, Any]]):
     def __init__(self, tools: Sequence[Mapping[str, Any]]) -> None:
         super().__init__(tools_by_name(tools))
         self._checks: dict[str, Callable[[Any], bool]] = {}
-        self._rules: IdentityCache[Case, tuple[bfcl_rules.CallRule, ...]] = IdentityCache(self._compile_rules)
+        # keyed on the expectation, which the per-step copies of a loop case share with the case
+        self._rules: IdentityCache[Expectation, tuple[bfcl_rules.CallRule, ...]] = IdentityCache(self._compile_rules)
 
     def check(self, name: str) -> Callable[[Any], bool]:
         """``arguments_check`` of the tool called ``name`` (which must be offered)."""
@@ -76,10 +77,10 @@ class OfferedTools(dict[str, Mapping[str, Any]]):
 
     def rules(self, case: Case) -> tuple[bfcl_rules.CallRule, ...]:
         """bfcl mode: each of the case's expected calls compiled against its tool, once per case."""
-        return self._rules(case)
+        return self._rules(case.expect)
 
-    def _compile_rules(self, case: Case) -> tuple[bfcl_rules.CallRule, ...]:
-        return tuple(bfcl_rules.rule_for(c, self.tool_for_bfcl(c.name)) for c in case.expect.calls)
+    def _compile_rules(self, expect: Expectation) -> tuple[bfcl_rules.CallRule, ...]:
+        return tuple(bfcl_rules.rule_for(c, self.tool_for_bfcl(c.name)) for c in expect.calls)
 
     def tool_for_bfcl(self, name: str) -> Mapping[str, Any] | None:
         # `a.b` expected, `a_b` offered (or the other way round): one function for BFCL.

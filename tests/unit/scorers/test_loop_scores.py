@@ -490,3 +490,13 @@ def test_a_step_cut_off_by_the_token_limit_is_a_truncated_reply_of_the_loop() ->
     kinds = [kind for kind, _ in failures]
     assert status == "failed" and "truncated_reply" in kinds  # the cut is named, not only the fragment
     assert any(kind == "invalid_json" and "finish_reason=length" in why for kind, why in failures)
+
+
+def test_bfcl_rules_of_a_steps_case_are_compiled_once_per_step_not_per_job():
+    # Each job scores its steps through copies of the case (one per step and scorer); the rules
+    # are kept per expectation, which the copies share, so scoring more jobs keeps no more.
+    case, trajectory = loop_case(steps=SEARCH_THEN_WEATHER), loop_of("S", "W", ["Paris: 18C."])
+    for _ in range(50):
+        analysis = analyse(case, flattened(trajectory), TOOLS, trajectory=trajectory, bfcl=True)
+        assert score_analysis(analysis)[0] == "passed"
+    assert len(analysis.offered._rules) <= len(SEARCH_THEN_WEATHER) + 1
