@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evalkit.matchers import Fields, compile_arguments
+from evalkit.matcher_code import compile_fields
+from evalkit.matchers import _COMPILE_AFTER, Fields, compile_arguments
 
 KEYS = ["a", "b", "c"]
 scalars = (
@@ -98,7 +99,7 @@ def _near(expected: Any) -> st.SearchStrategy[Any]:
 def test_compiled_arguments_give_the_matchers_verdict(data: st.DataObject, raw: dict[str, Any], exact: bool) -> None:
     fields = compile_arguments(raw, exact=exact)
     got = data.draw(_near(raw) | values)
-    assert fields.matches(got) == (fields.mismatch(got) is None)
+    assert compile_fields(fields)(got) == (fields.mismatch(got) is None)
 
 
 PLAIN = [None, True, False, 0, 1, -1, 0.0, -0.0, 1.0, 2.5, float("nan"), float("inf"), 2**53 + 1, float(2**53)]
@@ -119,14 +120,26 @@ def test_every_plain_value_against_every_other_gives_the_matchers_verdict(wrap: 
     """Each literal rule (types, case, NaN, -0.0, 2**53 + 1 against its float) on every pair."""
     for expected in PLAIN:
         fields = compile_arguments({"a": WRAPPERS[wrap](expected)})
+        match = compile_fields(fields)
         for got in PLAIN:
             wrapped = {"a": WRAPPERS[wrap](got) if wrap in (4, 5) else got}
-            assert fields.matches(wrapped) == (fields.mismatch(wrapped) is None), (expected, got)
+            assert match(wrapped) == (fields.mismatch(wrapped) is None), (expected, got)
 
 
-def test_a_compiled_expectation_pickles_without_its_function() -> None:
+def test_an_expectation_is_compiled_once_it_is_used_often_and_pickles_without_it() -> None:
     fields = compile_arguments({"city": {"any_of": ["Paris", "Rome"], "ignore_case": True}})
-    assert fields.matches({"city": "ROME"})
+    for _ in range(_COMPILE_AFTER - 1):  # asked as objects at first: compiling costs more than a few uses save
+        assert fields.matches({"city": "ROME"}) and not fields.matches({"city": "Lyon"})
+    assert fields._compiled[1] is not None  # compiled on the _COMPILE_AFTER-th use
+    assert fields.matches({"city": "ROME"}) and not fields.matches({"city": "Lyon"})
     copy = pickle.loads(pickle.dumps(fields))
-    assert copy == fields and isinstance(copy, Fields)
+    assert copy == fields and isinstance(copy, Fields) and copy._compiled == [0, None]
     assert copy.matches({"city": "paris"}) and not copy.matches({"city": "Lyon"})
+
+
+def test_expectations_of_one_shape_share_compiled_code() -> None:
+    a = compile_fields(compile_arguments({"city": "Paris", "days": 3}))
+    b = compile_fields(compile_arguments({"town": "Rome", "nights": 2}))
+    assert a.__code__ is b.__code__  # compiled once, bound to each one's own values
+    assert a({"city": "Paris", "days": 3.0}) and not a({"town": "Rome", "nights": 2})
+    assert b({"town": "Rome", "nights": 2}) and not b({"city": "Paris", "days": 3})
