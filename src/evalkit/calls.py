@@ -76,11 +76,12 @@ _LONG_DIGITS = re.compile(r"[0-9][0-9]{18}")
 
 
 def decode_json(text: str) -> Any:
-    """``json.loads(text)``, the same value or the same ``ValueError``, about six times faster
-    on tool arguments: orjson reads the text when it can. It refuses what json accepts and it does
-    not (``NaN``, ``Infinity``, lone surrogates, numbers past the float range, nesting past 1,024
-    levels), and those go to json; it would read an integer past 64 bits as a float, so text with
-    nineteen digits in a row goes to json unread. A hypothesis test holds the two equal."""
+    """``json.loads(text)``, the same value or the same ``ValueError``, twice as fast on tool
+    arguments (0.8 µs against 1.6 µs a call on bench_bfcl's replies; orjson alone takes 0.3): orjson
+    reads the text when it can. It refuses what json accepts and it does not (``NaN``, ``Infinity``,
+    lone surrogates, numbers past the float range, nesting past 1,024 levels), and those go to json;
+    it would read an integer past 64 bits as a float, so text with nineteen digits in a row goes to
+    json unread. A hypothesis test holds the two equal."""
     if _LONG_DIGITS.search(text) is None:
         try:
             return orjson.loads(text)
