@@ -398,7 +398,8 @@ class ArgumentsValidator:
         else:
             errors = []
             for key, subschema in below:
-                if self._compiled(subschema)(instance[key]):
+                check = self._compiled(subschema)
+                if check is not None and check(instance[key]):
                     continue
                 try:
                     errors = list(self._validator.descend(instance[key], subschema, path=key))
@@ -408,17 +409,12 @@ class ArgumentsValidator:
                     break
         return min(errors, key=lambda e: list(e.path)) if errors else None
 
-    def _compiled(self, subschema: Any) -> Callable[[Any], bool]:
-        """The compiled check of a subschema (evalkit.validation), or one that says "ask
-        jsonschema" (False) where it has none."""
+    def _compiled(self, subschema: Any) -> Callable[[Any], bool] | None:
+        """The compiled check of a subschema (evalkit.validation), or None where it has none."""
         hit = self._checks.get(id(subschema))
         if hit is None or hit[0] is not subschema:  # the entry holds the subschema: its id stays its own
             hit = self._checks[id(subschema)] = (subschema, compile_schema(subschema))
-        return hit[1] or _ask_jsonschema
-
-
-def _ask_jsonschema(value: Any) -> bool:
-    return False
+        return hit[1]
 
 
 # Root keywords that can give an error on an object (beside those checked below): with any of them,

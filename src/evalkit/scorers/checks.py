@@ -76,7 +76,8 @@ class OfferedTools(dict[str, Mapping[str, Any]]):
         return check
 
     def rules(self, case: Case) -> tuple[bfcl_rules.CallRule, ...]:
-        """bfcl mode: each of the case's expected calls compiled against its tool, once per case."""
+        """bfcl mode: each of the case's expected calls compiled against its tool, once per
+        expectation (a loop case's per-step copies share theirs)."""
         return self._rules(case.expect)
 
     def _compile_rules(self, expect: Expectation) -> tuple[bfcl_rules.CallRule, ...]:
@@ -104,6 +105,7 @@ class Analysis:
     def __post_init__(self) -> None:
         self.expected = self.case.expect.calls
         self._grades: dict[tuple[int, int], int] = {}  # (expected, produced) -> FULL, NAME or NONE
+        self._bfcl_reasons: dict[tuple[int, int], str] = {}  # bfcl mode: why a pair of one name failed
 
     @_cached
     def arguments(self) -> tuple[Any, ...]:
@@ -128,10 +130,6 @@ class Analysis:
     def produced_names(self) -> tuple[str, ...]:
         """bfcl mode: each produced call's name as BFCL compares it."""
         return tuple(bfcl_rules.name(c.name) for c in self.turn.calls)
-
-    @_cached
-    def _bfcl_reasons(self) -> dict[tuple[int, int], str]:
-        return {}  # bfcl mode: why a pair of one name failed, kept from grading for `mismatch`
 
     def grade(self, e: int, p: int) -> int:
         """FULL, NAME or NONE for an (expected, produced) pair, computed once per pair."""
