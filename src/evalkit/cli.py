@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from .cli_options import config_option
-from .cli_output import note, print_run, write_reports
+from .cli_output import note, print_run, report_run
 from .errors import CaseFileErrors, EvalkitError
 
 
@@ -212,11 +212,7 @@ def run(
     for skipped in result.config.get("skipped", ()):
         note(f"skipped {skipped}")
     folder = config.reports / result.run_id
-    print_run(result, failure_limit)  # first: a report writer that fails must not hide the scores
-    written, failed = write_reports(result, folder, html=html)
-    beside = " and ".join(written) or "no report"
-    shown = _relative(folder)
-    click.echo(f"\nResults: {shown / 'results.json'}\n  {beside} beside it; `evalkit report {shown}` re-renders")
+    reported = report_run(result, folder, shown=_relative(folder), failure_limit=failure_limit, html=html)
     errors = [j for j in result.jobs if j.status == "error"]
     if errors:
         first = errors[0]
@@ -225,7 +221,7 @@ def run(
             f"{first.failures[0][1] if first.failures else '?'}"
         )
         sys.exit(1)
-    if failed:
+    if not reported:
         sys.exit(1)
 
 

@@ -58,3 +58,14 @@ def print_run(result: Any, failure_limit: int) -> None:
     from .reporting.terminal import render_run
 
     click.echo(render_run(result, failure_limit=None if failure_limit < 0 else failure_limit), nl=False)
+
+
+def report_run(result: Any, folder: Path, *, shown: Path, failure_limit: int, html: bool) -> bool:
+    """What ``run`` and ``merge`` end with: the terminal report, then summary.md (and report.html)
+    written into ``folder``, then where the results are (``shown``: the folder as the user should
+    read it). False when a report could not be written (each failure was said in one line)."""
+    print_run(result, failure_limit)  # first: a report writer that fails must not hide the scores
+    written, failed = write_reports(result, folder, html=html)
+    beside = " and ".join(written) or "no report"
+    click.echo(f"\nResults: {shown / 'results.json'}\n  {beside} beside it; `evalkit report {shown}` re-renders")
+    return not failed

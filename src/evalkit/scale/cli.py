@@ -30,7 +30,7 @@ def merge_command(runs: tuple[Path, ...], out: Path, run_id: str | None, failure
     twice or in the wrong shard. Exit 1 when a job errored, as `evalkit run`."""
     import sys
 
-    from ..cli_output import note, print_run, write_reports
+    from ..cli_output import note, report_run
     from ..results import read_results
     from .merge import merge_runs
 
@@ -39,12 +39,9 @@ def merge_command(runs: tuple[Path, ...], out: Path, run_id: str | None, failure
     path = merge_runs(runs, out, run_id=run_id)
     result = read_results(path)
     note(f"merged {len(result.config['merged']['runs'])} shards into {path}")
-    print_run(result, failure_limit)
-    written, failed = write_reports(result, path.parent, html=html)
-    beside = " and ".join(written) or "no report"
-    click.echo(f"\nResults: {path}\n  {beside} beside it; `evalkit report {path.parent}` re-renders")
+    reported = report_run(result, path.parent, shown=path.parent, failure_limit=failure_limit, html=html)
     errors = sum(job.status == "error" for job in result.jobs)
-    if errors or failed:
+    if errors or not reported:
         if errors:
             note(f"{errors} job(s) errored")
         sys.exit(1)
