@@ -102,6 +102,40 @@ def test_spawned_workers_give_the_same_results(
     assert records(run_suites(replace(config, workers=2), suites, progress=False)) == records(single)
 
 
+def test_workers_are_not_forked_while_other_threads_run(
+    shipped: tuple[RunConfig, list[Any]], single: RunResult
+) -> None:
+    """A fork copies only the calling thread, so a lock another thread holds stays locked in the
+    child (Python 3.12+ warns: "This process is multi-threaded, use of fork() may lead to
+    deadlocks"). A notebook kernel or an app calling run_suites runs threads: its workers start
+    from a fork server (Linux) or are spawned, and give the same results."""
+    import multiprocessing
+    import threading
+    import warnings
+
+    from evalkit.scale import workers
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, name="app-thread", daemon=True)
+    thread.start()
+    try:
+        start = workers._context().get_start_method()
+        assert start != "fork"
+        if sys.platform.startswith("linux"):
+            assert start == "forkserver"
+        config, suites = shipped
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            parallel = run_suites(replace(config, workers=2), suites, progress=False)
+        assert records(parallel) == records(single)
+        assert not [w for w in seen if "fork()" in str(w.message)]
+    finally:
+        stop.set()
+        thread.join()
+    if "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin":
+        assert workers._context().get_start_method() == "fork" or threading.active_count() > 1
+
+
 @pytest.mark.parametrize(
     ("record_mode", "jobs", "cpus", "start", "expected"),
     [
@@ -209,10 +243,12 @@ def test_workers_take_suites_that_do_not_pickle(
 
     config, shipped_suites = shipped
     suites = with_closure_outputs(shipped_suites)
-    with pytest.raises(AttributeError, match="Can't pickle local object"):
+    with pytest.raises(AttributeError, match=r"Can't (pickle|get) local object"):  # Python 3.13: "get"
         pickle.dumps(suites)
-    assert workers.can_send(suites)  # forked
-    assert records(run_suites(replace(config, workers=2), suites, progress=False)) == records(single)
+    if "fork" in multiprocessing.get_all_start_methods():  # Linux: forked workers inherit the suites
+        monkeypatch.setattr(workers, "_context", lambda: multiprocessing.get_context("fork"))
+        assert workers.can_send(suites)
+        assert records(run_suites(replace(config, workers=2), suites, progress=False)) == records(single)
     monkeypatch.setattr(workers, "_context", lambda: multiprocessing.get_context("spawn"))
     assert not workers.can_send(suites) and workers.can_send(shipped_suites)
     monkeypatch.setattr(workers, "usable_cpus", lambda: 2)

@@ -107,7 +107,15 @@ def in_processes(
         max_workers=workers,
         mp_context=context,
         initializer=_start,
-        initargs=(config, _suites_for(context, suites), _case_modules(), tuple(scorers), planned, os.getpid()),
+        initargs=(
+            config,
+            _suites_for(context, suites),
+            _case_modules(),
+            tuple(scorers),
+            planned,
+            os.getpid(),
+            context.get_start_method() == "forkserver",
+        ),
     )
     chunks = iter(todo)
     pending: set[Future[list[CaseResult]]] = set()
@@ -163,12 +171,20 @@ def _quietly(work: Callable[[], object]) -> None:
 
 
 def _context() -> Any:
-    """``fork`` where it is available and safe (Linux): a worker starts in milliseconds, with evalkit
-    already imported. Elsewhere the platform's default (``spawn`` on macOS and Windows): each worker
-    imports evalkit again and gets the configuration and suites pickled, once."""
+    """``fork`` where it is available and safe (Linux, from a process running one thread): a worker
+    starts in milliseconds, with evalkit already imported. Elsewhere the platform's default
+    (``spawn`` on macOS and Windows), or ``forkserver`` on Linux when this process runs other threads
+    (a notebook kernel, an app calling :func:`evalkit.run_suites`): each worker then imports evalkit
+    again and gets the configuration and suites pickled, once."""
+    methods = multiprocessing.get_all_start_methods()
     # macOS lists fork too, but its system frameworks are not safe to use in a forked child.
-    fork = "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
-    return multiprocessing.get_context("fork" if fork else None)
+    if "fork" not in methods or sys.platform == "darwin":
+        return multiprocessing.get_context()
+    # A fork copies only the calling thread: a lock another thread held at that moment stays locked in
+    # the child forever (Python 3.12+ warns of this deadlock with a DeprecationWarning).
+    if threading.active_count() > 1:
+        return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    return multiprocessing.get_context("fork")
 
 
 @dataclass(frozen=True)
@@ -227,7 +243,8 @@ def _start(
     modules: tuple[str, ...],
     scorers: tuple[str, ...],
     planned: int,
-    parent: int,
+    main: int,
+    via_server: bool,
 ) -> None:
     """Rebuild the plan the main process runs (the same functions, so the same jobs in the same order).
     Pickled ``suites`` (spawned workers) are read after the case modules are imported under their
@@ -239,7 +256,7 @@ def _start(
     from ..runner import plan_run
     from .shards import Shard, select
 
-    _follow_parent(parent)
+    _follow_parent(main, via_server)
     if config.record_mode == "none":
         # Chunks of replayed jobs take milliseconds: the main process's shutdown waits for them. A
         # recording worker keeps Ctrl-C, which stops its requests (they may take minutes).
@@ -255,10 +272,11 @@ def _start(
     _worker = _Worker(plan.jobs, config, scorers, Redactor.for_models(config.models), NetworkTransports())
 
 
-def _follow_parent(parent: int) -> None:
-    """On Linux, have the kernel kill this worker when the main process dies (SIGKILL, SIGTERM, a
-    crash): an orphaned worker would block forever on a full result pipe, holding the terminal's
-    output and the run's journal open. Elsewhere the pool's own pipes end it."""
+def _follow_parent(main: int, via_server: bool) -> None:
+    """On Linux, have the kernel kill this worker when its parent dies (SIGKILL, SIGTERM, a crash):
+    an orphaned worker would block forever on a full result pipe, holding the terminal's output and
+    the run's journal open. The parent is the main process (``main``), or with ``via_server`` the
+    fork server, which exits when the main process does. Elsewhere the pool's own pipes end it."""
     if not sys.platform.startswith("linux"):
         return
     import ctypes
@@ -266,8 +284,19 @@ def _follow_parent(parent: int) -> None:
     pr_set_pdeathsig = 1  # <linux/prctl.h>
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-    if os.getppid() != parent:  # the main process died before the line above: nobody to work for
+    # The main process died before the line above: nobody to work for.
+    if (not _alive(main)) if via_server else os.getppid() != main:
         os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, as another user's
+        return True
+    return True
 
 
 def _run_chunk(positions: list[int]) -> list[CaseResult]:

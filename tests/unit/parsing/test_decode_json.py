@@ -16,15 +16,27 @@ from evalkit.calls import decode_json
 
 
 def _same(a: Any, b: Any) -> bool:
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, float):
-        return a == b or (math.isnan(a) and math.isnan(b))
-    if isinstance(a, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
-    return bool(a == b)
+    """Equal values of the same types and key order, compared without recursion (Python 3.12+'s
+    json reads 1,100 nested lists, deeper than a recursive comparison could walk)."""
+    pending = [(a, b)]
+    while pending:
+        x, y = pending.pop()
+        if type(x) is not type(y):
+            return False
+        if isinstance(x, float):
+            if not (x == y or (math.isnan(x) and math.isnan(y))):
+                return False
+        elif isinstance(x, list):
+            if len(x) != len(y):
+                return False
+            pending += zip(x, y, strict=True)
+        elif isinstance(x, dict):
+            if list(x) != list(y):
+                return False
+            pending += ((x[k], y[k]) for k in x)
+        elif x != y:
+            return False
+    return True
 
 
 def _outcome(decode: Any, text: str) -> Any:
