@@ -13,7 +13,7 @@ import click
 
 from .cli_options import config_option
 from .cli_output import note, print_run, report_run
-from .errors import CaseFileErrors, EvalkitError
+from .errors import CaseFileErrors, EvalkitError, os_error
 
 
 class _Group(click.Group):
@@ -55,6 +55,13 @@ class _Group(click.Group):
         except EvalkitError as exc:
             for line in exc.errors if isinstance(exc, CaseFileErrors) else [exc]:  # every broken case, a line each
                 click.echo(f"evalkit: error: {line}", err=True)
+            ctx.exit(2)
+        except BrokenPipeError:
+            raise  # the reader of stdout went away (`| head`): main() ends quietly
+        except OSError as exc:
+            # A path the user named cannot be written or read (a folder on it is a file, no permission,
+            # a full disk): the path and the reason in one line, not a traceback.
+            click.echo(f"evalkit: error: {os_error(exc)}", err=True)
             ctx.exit(2)
 
 
@@ -409,6 +416,11 @@ def main() -> None:
         code: object = 0
     except SystemExit as exc:
         code = exc.code
+    except BrokenPipeError:  # the reader of stdout went away (`evalkit report | head`): end quietly
+        from .cli_output import discard_output
+
+        discard_output()
+        code = 1
     if code is not None and not isinstance(code, int):
         click.echo(str(code), err=True)  # what the interpreter does with sys.exit("message")
         code = 1

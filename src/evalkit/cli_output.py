@@ -22,7 +22,7 @@ def note(text: str) -> None:
         break_on_hyphens=False,
         break_long_words=False,
     )
-    click.echo("\n".join(lines), err=True)
+    echo("\n".join(lines), err=True)
 
 
 def write_reports(result: Any, folder: Path, *, html: bool) -> tuple[list[str], list[str]]:
@@ -44,7 +44,7 @@ def write_reports(result: Any, folder: Path, *, html: bool) -> tuple[list[str], 
             import logging  # here, not at the top: `evalkit --help` must not pay for it
 
             logging.getLogger(__name__).exception("writing %s failed", name)
-            click.echo(
+            echo(
                 f"evalkit: could not write {name}: {type(exc).__name__}: {exc} (a bug; results.json is intact)",
                 err=True,
             )
@@ -57,7 +57,31 @@ def print_run(result: Any, failure_limit: int) -> None:
     folded to the terminal's width ($COLUMNS; 100 when not a terminal)."""
     from .reporting.terminal import render_run
 
-    click.echo(render_run(result, failure_limit=None if failure_limit < 0 else failure_limit), nl=False)
+    echo(render_run(result, failure_limit=None if failure_limit < 0 else failure_limit), nl=False)
+
+
+def echo(text: str, *, err: bool = False, nl: bool = True) -> None:
+    """``click.echo``, for a reader that may go away: once stdout (or stderr) is a closed pipe
+    (`evalkit run | head`), the rest of it goes to the null device and the command goes on, so
+    the reports are still written and the exit code is still the run's."""
+    try:
+        click.echo(text, err=err, nl=nl)
+    except BrokenPipeError:
+        discard_output(err=err)
+
+
+def discard_output(*, err: bool = False) -> None:
+    """Send the rest of stdout (or stderr) to the null device, once its reader has gone: later
+    writes, and the interpreter's final flush, then fail no more (Python's advice in its notes on
+    SIGPIPE, in the ``signal`` module's documentation)."""
+    import os
+    import sys
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, (sys.stderr if err else sys.stdout).fileno())
+    finally:
+        os.close(devnull)
 
 
 def report_run(result: Any, folder: Path, *, shown: Path, failure_limit: int, html: bool) -> bool:
@@ -67,5 +91,5 @@ def report_run(result: Any, folder: Path, *, shown: Path, failure_limit: int, ht
     print_run(result, failure_limit)  # first: a report writer that fails must not hide the scores
     written, failed = write_reports(result, folder, html=html)
     beside = " and ".join(written) or "no report"
-    click.echo(f"\nResults: {shown / 'results.json'}\n  {beside} beside it; `evalkit report {shown}` re-renders")
+    echo(f"\nResults: {shown / 'results.json'}\n  {beside} beside it; `evalkit report {shown}` re-renders")
     return not failed

@@ -10,11 +10,13 @@
     └── ResultsFileError         results.json is missing, unreadable or of another version
         └── MergeError           shard runs that do not make one run (evalkit merge)
 
+An OSError (a path that cannot be written or read) is one line too (:func:`os_error`), exit 2.
 Anything else that escapes is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterable
 
 
@@ -76,3 +78,18 @@ class BatchError(EvalkitError):
 
 class MergeError(ResultsFileError):
     pass
+
+
+def os_error(exc: OSError) -> str:
+    """An OSError in one line: the path(s) it names and the reason, e.g. ``/tmp/a/x.md: Not a
+    directory (is a folder on that path a file?)``."""
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    hint = {
+        errno.ENOTDIR: " (is a folder on that path a file?)",
+        errno.EEXIST: " (a file is in the way of a folder evalkit must create)",
+        errno.EACCES: " (no permission: choose another path)",
+        errno.EROFS: " (a read-only file system: choose another path)",
+        errno.ENOSPC: " (the disk is full)",
+    }.get(exc.errno or 0, "")
+    return f"{' → '.join(paths)}: {reason}{hint}" if paths else f"{reason}{hint}"

@@ -1,0 +1,96 @@
+"""Output the user points somewhere evalkit cannot write, and a reader of stdout that goes away:
+one line naming the path and the reason (exit 2), never a traceback; a closed pipe (`| head`)
+neither stops the reports nor changes the exit code."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from evalkit.cli import cli
+
+MODEL = "qwen2.5-coder-0.5b"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> Path:
+    """The shipped weather suite and its cassettes, one run of it done, and a file where the
+    tests below point folders."""
+    root = tmp_path_factory.mktemp("paths")
+    (root / "cases").mkdir()
+    shutil.copy(repo_root / "cases" / "weather.yaml", root / "cases")
+    shutil.copytree(repo_root / "cassettes", root / "cassettes")
+    shutil.copy(repo_root / "pyproject.toml", root)
+    (root / "a-file").write_text("not a folder\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "evalkit.cli", "run", "cases/", "-m", MODEL, "--no-progress"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    return root
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["run", "cases/", "-m", MODEL, "--no-progress", "--out", "a-file/reports"], {}),
+        (["gate", "reports/latest", "--baseline", "reports/latest/results.json", "--junit", "a-file/j.xml"], {}),
+        (["gate", "reports/latest", "--baseline", "reports/latest/results.json", "--markdown", "a-file/g.md"], {}),
+        (
+            ["gate", "reports/latest", "--baseline", "reports/latest/results.json"],
+            {"GITHUB_STEP_SUMMARY": "a-file/s.md"},
+        ),
+        (["baseline", "save", "reports/latest", "--to", "a-file/baseline.json"], {}),
+    ],
+)
+def test_a_path_that_cannot_be_written_is_one_line(
+    project: Path, args: list[str], env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(cli, args)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("evalkit: error:")]
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)  # no traceback
+    assert len(errors) == 1 and "a-file" in errors[0], result.stderr
+    assert "Not a directory" in errors[0] or "File exists" in errors[0], errors[0]
+
+
+def test_a_reader_that_goes_away_stops_neither_the_reports_nor_the_exit_code(project: Path) -> None:
+    """`evalkit run | head`: stdout closed before evalkit writes a byte of the terminal report."""
+    out = project / "piped"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evalkit.cli", "run", "cases/", "-m", MODEL, "--no-progress", "--out", str(out)],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone: every write to stdout fails with EPIPE
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+    run = next(p for p in out.iterdir() if p.name != "latest")
+    assert {"results.json", "summary.md", "report.html"} <= {p.name for p in run.iterdir()}
+
+
+def test_a_report_piped_to_a_reader_that_goes_away_ends_quietly(project: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evalkit.cli", "report", "reports/latest", "--format", "md"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) in (0, 1)
+    assert err == "", err
