@@ -48,7 +48,16 @@ _SECRET_NAME = re.compile(
     r"auth|key|token|secret|passw|cookie|session|signature|credential|organization|project|^sig$|^code$",
     re.IGNORECASE,
 )
-_MIN_SECRET_LENGTH = 6  # shorter values ("1", "true") would blank out ordinary text
+# A value shorter than this is not searched for in text: it would blank out ordinary words of the
+# prompts and replies (a key "weather" made results read "What's the REDACTED"). Real keys are longer.
+_MIN_SECRET_LENGTH = 8
+# Keys that local servers accept in place of a credential, as their docs write them (vLLM: EMPTY,
+# token-abc123; Ollama: ollama; llama.cpp: sk-no-key-required; LM Studio: lm-studio; LiteLLM:
+# anything, sk-1234): not secrets, and some are words a reply may hold.
+PLACEHOLDER_KEYS = frozenset(
+    {"empty", "none", "ollama", "lm-studio", "sk-no-key-required", "not-needed", "no-key", "dummy", "anything"}
+    | {"token-abc123", "sk-1234", "sk-evalkit-replay"}
+)
 
 
 def is_secret_name(name: str) -> bool:
@@ -89,7 +98,7 @@ class Redactor:
 
     @classmethod
     def of(cls, values: Iterable[str | None]) -> Redactor:
-        kept = {v for v in values if v and len(v) >= _MIN_SECRET_LENGTH}
+        kept = {v for v in values if v and len(v) >= _MIN_SECRET_LENGTH and v.lower() not in PLACEHOLDER_KEYS}
         return cls(tuple(sorted(kept, key=len, reverse=True)))
 
     @classmethod
