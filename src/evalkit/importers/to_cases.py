@@ -9,6 +9,7 @@ valid case is skipped with a one-line :class:`Note` saying why. Every file writt
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -65,13 +66,14 @@ class CasesWritten:
 
 def to_cases(extracted: Sequence[CassetteCalls], out_dir: str | Path) -> CasesWritten:
     """Write one case file per cassette that has at least one usable model reply into ``out_dir``
-    (created if needed). A file this command wrote before is overwritten; any other file, and the
-    suite names already used in ``out_dir``, are left alone (the new suite gets another name)."""
+    (created if needed). A file this command wrote before is overwritten unless it was edited since;
+    any other file, and the suite names already used in ``out_dir``, are left alone (the new suite
+    gets another name, and a note says so for an edited file)."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise EvalkitError(f"{out} is a file; --to-cases needs a folder to write case files into")
     out.mkdir(parents=True, exist_ok=True)
-    taken = _names_in_use(out)
+    taken, edited = _names_in_use(out)
     suites: list[WrittenSuite] = []
     notes: list[Note] = []
     for cassette in extracted:
@@ -87,6 +89,9 @@ def to_cases(extracted: Sequence[CassetteCalls], out_dir: str | Path) -> CasesWr
         suite = _unique(_suite_name(cassette.name), taken)
         taken.add(suite)
         path = out / f"{suite}.yaml"
+        if (kept := edited.get(_suite_name(cassette.name))) is not None:
+            message = f"{kept} was edited since it was written, so it is kept; the new cases are in {path.name}"
+            notes.append(Note(cassette.name, None, message, False))
         _write(path, {"version": 1, "suite": suite, **document}, cassette)
         suites.append(WrittenSuite(path, suite, cassette.name, len(document["cases"])))
     return CasesWritten(tuple(suites), tuple(notes))
@@ -231,10 +236,12 @@ def _unique(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def _names_in_use(out: Path) -> set[str]:
-    """Suite names and file stems in ``out`` that must not be reused: those of files this command did
-    not write (a file it wrote before is overwritten when the same cassette comes back)."""
+def _names_in_use(out: Path) -> tuple[set[str], dict[str, str]]:
+    """Suite names and file stems in ``out`` that must not be reused: those of every file but the
+    ones this command wrote and nobody edited since (such a file is overwritten when its cassette
+    comes back); and, of those taken, the edited files this command wrote, by stem (for a note)."""
     taken: set[str] = set()
+    edited: dict[str, str] = {}
     for file in out.rglob("*.y*ml"):
         if file.suffix not in (".yaml", ".yml") or not file.is_file():
             continue
@@ -243,7 +250,9 @@ def _names_in_use(out: Path) -> set[str]:
         except (OSError, ValueError):
             continue
         if text.startswith(GENERATED):
-            continue
+            if not _edited(text):
+                continue
+            edited[file.stem] = file.name
         taken.add(file.stem)
         try:
             data = yaml.safe_load(text)
@@ -251,7 +260,25 @@ def _names_in_use(out: Path) -> set[str]:
             continue
         if isinstance(data, dict) and isinstance(data.get("suite"), str):
             taken.add(data["suite"])
-    return taken
+    return taken, edited
+
+
+_DIGEST_LINE = "# Body sha256: "  # the header's last line; the file is unedited while the body hashes to it
+
+
+def _digest(body: str) -> str:
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()[:16]
+
+
+def _edited(text: str) -> bool:
+    """Whether a file this command wrote was changed since: its body (after the digest line) no
+    longer hashes to the digest. A file from before digests were written counts as unedited."""
+    start = text.find("\n" + _DIGEST_LINE)
+    if start < 0:
+        return False
+    line_end = text.find("\n", start + 1)
+    recorded = text[start + 1 + len(_DIGEST_LINE) : line_end if line_end >= 0 else len(text)]
+    return line_end < 0 or _digest(text[line_end + 1 :]) != recorded.strip()
 
 
 class _Dumper(yaml.SafeDumper):
@@ -273,10 +300,10 @@ def _write(path: Path, document: dict[str, Any], cassette: CassetteCalls) -> Non
         "# anywhere in the cassette, and the calls the model made as literal expectations (`no_call: true`\n"
         "# when it made none). A recording shows what a model did, not what is right: review the\n"
         "# expectations (loosen them with any_of / regex / approx) before gating on them. Re-running the\n"
-        "# command overwrites this file; remove this header to keep your edits.\n"
+        "# command overwrites this file only if nobody changed it since; an edited file is kept as it is.\n"
     )
     body = yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
-    path.write_text(header + body, encoding="utf-8")
+    path.write_text(f"{header}{_DIGEST_LINE}{_digest(body)}\n{body}", encoding="utf-8")
     try:
         load_suite_file(path)
     except CaseFileError as exc:  # every check above mirrors evalkit.cases: a miss there is a bug here

@@ -268,6 +268,32 @@ def test_suite_names_are_unique_and_other_files_are_left_alone(kit: SimpleNamesp
     assert len(load_cases(out)) == 3
 
 
+def test_a_rerun_keeps_a_file_edited_since_it_was_written(kit: SimpleNamespace, tmp_path: Path) -> None:
+    """Reviewing and loosening the expectations is the workflow the header asks for: a rerun must
+    not throw that work away. It overwrites only what nobody changed."""
+    exchange = kit.exchange(kit.chat_request(), kit.completion({"calls": [kit.call("get_weather", {"city": "Oslo"})]}))
+    kit.write(tmp_path / "cassettes" / "app.yaml", exchange)
+    out = tmp_path / "cases"
+    first = to_cases(extract([tmp_path / "cassettes"]), out)
+    assert [s.path.name for s in first.suites] == ["app.yaml"]
+    written = (out / "app.yaml").read_text()
+    again = to_cases(extract([tmp_path / "cassettes"]), out)  # unedited: overwritten in place
+    assert [s.path.name for s in again.suites] == ["app.yaml"] and not again.notes
+    assert (out / "app.yaml").read_text() == written
+    edited = written.replace("city: Oslo", "city: {any_of: [Oslo, OSLO]}") + "# reviewed\n"
+    (out / "app.yaml").write_text(edited)
+    third = to_cases(extract([tmp_path / "cassettes"]), out)
+    assert (out / "app.yaml").read_text() == edited
+    assert [s.path.name for s in third.suites] == ["app-2.yaml"]
+    assert notes(third) == [
+        "app.yaml: app.yaml was edited since it was written, so it is kept; the new cases are in app-2.yaml"
+    ]
+    fourth = to_cases(extract([tmp_path / "cassettes"]), out)  # app-2.yaml is unedited: overwritten, no app-3
+    assert [s.path.name for s in fourth.suites] == ["app-2.yaml"]
+    assert sorted(p.name for p in out.iterdir()) == ["app-2.yaml", "app.yaml"]
+    assert len(load_cases(out)) == 2
+
+
 def test_a_cassette_without_a_usable_reply_writes_no_file(kit: SimpleNamespace, tmp_path: Path) -> None:
     written, documents = convert(
         kit, tmp_path, kit.exchange(kit.chat_request(), {"error": {"message": "no"}}, status=401)
