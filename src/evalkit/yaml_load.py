@@ -8,6 +8,8 @@ One loader for every such file. It is PyYAML's safe loader, with limits and JSON
 - **recursion**: an alias inside the node it names (``&a [*a]``) is refused, and so is nesting
   deeper than :data:`MAX_DEPTH` levels (PyYAML would raise ``RecursionError``);
 - **size**: :func:`read_text` refuses files over :data:`MAX_BYTES` and files that are not UTF-8;
+- **one value per key**: a key written twice in one mapping is refused (PyYAML keeps the later
+  value without a word); a key from a ``<<: *base`` merge may still be overridden;
 - **JSON values only**: mapping keys are the text as written (``on:`` is ``"on"``, ``1:`` is
   ``"1"``), dates and timestamps stay text (JSON has none; a model's arguments carry them as
   strings), ``!!binary``/``!!set``/``!!omap``/``!!pairs`` and Python tags are refused;
@@ -138,6 +140,17 @@ class _Constructor(SafeConstructor):
     def construct_mapping(self, node: Node, deep: bool = False) -> dict[str, Any]:  # type: ignore[override]  # JSON keys are always text
         if not isinstance(node, MappingNode):
             raise _Problem(None, None, f"expected a mapping, found a {type(node).__name__}", node.start_mark)
+        written: set[str] = set()
+        for key_node, _ in node.value:  # before the merge keys are flattened: those may be overridden
+            if isinstance(key_node, ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                if key_node.value in written:  # PyYAML would keep the later value without a word
+                    raise _Problem(
+                        None,
+                        None,
+                        "this key is already in the same mapping; remove one of the two",
+                        key_node.start_mark,
+                    )
+                written.add(key_node.value)
         self.flatten_mapping(node)  # `<<: *base` merge keys
         mapping: dict[str, Any] = {}
         for key_node, value_node in node.value:

@@ -113,6 +113,27 @@ def test_values_are_json_values() -> None:
     assert loaded == {"on": 1, "1": "x", "null": None, "2024-01-01": "2024-01-01", "at": "2024-01-01T10:00:00Z"}
 
 
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("id: a\nprompt: hi\nprompt: again\n", "line 3, column 1"),
+        ("cases:\n  - id: a\n    expect: {calls: [{name: f, arguments: {x: 1, x: 2}}]}\n", "line 3, column 50"),
+        ("{1: a, '1': b}", "line 1, column 8"),  # one text key, written two ways
+    ],
+)
+def test_a_key_written_twice_is_refused(text: str, where: str) -> None:
+    """PyYAML keeps the later value without a word: a case whose `prompt:` is written twice would
+    be run with the second one, and a reviewer reading the first would never know."""
+    error = error_of(text)
+    assert error.message == f"is refused at {where}: this key is already in the same mapping; remove one of the two"
+    assert error.safe_message == error.message  # it quotes nothing from the file
+
+
+def test_a_merged_key_may_still_be_overridden() -> None:
+    loaded = load_yaml("base: &b {model: m, temperature: 0}\nrun:\n  <<: *b\n  temperature: 1\n")
+    assert loaded["run"] == {"model": "m", "temperature": 1}
+
+
 def test_read_text_bounds_size_and_encoding(tmp_path: Path) -> None:
     big = tmp_path / "big.yaml"
     big.write_bytes(b"#" * (MAX_BYTES + 1))
