@@ -14,7 +14,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -409,15 +409,58 @@ def _body_difference(recorded: Any, sent: Any) -> str:
     except ValueError:
         return "the request body differs"
     if isinstance(old, dict) and isinstance(new, dict):
-        keys = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+        keys = sorted(k for k in old.keys() | new.keys() if old.get(k, _ABSENT) != new.get(k, _ABSENT))
         if keys:
-            shown = ", ".join(f"{k}: recorded {_clip(old.get(k))} vs sent {_clip(new.get(k))}" for k in keys[:3])
-            return f"body field(s) differ: {shown}"
+            shown = "; ".join(_where_differ(k, old.get(k, _ABSENT), new.get(k, _ABSENT)) for k in keys[:3])
+            more = f" (and {len(keys) - 3} more)" if len(keys) > 3 else ""
+            return f"body field(s) differ: {shown}{more}"
     return "the request body differs"
 
 
+_ABSENT = object()
+
+
+def _where_differ(path: str, old: Any, new: Any) -> str:
+    """The first place two JSON values differ, as ``path: recorded … vs sent …``, e.g.
+    ``messages[1].content: recorded "…for 2 people." vs sent "…for two people."``: a long prompt
+    or tool list is walked down to the part that changed, so the change shows."""
+    while True:
+        if isinstance(old, dict) and isinstance(new, dict):
+            key = next(k for k in sorted(old.keys() | new.keys()) if old.get(k, _ABSENT) != new.get(k, _ABSENT))
+            path, old, new = f"{path}.{key}", old.get(key, _ABSENT), new.get(key, _ABSENT)
+        elif isinstance(old, list) and isinstance(new, list):
+            index = _first_unequal(old, new)
+            if index == min(len(old), len(new)):  # one list is the other with more items at the end
+                return f"{path}: recorded {len(old)} items vs sent {len(new)} (item [{index}] {_show_item(old, new, index)})"
+            path, old, new = f"{path}[{index}]", old[index], new[index]
+        else:
+            break
+    if isinstance(old, str) and isinstance(new, str):
+        start = _first_unequal(old, new)
+        return f"{path}: recorded {_around(old, start)} vs sent {_around(new, start)}"
+    return f"{path}: recorded {_clip(old)} vs sent {_clip(new)}"
+
+
+def _first_unequal(old: Sequence[Any], new: Sequence[Any]) -> int:
+    """The first index where two sequences differ; the shorter one's length when it is the other's start."""
+    shorter = min(len(old), len(new))
+    return next((i for i in range(shorter) if old[i] != new[i]), shorter)
+
+
+def _show_item(old: list[Any], new: list[Any], index: int) -> str:
+    return f"only recorded: {_clip(old[index])}" if len(old) > len(new) else f"only sent: {_clip(new[index])}"
+
+
+def _around(text: str, start: int, before: int = 20, limit: int = 60) -> str:
+    """``text`` as JSON, from a little before ``start`` (where it first differs), clipped."""
+    begin = max(0, start - before)
+    part = text[begin : begin + limit]
+    shown = json.dumps(part, ensure_ascii=False)
+    return ("…" if begin else "") + shown + ("…" if begin + limit < len(text) else "")
+
+
 def _clip(value: Any, limit: int = 60) -> str:
-    text = json.dumps(value, sort_keys=True) if value is not None else "(absent)"
+    text = "(absent)" if value is _ABSENT else json.dumps(value, sort_keys=True)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -170,6 +170,40 @@ def test_a_different_body_value_is_a_miss_that_names_the_cassette_and_field(tmp_
     )
 
 
+SYSTEM = {"role": "system", "content": "You are a travel assistant. " * 5}
+
+
+@pytest.mark.parametrize(
+    ("recorded", "sent", "said"),
+    [
+        (  # a long conversation: the part that changed, not the start both share
+            {**BODY, "messages": [SYSTEM, {"role": "user", "content": "Book Luigi for 2 people."}]},
+            {**BODY, "messages": [SYSTEM, {"role": "user", "content": "Book Luigi for two people."}]},
+            'messages[1].content: recorded "Book Luigi for 2 people." vs sent "Book Luigi for two people."',
+        ),
+        (
+            BODY,
+            {**BODY, "messages": [*BODY["messages"], {"role": "user", "content": "more"}]},  # type: ignore[list-item]
+            'messages: recorded 1 items vs sent 2 (item [1] only sent: {"content": "more", "role": "user"})',
+        ),
+        (BODY, {**BODY, "tools": None}, "tools: recorded (absent) vs sent null"),
+        (  # a long text that changed at its end: shown from a little before the change
+            {**BODY, "messages": [{"role": "user", "content": "x" * 100 + "A"}]},
+            {**BODY, "messages": [{"role": "user", "content": "x" * 100 + "B"}]},
+            f'messages[0].content: recorded …"{"x" * 20}A" vs sent …"{"x" * 20}B"',
+        ),
+    ],
+)
+def test_a_miss_points_at_the_first_difference(
+    tmp_path: Path, recorded: dict[str, object], sent: dict[str, object], said: str
+) -> None:
+    path = tmp_path / "case.yaml"
+    record(path, recorded)
+    with pytest.raises(CassetteMiss) as caught:
+        post(path, sent, mode="none", inner=offline())
+    assert f"(body field(s) differ: {said}; re-record" in str(caught.value)
+
+
 def test_another_path_is_a_miss_that_says_what_differs(tmp_path: Path):
     path = tmp_path / "case.yaml"
     record(path, BODY)
