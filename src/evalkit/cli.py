@@ -346,16 +346,16 @@ def report(results: str, fmt: str, failure_limit: int) -> None:
 
 
 @cli.command()
-@click.argument("cases", required=False, type=click.Path(path_type=Path))
+@click.argument("cases", nargs=-1, type=click.Path(path_type=Path))
 @config_option
-def validate(cases: Path | None, config_path: Path | None) -> None:
-    """Check case files without calling a model (default: the config's cases folder)."""
-    from .cases import load_cases
+def validate(cases: tuple[Path, ...], config_path: Path | None) -> None:
+    """Check case files or folders without calling a model (default: the config's cases folder)."""
+    from .cases import load_all
     from .config import load_config
     from .words import plural
 
     config = load_config(config_path)
-    suites = load_cases(cases or config.cases, skip=(config.cassettes, config.reports))
+    suites = load_all(cases or [config.cases], skip=(config.cassettes, config.reports))
     click.echo(f"ok: {plural(sum(len(s.cases) for s in suites), 'case')} in {plural(len(suites), 'suite')}")
 
 

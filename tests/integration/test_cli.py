@@ -155,6 +155,13 @@ def test_discovery_in_a_project_folder_skips_recordings_reports_and_hidden_files
     assert (code, out, err) == (0, "ok: 70 cases in 9 suites\n", "")
 
 
+def test_validate_takes_several_files_as_run_does(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = ["cases/weather.yaml", "cases/ecommerce.yaml"]  # what a shell makes of cases/w*.yaml c*.yaml
+    assert run_cli(project, "validate", *files, monkeypatch=monkeypatch)[:2] == (0, "ok: 17 cases in 2 suites\n")
+    code, _, err = run_cli(project, "validate", files[0], files[0], monkeypatch=monkeypatch)
+    assert code == 2 and "suite name 'weather' is already used" in err
+
+
 def test_a_cassette_given_as_a_case_file_is_named_as_one(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cassette = "cassettes/qwen2.5-coder-0.5b/weather/boston-rain.yaml"
     code, _, err = run_cli(project, "validate", cassette, monkeypatch=monkeypatch)
