@@ -97,9 +97,12 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     except pytest.UsageError as exc:  # a broken [tool.evalkit]: one clean line, not a traceback
         raise parent.CollectError(str(exc)) from None
     path = file_path.resolve()
-    if cases_dir != path and cases_dir not in path.parents:
-        return None  # only the configured cases folder: test data elsewhere is not a suite
-    if cases_dir.is_dir() and _skipped(parent.config, cases_dir, path):
+    inside = cases_dir == path or cases_dir in path.parents
+    if not inside and path not in _named(parent.config):
+        # Only the configured cases folder, or a case file named on the command line: YAML test
+        # data elsewhere (tests/data/…) is not a suite just because `pytest tests/` walks past it.
+        return None
+    if inside and cases_dir.is_dir() and _skipped(parent.config, cases_dir, path):
         return None  # shared tools, or a folder that runs only when named: as `evalkit run` (load_cases) does
     return CaseFile.from_parent(parent, path=file_path)
 
@@ -112,8 +115,14 @@ def _skipped(config: pytest.Config, cases_dir: Path, path: Path) -> bool:
     if not explicit_only(cases_dir, path):
         return True  # hidden, or in a folder that never holds case files
     # `pytest cases/bfcl` names the folder: from there the file is not skipped.
-    named = [Path(config.invocation_params.dir, a.split("::")[0]).resolve() for a in config.args]
-    return not any((n == path or n in path.parents) and n != cases_dir and not skipped_under(n, path) for n in named)
+    return not any(
+        (n == path or n in path.parents) and n != cases_dir and not skipped_under(n, path) for n in _named(config)
+    )
+
+
+def _named(config: pytest.Config) -> list[Path]:
+    """The paths given on the command line (``pytest a/b.yaml::case``: ``a/b.yaml``), resolved."""
+    return [Path(config.invocation_params.dir, a.split("::")[0]).resolve() for a in config.args]
 
 
 def _looks_like_case_file(path: Path) -> bool:

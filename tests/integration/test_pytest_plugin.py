@@ -210,6 +210,19 @@ def test_only_case_files_inside_the_cases_folder_are_collected(project: pytest.P
     assert _collected(result) == {_item(case.id) for case in cases}
 
 
+def test_a_case_file_named_on_the_command_line_is_collected_wherever_it_is(project: pytest.Pytester) -> None:
+    """`pytest mycases/travel.yaml` says which file to run: it is collected though it is outside the
+    cases folder. A folder outside it (`pytest tests/`) still collects no YAML test data as suites."""
+    for stray in ("mycases/x.yaml", "tests/data/y.yaml"):
+        (project.path / stray).parent.mkdir(parents=True, exist_ok=True)
+        (project.path / stray).write_text(VALID_CASE_FILE, encoding="utf-8")
+    named = project.runpytest_inprocess("--co", "-q", "-p", "no:cacheprovider", "mycases/x.yaml")
+    assert named.ret == pytest.ExitCode.OK
+    assert _collected(named) == {f"mycases/x.yaml::hello[{MODEL}]"}
+    folder = project.runpytest_inprocess("--co", "-q", "-p", "no:cacheprovider", "tests")
+    assert _collected(folder) == set()
+
+
 def test_a_broken_case_file_is_a_collection_error_naming_file_case_and_field(project: pytest.Pytester) -> None:
     broken = (
         VALID_CASE_FILE.replace("suite: stray", "suite: broken")

@@ -125,7 +125,7 @@ def test_resolve_scorers() -> None:
         resolve_scorers(["selection", "coverge"])
     assert str(info.value) == (
         "'coverge' is not a scorer. Valid scorers: answer, correctness, coverage, finish, forbidden, hallucination, "
-        "loop, no_call, selection, trajectory, validity. Set `scorers` in [tool.evalkit] or --scorers."
+        "loop, no_call, selection, trajectory, validity. Set `scorers` in [tool.evalkit] (or leave it out for every scorer)."
     )
 
 

@@ -52,7 +52,9 @@ def resolve_scorers(names: Iterable[str] | None) -> tuple[str, ...]:
     chosen = tuple(names) if names else DEFAULT_SCORERS
     for name in chosen:
         if name not in SCORERS:
-            raise UnknownNameError("scorer", name, SCORERS, hint="Set `scorers` in [tool.evalkit] or --scorers.")
+            raise UnknownNameError(
+                "scorer", name, SCORERS, hint="Set `scorers` in [tool.evalkit] (or leave it out for every scorer)."
+            )
     return chosen
 
 
