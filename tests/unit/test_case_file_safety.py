@@ -109,8 +109,8 @@ def test_a_line_break_in_a_case_id_stays_on_one_line(tmp_path: Path) -> None:
         tmp_path, 'version: 1\nsuite: s\ntools: []\ncases:\n  - {id: "a\\nb", prompt: hi, expect: {no_call: true}}\n'
     )
     assert error_of(path) == (
-        f"{path}, case 'a\\nb', field 'cases[0].id': String should match pattern "
-        "'^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$' (got 'a\\nb')"
+        f"{path}, case 'a\\nb', field 'cases[0].id': use 1-100 letters, digits, '.', '_' or '-', "
+        "starting with a letter or digit (it names files) (got 'a\\nb')"
     )
 
 

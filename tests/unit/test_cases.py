@@ -379,6 +379,57 @@ def test_duplicate_case_id(tmp_path):
     assert error_of(path) == f"{path}, case 'a', field 'cases[2].id': duplicate case id; ids must be unique in a suite"
 
 
+@pytest.mark.parametrize(
+    ("cases", "field", "message"),
+    [
+        (  # one cassette path on macOS and Windows
+            "- {id: Paris, prompt: hi, expect: {no_call: true}}\n- {id: paris, prompt: ho, expect: {no_call: true}}\n",
+            "case 'paris', field 'cases[1].id'",
+            (
+                "duplicate case id as 'Paris' (differing only in letter case: one cassette path on macOS and "
+                "Windows); ids must be unique in a suite"
+            ),
+        ),
+        (  # its cassette at --tool-counts 4 would be paris's
+            "- {id: paris--tools-4, prompt: hi, expect: {no_call: true}}\n",
+            "case 'paris--tools-4', field 'cases[0].id'",
+            "'--' is kept for the --tools-N / --trial-K suffixes of cassette names; use one '-' (got 'paris--tools-4')",
+        ),
+        (
+            "- {id: a, prompt: hi, expect: {calls: [{name: get_weather, arguments: {city: {absent: true}}}]}}\n",
+            "case 'a', field 'cases[0].expect.calls[0].arguments.city'",
+            "expected absent, but the tool requires this parameter; no valid call can match it",
+        ),
+        (
+            "- {id: a, prompt: hi, expect: {any_call: true, ordered: true}}\n",
+            "case 'a', field 'cases[0].expect'",
+            "'ordered: true' puts expected calls in order: it needs 'calls: [...]'",
+        ),
+    ],
+)
+def test_cases_that_could_never_pass_or_would_share_a_cassette_are_refused(
+    tmp_path: Path, cases: str, field: str, message: str
+) -> None:
+    path = suite_with(tmp_path, cases)
+    assert error_of(path) == f"{path}, {field}: {message}"
+
+
+def test_suite_names_differing_only_in_letter_case_are_refused(tmp_path: Path) -> None:
+    suite_with(tmp_path, "- {id: a, prompt: hi, expect: {no_call: true}}\n", name="one.yaml")
+    other = suite_with(
+        tmp_path,
+        "- {id: a, prompt: hi, expect: {no_call: true}}\n",
+        head=TOOLS.replace("weather", "Weather"),
+        name="two.yaml",
+    )
+    with pytest.raises(CaseFileError) as info:
+        load_cases(tmp_path)
+    assert str(info.value) == (
+        f"{other}, field 'suite': suite name 'Weather' is already used by {tmp_path / 'one.yaml'} as 'weather' "
+        "(differing only in letter case: one cassette path on macOS and Windows); suite names must be unique"
+    )
+
+
 def test_bad_role_in_messages_lists_roles(tmp_path):
     path = suite_with(
         tmp_path,

@@ -36,6 +36,11 @@ _OBJECT_KEYWORDS = frozenset(
 def impossible_value(parameters: Mapping[str, Any], key: str, expected: Matcher) -> str | None:
     """Why ``expected`` (the matcher of parameter ``key``) can never be met by arguments valid for the
     tool's ``parameters`` schema, or ``None``. The reason names the value and the schema's rule."""
+    if expected.must_be_absent:
+        required = parameters.get("required")
+        if isinstance(required, list) and key in required:
+            return "expected absent, but the tool requires this parameter"
+        return None
     schema = (parameters.get("properties") or {}).get(key)
     if not isinstance(schema, Mapping):
         return None

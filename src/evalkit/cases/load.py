@@ -97,13 +97,24 @@ def load_all(paths: Sequence[str | Path], *, skip: Iterable[Path] = ()) -> list[
     return suites
 
 
+# Names are compared without letter case: macOS and Windows file systems would give `Travel` and
+# `travel` one cassette folder (and `A` and `a` one cassette file).
+def _letter_case(earlier: str, name: str) -> str:
+    return (
+        ""
+        if earlier == name
+        else f" as '{earlier}' (differing only in letter case: one cassette path on macOS and Windows)"
+    )
+
+
 def _add_unique(suites: list[Suite], suite: Suite) -> None:
     # Suite names key cassette folders and results: two suites of one name would share them.
-    clash = next((s for s in suites if s.name == suite.name), None)
+    clash = next((s for s in suites if s.name.casefold() == suite.name.casefold()), None)  # see _letter_case
     if clash is not None:
         raise CaseFileError(
             suite.file,
-            f"suite name '{suite.name}' is already used by {clash.file}; suite names must be unique",
+            f"suite name '{suite.name}' is already used by {clash.file}{_letter_case(clash.name, suite.name)}; "
+            "suite names must be unique",
             field="suite",
         )
     suites.append(suite)
@@ -151,19 +162,19 @@ def _build_suite(file: Path, spec: SuiteSpec, root: Path | None = None) -> Suite
     by_name = {tool_name(t): t for t in tools}
     # The suite's tool outputs are checked once, as the suite's (an error names no case).
     suite_outputs = loops.implementations(file, None, "tool_outputs", spec.tool_outputs, by_name)
-    ids: set[str] = set()
+    ids: dict[str, str] = {}  # casefolded -> as written (see _letter_case)
     cases = []
     errors: list[CaseFileError] = []  # every case is checked: `evalkit validate` lists every error
     for index, case in enumerate(spec.cases):
         try:
-            if case.id in ids:
+            if (earlier := ids.get(case.id.casefold())) is not None:
                 raise CaseFileError(
                     name,
-                    "duplicate case id; ids must be unique in a suite",
+                    f"duplicate case id{_letter_case(earlier, case.id)}; ids must be unique in a suite",
                     case_id=case.id,
                     field=f"cases[{index}].id",
                 )
-            ids.add(case.id)
+            ids[case.id.casefold()] = case.id
             own = _case_tools(name, index, case)
             offered = by_name if own is None else _by_name(name, index, own)
             cases.append(_build_case(name, spec, index, case, offered, suite_outputs, own))

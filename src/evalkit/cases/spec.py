@@ -3,11 +3,24 @@ in-memory values of :mod:`evalkit.cases.model` by :mod:`evalkit.cases.load`."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"  # ids become cassette file names
+
+
+def _file_name_part(value: str) -> str:
+    """A suite name or case id, which become cassette folder and file names."""
+    if not re.fullmatch(ID_PATTERN, value):
+        raise ValueError("use 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit (it names files)")
+    if "--" in value:  # cassette names append --tools-N and --trial-K: `a--tools-4` would be `a` at 4 tools
+        raise ValueError("'--' is kept for the --tools-N / --trial-K suffixes of cassette names; use one '-'")
+    return value
+
+
+FileNamePart = Annotated[str, AfterValidator(_file_name_part)]
 MESSAGE_ROLES = ("system", "developer", "user", "assistant", "tool", "function")  # roles a case message may have
 
 
@@ -94,6 +107,8 @@ class ExpectSpec(_Spec):
                 raise ValueError("give 'steps: [...]' or 'trajectory: {...}', not both")
             return self
         given = [k for k in ("calls", "no_call", "any_call") if getattr(self, k)]
+        if self.ordered and not self.calls:
+            raise ValueError("'ordered: true' puts expected calls in order: it needs 'calls: [...]'")
         if len(given) > 1:
             raise ValueError(
                 f"give one of 'calls: [...]' (one or more), 'no_call: true' or 'any_call: true', not {' and '.join(given)}"
@@ -138,7 +153,7 @@ class ForbidSpec(_Spec):
 
 
 class CaseSpec(_Spec):
-    id: str = Field(pattern=ID_PATTERN)
+    id: FileNamePart
     prompt: str | None = None
     messages: list[dict[str, Any]] | None = None
     system: str | None = None
@@ -165,7 +180,7 @@ class DefaultsSpec(_Spec):
 
 class SuiteSpec(_Spec):
     version: Literal[1]
-    suite: str = Field(pattern=ID_PATTERN)
+    suite: FileNamePart
     description: str | None = None
     tools: list[dict[str, Any]] | None = None
     tools_file: str | None = None

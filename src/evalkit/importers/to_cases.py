@@ -221,7 +221,7 @@ def _has_matcher_keys(value: Any) -> bool:
 def _suite_name(file_name: str) -> str:
     """The cassette's file name without its suffix, as a valid suite name (letters, digits, '.', '_', '-')."""
     stem = Path(file_name).name.rsplit(".", 1)[0]
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-._")
+    name = re.sub(r"-{2,}", "-", re.sub(r"[^A-Za-z0-9_.-]+", "-", stem)).strip("-._")  # "--" is for cassette suffixes
     return name[:90] or "cassette"
 
 
