@@ -72,7 +72,8 @@ def cli() -> None:
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
-    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+    """``-m a,b -m a`` as ``[a, b]``: each name once, in the order first given."""
+    return list(dict.fromkeys(v.strip() for value in values for v in value.split(",") if v.strip()))
 
 
 @cli.command()
@@ -98,7 +99,12 @@ def _split(values: tuple[str, ...]) -> list[str]:
     help="Reports folder (default from config: reports/).",
 )
 @click.option(
-    "--failures", "failure_limit", type=int, default=30, show_default=True, help="Failures to print (0: none, -1: all)."
+    "--failures",
+    "failure_limit",
+    type=click.IntRange(min=-1),
+    default=30,
+    show_default=True,
+    help="Failures to print (0: none, -1: all).",
 )
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar on stderr.")
 @click.option(
@@ -319,7 +325,12 @@ def _choose_models(
     help="table: terminal; md: summary.md; html: report.html beside results.json; csv/json: one row per job.",
 )
 @click.option(
-    "--failures", "failure_limit", type=int, default=30, show_default=True, help="Failures to print (-1: all)."
+    "--failures",
+    "failure_limit",
+    type=click.IntRange(min=-1),
+    default=30,
+    show_default=True,
+    help="Failures to print (0: none, -1: all).",
 )
 def report(results: str, fmt: str, failure_limit: int) -> None:
     """Re-render a results.json (or a report folder) without calling any model."""
