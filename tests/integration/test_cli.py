@@ -162,6 +162,23 @@ def test_validate_takes_several_files_as_run_does(project: Path, monkeypatch: py
     assert code == 2 and "suite name 'weather' is already used" in err
 
 
+def test_a_model_named_twice_runs_once(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = "qwen2.5-coder-0.5b"
+    code, _, err = run_cli(
+        project,
+        "run",
+        "cases/weather.yaml",
+        "-m",
+        f"{model},{model}",
+        "-m",
+        model,
+        "--no-progress",
+        monkeypatch=monkeypatch,
+    )
+    assert code == 0 and f"× 1 model ({model})" in err
+    assert run_cli(project, "report", "reports/latest", "--failures", "-2", monkeypatch=monkeypatch)[0] == 2
+
+
 def test_a_cassette_given_as_a_case_file_is_named_as_one(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cassette = "cassettes/qwen2.5-coder-0.5b/weather/boston-rain.yaml"
     code, _, err = run_cli(project, "validate", cassette, monkeypatch=monkeypatch)
