@@ -4,6 +4,7 @@ row of its table to its length, and the cells say what tabulate's padded tables 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from tabulate import tabulate
 
@@ -79,3 +80,17 @@ def test_the_cells_are_those_tabulate_wrote() -> None:
     assert len(old) == len(new)
     assert [cells(line) for line in old[2:]] == [cells(line) for line in new[2:]]
     assert cells(old[0]) == cells(new[0])
+
+
+def test_a_tool_count_sweep_has_its_table_in_summary_md(repo_root: Path) -> None:
+    """CI pipes summary.md into the job summary: a sweep's result (accuracy per number of offered
+    tools) must be there, not only on the terminal."""
+    from evalkit.results import read_results
+
+    sweep = render_markdown(read_results(repo_root / "reports" / "tool-sweep" / "results.json"))
+    section = sweep.split("## Accuracy vs offered tools\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert section[0] == "| model | tools | n | pass | 95% CI | prompt tokens |"
+    assert section[2] == "| qwen2.5-coder-0.5b | 4 | 44 | 41% | 28–56% | 516 |"
+    assert len(section) == 2 + 2 * 5  # both models × 5 tool counts
+    plain = render_markdown(read_results(repo_root / "reports" / "example" / "results.json"))
+    assert "Accuracy vs offered tools" not in plain

@@ -27,7 +27,7 @@ from .frames import (
     summary_table,
     to_frame,
 )
-from .numbers import ran_trials
+from .numbers import has_sweep, ran_trials
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -221,6 +221,24 @@ def failure_rows(run: RunResult) -> list[list[str]]:
     return rows
 
 
+TOOL_COUNT_HEADERS = ["model", "tools", "n", "pass", "95% CI", "prompt tokens"]
+
+
+def tool_count_rows(run: RunResult) -> list[list[Any]]:
+    """A tool-count sweep (``--tool-counts``): per model and number of offered tools, the jobs,
+    accuracy with its 95% interval, and the mean prompt tokens the server counted."""
+    from .compare import accuracy_by_tool_count
+
+    return [
+        [r["model"], r["tool_count"], r["n"], pct(r["accuracy"]), ci_text(r), count_text(r["prompt_tokens"])]
+        for r in accuracy_by_tool_count(run).to_dict("records")
+    ]
+
+
+def count_text(value: Any) -> str:
+    return MISSING if is_missing(value) else f"{value:,.0f}"
+
+
 def render_failures(run: RunResult, *, limit: int | None = 30, tablefmt: str = "simple") -> str:
     from tabulate import tabulate
 
@@ -263,8 +281,9 @@ def markdown_cell(value: Any) -> str:
 
 
 def render_markdown(run: RunResult) -> str:
-    """summary.md: per-model summary, scores per suite, trials (with ``--trials``), every failure; fit
-    for a PR comment or $GITHUB_STEP_SUMMARY."""
+    """summary.md: per-model summary, scores per suite, accuracy per number of offered tools (with
+    ``--tool-counts``), trials (with ``--trials``), every failure; fit for a PR comment or
+    $GITHUB_STEP_SUMMARY."""
     table = summary_table(run)
     status = shared_frame(run)["status"]
     n_jobs, n_pass, n_errors = len(status), int((status == "passed").sum()), int((status == "error").sum())
@@ -282,6 +301,8 @@ def render_markdown(run: RunResult) -> str:
         lines += ["## Per model", "", markdown_table(rows, headers), "", model_legend(headers), ""]
         headers, rows = _display_rows(table)
         lines += ["## Per suite", "", markdown_table(rows, headers), "", score_legend(present_scores(table)), ""]
+    if has_sweep(run):
+        lines += ["## Accuracy vs offered tools", "", markdown_table(tool_count_rows(run), TOOL_COUNT_HEADERS), ""]
     if run.config.get("trials", 1) > 1 or ran_trials(run):
         from ..gating.trials import render_trials_markdown
 

@@ -10,7 +10,7 @@ text, no colour: the output is read in CI logs as often as in a terminal, and mu
 from __future__ import annotations
 
 import shutil
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..results import RunResult
 from ..words import plural
@@ -18,6 +18,7 @@ from .console import console_text, fits, plain, plain_table, print_fitting, prin
 from .numbers import has_sweep, ran_trials
 from .tables import (
     MISSING,
+    TOOL_COUNT_HEADERS,
     ci_text,
     failure_rows,
     model_legend,
@@ -28,6 +29,7 @@ from .tables import (
     present_scores,
     shared_frame,
     summary_table,
+    tool_count_rows,
 )
 
 if TYPE_CHECKING:
@@ -157,24 +159,8 @@ def _wrapped(console: Console, text: str) -> None:
 
 
 def _curve(console: Console, run: RunResult) -> None:
-    from .compare import accuracy_by_tool_count
-
-    rows = [
-        [r["model"], r["tool_count"], r["n"], pct(r["accuracy"]), ci_text(r), _tokens(r["prompt_tokens"])]
-        for r in accuracy_by_tool_count(run).to_dict("records")
-    ]
     console.print()
-    print_table(
-        console,
-        "Accuracy vs offered tools",
-        ["model", "tools", "n", "pass", "95% CI", "prompt tokens"],
-        rows,
-        wrap=(0,),
-    )
-
-
-def _tokens(value: Any) -> str:
-    return MISSING if value != value or value is None else f"{value:,.0f}"
+    print_table(console, "Accuracy vs offered tools", TOOL_COUNT_HEADERS, tool_count_rows(run), wrap=(0,))
 
 
 def _bfcl_modes(console: Console, run: RunResult) -> None:
