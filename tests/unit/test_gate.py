@@ -223,6 +223,7 @@ def test_per_suite_minimum() -> None:
     assert not verdict.passed
     assert verdict.reasons == ("m math: accuracy 40.0% (2/5) is below its min_accuracy 50.0%",)
     assert verdict.models[0].regressed  # the table marks the model even though the test found no change
+    assert verdict.headline == "FAIL: below an accuracy floor"  # nothing regressed: the same jobs on both sides
 
 
 def test_overall_minimum_per_model() -> None:
@@ -362,6 +363,7 @@ def _failing_verdict():
 def test_text_rendering_says_why() -> None:
     text = render_verdict_text(_failing_verdict(), width=100)
     assert text.startswith("FAIL: regression (current cur-2 vs baseline base-1)\n")
+    assert _failing_verdict().failed_checks == ("regression",)
     assert (  # folded to 100 columns
         "- m: 6 pass→fail vs 0 fail→pass of 19 paired cases, one-sided exact McNemar p = 0.0156 < alpha 0.05"
         in " ".join(text.split())

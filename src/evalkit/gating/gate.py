@@ -189,6 +189,13 @@ class Verdict:
     trials: bool  # True when some case had several trials: rates and the sign test were compared
     current_run: str = ""
     baseline_run: str = ""
+    failed_checks: tuple[str, ...] = ()  # what failed, in words: "regression", "below an accuracy floor"…
+
+    @property
+    def headline(self) -> str:
+        """``PASS: no regression``, or ``FAIL:`` and what failed (``regression``, ``below an accuracy
+        floor``, ``nothing compared``, ``different cases``): a floor missed is not a regression."""
+        return "PASS: no regression" if self.passed else f"FAIL: {', '.join(self.failed_checks) or 'regression'}"
 
     @property
     def exit_code(self) -> int:
@@ -309,7 +316,28 @@ def gate(current: RunResult, baseline: RunResult, options: GateOptions | None = 
         trials=trials,
         current_run=current.run_id,
         baseline_run=baseline.run_id,
+        failed_checks=_failed_checks(current, baseline, stats, floors, bool(only_cur or only_base), options)
+        if failing
+        else (),
     )
+
+
+def _failed_checks(
+    current: RunResult,
+    baseline: RunResult,
+    stats: list[ModelStats],
+    floors: dict[str, list[str]],
+    missing: bool,
+    options: GateOptions,
+) -> tuple[str, ...]:
+    """The kinds of failure among the gate's reasons (:func:`_failing_reasons`), for its headline."""
+    checks = {
+        "regression": any(_significant(s, options) or _too_big_a_drop(s, options) for s in stats),
+        "below an accuracy floor": any(floors.values()),
+        "nothing compared": bool(_nothing_compared(current, baseline, stats)),
+        "different cases": options.require_same_cases and missing,
+    }
+    return tuple(name for name, failed in checks.items() if failed)
 
 
 def _failing_reasons(

@@ -72,8 +72,7 @@ def _ref_rows(refs: Sequence[CaseRef], verdict: Verdict) -> list[list[str]]:
 
 
 def _headline(verdict: Verdict) -> str:
-    result = "PASS: no regression" if verdict.passed else "FAIL: regression"
-    return f"{result} (current {verdict.current_run} vs baseline {verdict.baseline_run})"
+    return f"{verdict.headline} (current {verdict.current_run} vs baseline {verdict.baseline_run})"
 
 
 def _sections(verdict: Verdict) -> list[tuple[str, list[str], list[list[str]]]]:

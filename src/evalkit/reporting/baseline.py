@@ -199,7 +199,7 @@ def baseline_context(verdict: Verdict, current: RunResult, baseline: RunResult) 
     )
     return {
         "verdict": verdict,
-        "headline": "PASS: no regression" if verdict.passed else "FAIL: regression",
+        "headline": verdict.headline,
         "options": _options_line(verdict),
         "models": model_table(verdict, current, baseline),
         "worse": [f for f in flips if f.worse],
