@@ -355,9 +355,9 @@ def resolve_results_path(path: str | Path) -> Path:
         if not candidate.is_file() and newest.is_file():
             candidate = newest
     if not candidate.is_file():
+        looked = "" if Path(path).name == "latest" else f", nor a run in {Path(path) / 'latest'}"
         raise ResultsFileError(
-            f"{path}: no results.json there, nor a run in {Path(path) / 'latest'}; run `evalkit run` first "
-            "or pass a run's folder or its results.json"
+            f"{path}: no results.json there{looked}; run `evalkit run` first or pass a run's folder or its results.json"
         )
     return candidate
 
