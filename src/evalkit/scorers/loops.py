@@ -146,7 +146,8 @@ def _uses_output(reference: OutputReference, trajectory: Trajectory, answer: str
     values = [v for output in outputs for v in _values(output, reference.path)]
     if any(states(value, answer) for value in values):
         return None
-    shown = ", ".join(repr(v) for v in values[:4]) or "(nothing)"
+    distinct = list(dict.fromkeys(map(repr, values)))  # a tool called four times returns the same date four times
+    shown = ", ".join(distinct[:4]) + (", …" if len(distinct) > 4 else "") or "(nothing)"
     return Failure(IGNORED_TOOL_OUTPUT, f"the answer states none of what {where} returned ({shown}): {_clip(answer)}")
 
 

@@ -239,6 +239,13 @@ def test_uses_output_explanations():
         score.failures[0].explanation
         == "the answer states none of what search.nope returned ((nothing)): 'On its way.'"
     )
+    repeated = answer_score(  # searched three times, the same status each time: said once
+        AnswerExpectation(uses_output=(OutputReference("search", "status"),)),
+        loop_of("S", "S", "S", ["On its way."], outputs={"search": ORDER}),
+    )
+    assert repeated.failures[0].explanation == (
+        "the answer states none of what search.status returned ('shipped'): 'On its way.'"
+    )
     never = answer_score(AnswerExpectation(uses_output=(OutputReference("get_weather"),)), answered("It is sunny."))
     assert [(f.kind, f.explanation) for f in never.failures] == [
         ("ignored_tool_output", "get_weather was never called, so the answer cannot state what it returned")
