@@ -325,7 +325,7 @@ def assert_tool_calls(
     __tracebackhide__ = True  # pytest shows the test's line, not this helper's
     from .calls import Turn
     from .cases import Case, Expectation, ExpectedCall
-    from .matchers import compile_arguments
+    from .matchers import MatcherError, compile_arguments
     from .parsing.chat import turn_from_chat_completion
     from .scorers import failures_of, score_job
 
@@ -334,10 +334,13 @@ def assert_tool_calls(
         if isinstance(reply, Turn)
         else turn_from_chat_completion(reply if isinstance(reply, dict) else reply.model_dump(mode="json"))
     )
-    calls = tuple(
-        ExpectedCall(c["name"], compile_arguments(c.get("arguments"), exact=bool(c.get("exact"))))
-        for c in expected or ()
-    )
+    try:
+        calls = tuple(
+            ExpectedCall(c["name"], compile_arguments(c.get("arguments"), exact=bool(c.get("exact"))))
+            for c in expected or ()
+        )
+    except MatcherError as exc:  # the test's expectation is wrong, not the reply: one line, no evalkit frames
+        pytest.fail(f"assert_tool_calls: {exc.path}: {exc} (see 'Argument matchers' in the README)", pytrace=False)
     case = Case("adhoc", "assert_tool_calls", (), Expectation(calls, ordered))
     offered = offered_tools or [{"type": "function", "function": {"name": c.name}} for c in turn.calls]
     status, scores = score_job(case, turn, offered)
