@@ -81,6 +81,13 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.option(
     "-m", "--model", "models", multiple=True, help="Model(s) from the config to run; repeat or comma-separate."
 )
+@click.option(
+    "--case",
+    "case_patterns",
+    multiple=True,
+    help="Only cases whose suite/case-id (or id) matches, with * and ?: --case 'weather/*'. Repeatable.",
+)
+@click.option("--tag", "tags", multiple=True, help="Only cases with this tag (any of them, if repeated).")
 @click.option("--record-mode", default=None, help="none (default: replay only), once, new_episodes or all.")
 @click.option("--base-url", default=None, help="An OpenAI-compatible server; with --model NAME, defines NAME ad hoc.")
 @click.option("--api-key-env", default=None, help="Environment variable holding the API key (with --base-url).")
@@ -137,6 +144,8 @@ def _split(values: tuple[str, ...]) -> list[str]:
 def run(
     cases: tuple[Path, ...],
     models: tuple[str, ...],
+    case_patterns: tuple[str, ...],
+    tags: tuple[str, ...],
     record_mode: str | None,
     base_url: str | None,
     api_key_env: str | None,
@@ -165,6 +174,7 @@ def run(
     Exit codes: 0 every job was scored (failing cases included); 1 a job errored (HTTP error, cassette
     miss) or a report could not be written; 2 a usage or configuration error."""
     from .cases import load_all
+    from .cases.select import select_cases
     from .config import AUTO_WORKERS, load_config
     from .recording import check_record_mode
     from .reporting import import_libraries
@@ -190,9 +200,13 @@ def run(
     )
     # every file validated before the first model call; recordings and reports are not case files
     suites = load_all(cases or (config.cases,), skip=(config.cassettes, config.reports))
+    loaded = sum(len(s.cases) for s in suites)
+    suites = select_cases(suites, patterns=case_patterns, tags=tags)
+    selected = sum(len(s.cases) for s in suites)
     counts = f" × tool counts {','.join(map(str, config.tool_counts))}" if config.tool_counts else ""
     note(
-        f"{plural(sum(len(s.cases) for s in suites), 'case')} in {plural(len(suites), 'suite')} × "
+        f"{plural(selected, 'case')}{f' (of {loaded}, selected)' if selected < loaded else ''} in "
+        f"{plural(len(suites), 'suite')} × "
         f"{plural(len(config.models), 'model')} ({', '.join(m.name for m in config.models)}){counts}, "
         f"record mode {config.record_mode}" + (f", shard {config.shard[0]}/{config.shard[1]}" if config.shard else "")
     )

@@ -179,6 +179,29 @@ def test_a_model_named_twice_runs_once(project: Path, monkeypatch: pytest.Monkey
     assert run_cli(project, "report", "reports/latest", "--failures", "-2", monkeypatch=monkeypatch)[0] == 2
 
 
+def test_run_selects_cases_by_pattern_and_tag(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = "qwen2.5-coder-0.5b"
+    code, _, err = run_cli(
+        project,
+        "run",
+        "cases/",
+        "-m",
+        model,
+        "--case",
+        "weather/*",
+        "--tag",
+        "parallel",
+        "--no-progress",
+        monkeypatch=monkeypatch,
+    )
+    results = json.loads((project / "reports" / "latest" / "results.json").read_text())
+    jobs = results["jobs"]
+    assert code == 0 and jobs and all(j["suite"] == "weather" and "parallel" in j["tags"] for j in jobs)
+    assert f"{len(jobs)} cases (of 70, selected) in 1 suite × 1 model" in err
+    code, _, err = run_cli(project, "run", "cases/", "--case", "nope", monkeypatch=monkeypatch)
+    assert code == 2 and err.startswith("evalkit: error: --case nope selects none of the 70 cases loaded")
+
+
 def test_a_cassette_given_as_a_case_file_is_named_as_one(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cassette = "cassettes/qwen2.5-coder-0.5b/weather/boston-rain.yaml"
     code, _, err = run_cli(project, "validate", cassette, monkeypatch=monkeypatch)
