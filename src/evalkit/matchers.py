@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .patterns import PatternTimeout, fullmatch, pattern_problem
+from .patterns import PatternTimeout, fullmatch, pattern_problem, search
 
 MATCHER_KEYS = frozenset(
     {"equals", "any_of", "regex", "approx", "tol", "anything", "absent", "not", "none_of", "optional", "ignore_case"}
@@ -138,7 +138,18 @@ class Regex(Matcher):
                 return None
         except PatternTimeout as exc:
             return f"{exc}, so it does not count as a match; got {_show(got)}"
-        return f"expected a string that fully matches /{self.pattern}/ (use .* for the rest), got {_show(got)}"
+        return f"expected a string that fully matches /{self.pattern}/{self._partly(got)}, got {_show(got)}"
+
+    def _partly(self, got: Any) -> str:
+        # The hint only where it helps: the pattern is in the text, but the text says more.
+        try:
+            return (
+                " (only a part matches: add .* for the rest)"
+                if isinstance(got, str) and search(self.pattern, got, ignore_case=self.ignore_case)
+                else ""
+            )
+        except PatternTimeout:
+            return ""
 
     def undecided(self, got: Any) -> bool:
         if not isinstance(got, str):
