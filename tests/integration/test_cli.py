@@ -177,6 +177,8 @@ def test_a_model_named_twice_runs_once(project: Path, monkeypatch: pytest.Monkey
     )
     assert code == 0 and f"× 1 model ({model})" in err
     assert run_cli(project, "report", "reports/latest", "--failures", "-2", monkeypatch=monkeypatch)[0] == 2
+    code, _, err = run_cli(project, "run", "cases/weather.yaml", "-m", "", monkeypatch=monkeypatch)  # "$MODEL" unset
+    assert code == 2 and "Invalid value for --model: empty" in err  # not every model of the config
 
 
 def test_run_selects_cases_by_pattern_and_tag(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
