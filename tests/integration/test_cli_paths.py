@@ -94,3 +94,26 @@ def test_a_report_piped_to_a_reader_that_goes_away_ends_quietly(project: Path) -
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) in (0, 1)
     assert err == "", err
+
+
+def test_a_closed_stream_that_is_no_file_is_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where stdout is an object without a file descriptor (an embedding app, a test runner),
+    the object itself goes, not a descriptor."""
+    import io
+    import os
+
+    from evalkit.cli_output import echo
+
+    class Closed(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError
+
+        def fileno(self) -> int:
+            raise io.UnsupportedOperation("no descriptor")
+
+    closed = Closed()
+    monkeypatch.setattr(sys, "stdout", closed)
+    echo("lost")  # no exception
+    assert sys.stdout is not closed and sys.stdout.name == os.devnull
+    echo("also lost")
+    sys.stdout.close()
