@@ -169,7 +169,7 @@ def render_verdict_text(verdict: Verdict, *, limit: int | None = _LIST_LIMIT, wi
 
 def _stats_tables(console: Any, headers: list[str], rows: list[list[Any]]) -> None:
     """The per-model table whole when it fits; else in two (the counts, then the test), as the run
-    report splits its scores; rich folds what still does not fit."""
+    report splits its scores; a half too wide still goes on below itself (print_table)."""
     from ..reporting.console import fits, plain_table, print_table
 
     whole = [plain_table(headers, rows, right=_RIGHT), plain_table(headers, rows, right=_RIGHT, tight=True)]

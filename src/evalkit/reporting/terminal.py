@@ -14,7 +14,17 @@ from typing import TYPE_CHECKING
 
 from ..results import RunResult
 from ..words import plural
-from .console import console_text, fits, plain, plain_table, print_fitting, print_legend, print_table, text_console
+from .console import (
+    console_text,
+    fits,
+    plain,
+    plain_table,
+    print_fitting,
+    print_legend,
+    print_table,
+    table_parts,
+    text_console,
+)
 from .numbers import has_sweep, ran_trials
 from .tables import (
     MISSING,
@@ -95,7 +105,8 @@ def render_run(run: RunResult, *, width: int | None = None, failure_limit: int |
 
 def _models(console: Console, run: RunResult) -> None:
     headers, rows = model_rows(model_table(run), model_prices(run))
-    print_table(console, "Per model", headers, rows, wrap=(0,))
+    # Names do not wrap: "qwen2.5-coder-0" over ".5b" misreads; a narrow table goes on below instead.
+    print_table(console, "Per model", headers, rows)
     print_legend(console, model_legend(headers))
 
 
@@ -113,14 +124,17 @@ def _paired(console: Console, run: RunResult) -> bool:
     pairs = [(str(r["model_a"]), str(r["model_b"])) for r in tests.to_dict("records")]
     one_line = [[a, b, *n] for (a, b), n in zip(pairs, numbers, strict=True)]
     two_lines = [[f"{a}\n  vs {b}", *n] for (a, b), n in zip(pairs, numbers, strict=True)]
+    three_lines = [[f"{a}\n  vs\n{b}", *n] for (a, b), n in zip(pairs, numbers, strict=True)]
     wide_headers = ["model A", "model B", "pairs", "only A", "only B", "p"]
     narrow_headers = ["model A vs model B", "pairs", "only A", "only B", "p"]
+    # The models side by side; in a narrower terminal, one under the other, then "vs" on a line of
+    # its own: whichever takes the fewest tables (the first of those), each model name whole.
     print_fitting(
         console,
         title,
-        plain_table(wide_headers, one_line, left=2),
-        plain_table(wide_headers, one_line, left=2, tight=True),
-        plain_table(narrow_headers, two_lines, tight=True),
+        table_parts(console, wide_headers, one_line, left=2),
+        table_parts(console, narrow_headers, two_lines),
+        table_parts(console, narrow_headers, three_lines),
     )
     print_legend(console, "p: exact McNemar test, two-sided; a small p says the gap is more than chance.")
     return True
@@ -160,7 +174,8 @@ def _wrapped(console: Console, text: str) -> None:
 
 def _curve(console: Console, run: RunResult) -> None:
     console.print()
-    print_table(console, "Accuracy vs offered tools", TOOL_COUNT_HEADERS, tool_count_rows(run), wrap=(0,))
+    # a row is a model at a tool count: a table going on below names both
+    print_table(console, "Accuracy vs offered tools", TOOL_COUNT_HEADERS, tool_count_rows(run), labels=2)
 
 
 def _bfcl_modes(console: Console, run: RunResult) -> None:
@@ -218,7 +233,6 @@ def _trials(console: Console, run: RunResult) -> None:
         f"Flaky cases ({len(flaky)}), closest to a coin flip first",
         ["case", "passed", *(["model"] * several)],
         [[case, passed, *([model] * several)] for model, case, passed in shown],
-        wrap=(0, 2),
     )
     if len(flaky) > len(shown):
         print_legend(console, f"… and {len(flaky) - len(shown)} more: see summary.md")
@@ -246,7 +260,8 @@ def _suites(console: Console, run: RunResult) -> None:
         if fits(console, plain_table(headers, rows, tight=True)):
             print_table(console, title, headers, rows)
             continue
-        # Too narrow for every score in one table: the scores go on in a second table.
+        # Too narrow for every score in one table: the scores go on in a second table (and each half
+        # in further ones below it, print_table's way, when it is too wide too).
         half = 4 + (len(headers) - 4 + 1) // 2
         print_table(console, title, headers[:half], [r[:half] for r in rows])
         print_table(console, None, headers[:1] + headers[half:], [r[:1] + r[half:] for r in rows])
