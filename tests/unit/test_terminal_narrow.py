@@ -123,3 +123,16 @@ def test_below_40_columns_names_fold_but_numbers_stay_whole() -> None:
     text = console_text(console)
     assert max(cell_len(line) for line in text.splitlines()) <= 30
     assert "1,098 / 136" in text
+
+
+@pytest.mark.parametrize("width", NARROW)
+def test_a_narrow_gate_lists_case_ids_whole(repo_root: Path, width: int) -> None:
+    verdict = gate(
+        read_results(repo_root / "reports" / "regression-prompt-cleanup" / "results.json"),
+        read_results(repo_root / "baselines" / "baseline.json"),
+    )
+    case_id = re.compile(r"[a-z-]+/[a-z0-9-]+")  # suite/case, as the lists name them
+    cases = {word for word in render_verdict_text(verdict, width=100).split() if case_id.fullmatch(word)}
+    assert {f.case.label for f in verdict.improvements} < cases and len(cases) >= 30
+    narrow = set(render_verdict_text(verdict, width=width).split())
+    assert sorted(cases - narrow) == []  # none folded over two lines, none cut

@@ -186,8 +186,9 @@ def _stats_tables(console: Any, headers: list[str], rows: list[list[Any]]) -> No
 
 def _section(console: Any, title: str, headers: list[str], rows: list[list[str]]) -> None:
     """A list of the verdict as a table whose names stay whole and whose last column (a failure, an
-    error, a case) folds; when a failure or an error would get under 30 columns there, each row is a
-    line of names with its failure indented under it: easier to read than a column of fragments."""
+    error, a case, a change) wraps; when that column would get under what it needs there (30 columns
+    for a failure or an error, else its longest word: a case id whole), each row is a line of names
+    with the last cell indented under it: easier to read than a column of fragments, and no id cut."""
     from rich.cells import cell_len
     from rich.padding import Padding
     from rich.text import Text
@@ -196,13 +197,17 @@ def _section(console: Any, title: str, headers: list[str], rows: list[list[str]]
 
     last = len(headers) - 1
     names = sum(max(cell_len(str(cell)) for cell in [headers[i], *(r[i] for r in rows)]) for i in range(last))
-    if headers[-1] not in ("current failure", "error") or console.width - names - 2 * last >= 30:
+    prose = headers[-1] in ("current failure", "error")
+    longest = max((cell_len(word) for r in [headers, *rows] for word in str(r[-1]).split()), default=0)
+    if console.width - names - 2 * last >= (30 if prose else longest):
         print_table(console, title + ":", headers, rows, left=len(headers), wrap=[last])
         return
+    # Indented by 4, or less where a case id would not fit whole after 4 (a call in a failure folds).
+    indent = 4 if prose else max(0, min(4, console.width - longest))
     print_legend(console, title + ":")
     for row in rows:
         print_legend(console, "  ".join(plain(str(cell)) for cell in row[:last]))
-        console.print(Padding(Text(plain(str(row[last])), overflow="fold"), (0, 0, 0, 4)))
+        console.print(Padding(Text(plain(str(row[last])), overflow="fold"), (0, 0, 0, indent)))
 
 
 _RIGHT = (1, 2, 3, 4, 5, 6, 7)  # the per-model table's numbers; the model and the result read left
