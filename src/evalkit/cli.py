@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from .cli_options import config_option
+from .cli_options import config_option, failures_option
 from .cli_output import note, print_run, report_run
 from .errors import CaseFileErrors, EvalkitError, os_error
 
@@ -105,14 +105,7 @@ def _split(values: tuple[str, ...]) -> list[str]:
     default=None,
     help="Reports folder (default from config: reports/).",
 )
-@click.option(
-    "--failures",
-    "failure_limit",
-    type=click.IntRange(min=-1),
-    default=30,
-    show_default=True,
-    help="Failures to print (0: none, -1: all).",
-)
+@failures_option
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar on stderr.")
 @click.option(
     "--html/--no-html", default=True, help="Write report.html (plots, comparison, failures) beside results.json."
@@ -342,14 +335,7 @@ def _choose_models(
     show_default=True,
     help="table: terminal; md: summary.md; html: report.html beside results.json; csv/json: one row per job.",
 )
-@click.option(
-    "--failures",
-    "failure_limit",
-    type=click.IntRange(min=-1),
-    default=30,
-    show_default=True,
-    help="Failures to print (0: none, -1: all).",
-)
+@failures_option
 def report(results: str, fmt: str, failure_limit: int) -> None:
     """Re-render a results.json (or a report folder) without calling any model."""
     from .reporting.tables import render_markdown, to_frame

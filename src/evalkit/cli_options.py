@@ -13,3 +13,12 @@ config_option = click.option(
     default=None,
     help="evalkit.toml or pyproject.toml.",
 )
+
+failures_option = click.option(
+    "--failures",
+    "failure_limit",
+    type=click.IntRange(min=-1),
+    default=30,
+    show_default=True,
+    help="Failures to print (0: none, -1: all).",
+)

@@ -164,17 +164,8 @@ def test_validate_takes_several_files_as_run_does(project: Path, monkeypatch: py
 
 def test_a_model_named_twice_runs_once(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     model = "qwen2.5-coder-0.5b"
-    code, _, err = run_cli(
-        project,
-        "run",
-        "cases/weather.yaml",
-        "-m",
-        f"{model},{model}",
-        "-m",
-        model,
-        "--no-progress",
-        monkeypatch=monkeypatch,
-    )
+    twice = ["-m", f"{model},{model}", "-m", model]
+    code, _, err = run_cli(project, "run", "cases/weather.yaml", *twice, "--no-progress", monkeypatch=monkeypatch)
     assert code == 0 and f"× 1 model ({model})" in err
     assert run_cli(project, "report", "reports/latest", "--failures", "-2", monkeypatch=monkeypatch)[0] == 2
     code, _, err = run_cli(project, "run", "cases/weather.yaml", "-m", "", monkeypatch=monkeypatch)  # "$MODEL" unset
