@@ -195,6 +195,13 @@ def test_run_selects_cases_by_pattern_and_tag(project: Path, monkeypatch: pytest
     assert code == 2 and err.startswith("evalkit: error: --case nope selects none of the 70 cases loaded")
 
 
+def test_validate_the_repository_root_as_a_user_would(repo_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`evalkit validate .` here: examples/ (copies of the shipped suites, same names) and tests/
+    (test data) run only when named, so the root holds the shipped cases and nothing else."""
+    code, out, err = run_cli(repo_root, "validate", ".", monkeypatch=monkeypatch)
+    assert (code, out, err) == (0, "ok: 70 cases in 9 suites\n", "")
+
+
 def test_a_cassette_given_as_a_case_file_is_named_as_one(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cassette = "cassettes/qwen2.5-coder-0.5b/weather/boston-rain.yaml"
     code, _, err = run_cli(project, "validate", cassette, monkeypatch=monkeypatch)

@@ -145,6 +145,8 @@ def test_missing_results_is_a_usage_error(evalkit: _Group, workdir: Path) -> Non
         "evalkit: error: nowhere: no results.json there, nor a run in nowhere/latest; run `evalkit run` first "
         "or pass a run's folder or its results.json\n"
     )
+    latest = invoke(evalkit, "gate", "reports/latest", "--baseline", "nowhere")  # no run yet: not latest/latest
+    assert latest.stderr.startswith("evalkit: error: reports/latest: no results.json there; run `evalkit run` first")
 
 
 def test_bad_config_key_is_a_usage_error(evalkit: _Group, workdir: Path) -> None:
