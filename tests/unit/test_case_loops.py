@@ -485,7 +485,7 @@ def test_max_steps_out_of_range(tmp_path, value, message):
 
 
 # BUG (messages): `tool_outputs` values are a union (a list of rules, or {python: ...}); pydantic puts
-# the union member in the error location, and _explain copies it into the field path
+# the union member in the error location, and cases/explain.py copies it into the field path
 # ("get_order.list[OutputRuleSpec][0].if") with an empty list of valid fields, and a typo in the
 # python form is reported as "Input should be a valid list".
 

@@ -10,6 +10,7 @@ import pytest
 
 from evalkit import CaseFileError, load_cases
 from evalkit.cases import load_suite_file
+from evalkit.errors import CaseFileErrors
 from evalkit.matchers import Equals, Regex
 
 TOOLS = """\
@@ -412,6 +413,16 @@ def test_cases_that_could_never_pass_or_would_share_a_cassette_are_refused(
 ) -> None:
     path = suite_with(tmp_path, cases)
     assert error_of(path) == f"{path}, {field}: {message}"
+
+
+def test_a_bad_value_is_shown_as_the_file_writes_it(tmp_path: Path) -> None:
+    path = suite_with(tmp_path, "- {id: a, prompt: true, tags: [null], expect: {no_call: true}}\n")
+    with pytest.raises(CaseFileErrors) as info:
+        load_suite_file(path)
+    assert [str(e) for e in info.value.errors] == [
+        f"{path}, case 'a', field 'cases[0].prompt': Input should be a valid string (got true)",
+        f"{path}, case 'a', field 'cases[0].tags[0]': Input should be a valid string (got null)",
+    ]
 
 
 def test_suite_names_differing_only_in_letter_case_are_refused(tmp_path: Path) -> None:
