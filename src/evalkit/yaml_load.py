@@ -140,17 +140,6 @@ class _Constructor(SafeConstructor):
     def construct_mapping(self, node: Node, deep: bool = False) -> dict[str, Any]:  # type: ignore[override]  # JSON keys are always text
         if not isinstance(node, MappingNode):
             raise _Problem(None, None, f"expected a mapping, found a {type(node).__name__}", node.start_mark)
-        written: set[str] = set()
-        for key_node, _ in node.value:  # before the merge keys are flattened: those may be overridden
-            if isinstance(key_node, ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
-                if key_node.value in written:  # PyYAML would keep the later value without a word
-                    raise _Problem(
-                        None,
-                        None,
-                        "this key is already in the same mapping; remove one of the two",
-                        key_node.start_mark,
-                    )
-                written.add(key_node.value)
         self.flatten_mapping(node)  # `<<: *base` merge keys
         mapping: dict[str, Any] = {}
         for key_node, value_node in node.value:
@@ -212,6 +201,8 @@ class _Bounds(yaml.composer.Composer):
             self._depth -= 1
         if node is not None:
             self._weigh(node, mark)
+            if isinstance(node, MappingNode):
+                _check_keys(node)
         return node
 
     def _weigh(self, node: Node, mark: Any) -> None:
@@ -230,6 +221,21 @@ class _Bounds(yaml.composer.Composer):
                 mark,
             )
         self._weights[id(node)] = (values, chars)
+
+
+def _check_keys(node: MappingNode) -> None:
+    """A key written twice in one mapping is refused: PyYAML would keep the later value without a
+    word. Checked as the mapping is composed, before any ``<<: *base`` merge is flattened into it
+    (PyYAML flattens an anchored mapping in place, where it is merged), so a merged key may still be
+    overridden."""
+    written: set[str] = set()
+    for key_node, _ in node.value:
+        if isinstance(key_node, ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+            if key_node.value in written:
+                raise _Problem(
+                    None, None, "this key is already in the same mapping; remove one of the two", key_node.start_mark
+                )
+            written.add(key_node.value)
 
 
 class _Loader(

@@ -132,6 +132,19 @@ def test_a_key_written_twice_is_refused(text: str, where: str) -> None:
 def test_a_merged_key_may_still_be_overridden() -> None:
     loaded = load_yaml("base: &b {model: m, temperature: 0}\nrun:\n  <<: *b\n  temperature: 1\n")
     assert loaded["run"] == {"model": "m", "temperature": 1}
+    # An anchored mapping that merges and overrides, merged again later: PyYAML flattens the anchored
+    # node in place where it is merged, so a check at construction would see its own override twice.
+    text = "a:\n  deep: &london\n    <<: {location: Paris, unit: c}\n    location: London\nb: {<<: *london}\n"
+    assert load_yaml(text) == {
+        "a": {"deep": {"location": "London", "unit": "c"}},
+        "b": {"location": "London", "unit": "c"},
+    }
+    for loader in (yaml_load._Loader, *([yaml_load._FastLoader] if yaml_load._FastLoader else [])):
+        reader = loader(text)
+        try:
+            assert reader.get_single_data()["b"] == {"location": "London", "unit": "c"}
+        finally:
+            reader.dispose()
 
 
 def test_read_text_bounds_size_and_encoding(tmp_path: Path) -> None:
