@@ -102,27 +102,27 @@ def test_spawned_workers_give_the_same_results(
     assert records(run_suites(replace(config, workers=2), suites, progress=False)) == records(single)
 
 
-def test_workers_are_not_forked_while_other_threads_run(
-    shipped: tuple[RunConfig, list[Any]], single: RunResult
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork and fork servers: Linux")
+def test_a_notebook_with_threads_gets_workers_from_a_fork_server(
+    shipped: tuple[RunConfig, list[Any]], single: RunResult, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A fork copies only the calling thread, so a lock another thread holds stays locked in the
     child (Python 3.12+ warns: "This process is multi-threaded, use of fork() may lead to
-    deadlocks"). A notebook kernel or an app calling run_suites runs threads: its workers start
-    from a fork server (Linux) or are spawned, and give the same results."""
-    import multiprocessing
+    deadlocks"). A notebook kernel runs threads and has no main script: its workers start from a
+    fork server, and give the same results."""
     import threading
+    import types
     import warnings
 
     from evalkit.scale import workers
 
+    assert workers._context().get_start_method() == "fork" or threading.active_count() > 1
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))  # a kernel's: no __file__
     stop = threading.Event()
-    thread = threading.Thread(target=stop.wait, name="app-thread", daemon=True)
+    thread = threading.Thread(target=stop.wait, name="kernel-thread", daemon=True)
     thread.start()
     try:
-        start = workers._context().get_start_method()
-        assert start != "fork"
-        if sys.platform.startswith("linux"):
-            assert start == "forkserver"
+        assert workers._context().get_start_method() == "forkserver"
         config, suites = shipped
         with warnings.catch_warnings(record=True) as seen:
             warnings.simplefilter("always")
@@ -132,8 +132,37 @@ def test_workers_are_not_forked_while_other_threads_run(
     finally:
         stop.set()
         thread.join()
-    if "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin":
-        assert workers._context().get_start_method() == "fork" or threading.active_count() > 1
+
+
+SCRIPT_WITHOUT_GUARD = """\
+import sys, threading
+from dataclasses import replace
+from pathlib import Path
+
+from evalkit.cases import load_all
+from evalkit.config import load_config
+from evalkit.runner import run_suites
+
+threading.Thread(target=threading.Event().wait, daemon=True).start()  # an app's own thread
+root = Path(sys.argv[1])
+config = load_config(start=root)
+run = run_suites(replace(config, workers=2), load_all([root / "cases" / "weather.yaml"]), progress=False)
+print("jobs", len(run.jobs))
+"""
+
+
+def test_a_script_without_a_main_guard_still_runs_its_workers(repo_root: Path, tmp_path: Path) -> None:
+    """A fork server's workers import the main script again: one without `if __name__ ==
+    "__main__":` would run itself in each. So a script is forked, threads or not."""
+    import subprocess
+
+    script = tmp_path / "app.py"
+    script.write_text(SCRIPT_WITHOUT_GUARD, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(script), str(repo_root)], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == ["jobs 36"]
 
 
 @pytest.mark.parametrize(

@@ -171,19 +171,22 @@ def _quietly(work: Callable[[], object]) -> None:
 
 
 def _context() -> Any:
-    """``fork`` where it is available and safe (Linux, from a process running one thread): a worker
-    starts in milliseconds, with evalkit already imported. Elsewhere the platform's default
-    (``spawn`` on macOS and Windows), or ``forkserver`` on Linux when this process runs other threads
-    (a notebook kernel, an app calling :func:`evalkit.run_suites`): each worker then imports evalkit
-    again and gets the configuration and suites pickled, once."""
+    """``fork`` where it is available and safe (Linux): a worker starts in milliseconds, with evalkit
+    already imported. Elsewhere the platform's default (``spawn`` on macOS and Windows): each worker
+    imports evalkit again and gets the configuration and suites pickled, once. From a notebook kernel
+    (threads running, no main script), a fork server on Linux instead: see the comments below."""
     methods = multiprocessing.get_all_start_methods()
     # macOS lists fork too, but its system frameworks are not safe to use in a forked child.
     if "fork" not in methods or sys.platform == "darwin":
         return multiprocessing.get_context()
-    # A fork copies only the calling thread: a lock another thread held at that moment stays locked in
-    # the child forever (Python 3.12+ warns of this deadlock with a DeprecationWarning).
-    if threading.active_count() > 1:
-        return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    # A fork copies only the calling thread: a lock another thread held at that moment stays locked
+    # in the child forever (Python 3.12+ warns with a DeprecationWarning). `evalkit run` starts its
+    # workers before any thread of its own. A notebook kernel runs threads: there the fork server
+    # starts workers instead. A script is forked still: a fork server's workers import the main
+    # script again, and one without `if __name__ == "__main__":` would run itself in each of them.
+    main = sys.modules.get("__main__")
+    if threading.active_count() > 1 and "forkserver" in methods and getattr(main, "__file__", None) is None:
+        return multiprocessing.get_context("forkserver")
     return multiprocessing.get_context("fork")
 
 
