@@ -51,6 +51,8 @@ _SECRET_NAME = re.compile(
 # A value shorter than this is not searched for in text: it would blank out ordinary words of the
 # prompts and replies (a key "weather" made results read "What's the REDACTED"). Real keys are longer.
 _MIN_SECRET_LENGTH = 8
+# A clipped message may hold only the start of a key: from this many characters on, it is replaced too.
+_MIN_SECRET_START = 12
 # Keys that local servers accept in place of a credential, as their docs write them (vLLM: EMPTY,
 # token-abc123; Ollama: ollama; llama.cpp: sk-no-key-required; LM Studio: lm-studio; LiteLLM:
 # anything, sk-1234): not secrets, and some are words a reply may hold.
@@ -126,9 +128,18 @@ class Redactor:
         return bool(self.secrets)
 
     def text(self, text: str) -> str:
+        """``text`` with each secret replaced, and each start of one too: messages clip long values
+        ("got 'Paris, with sk-proj-O6LOK…'") before the run's results are redacted, and a clipped
+        key is no longer the whole key. A start counts from :data:`_MIN_SECRET_START` characters."""
         for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
+            start = secret[:_MIN_SECRET_START]
+            at = text.find(start)
+            while at >= 0:
+                end = at + len(start)
+                while end < len(text) and end - at < len(secret) and text[end] == secret[end - at]:
+                    end += 1
+                text = text[:at] + REDACTED + text[end:]
+                at = text.find(start, at + len(REDACTED))
         return text
 
     def value(self, value: Any) -> Any:

@@ -43,3 +43,15 @@ def test_a_secret_header_value_is_replaced_and_the_longest_secret_first() -> Non
     assert redactor.text("k=abcdefgh12345678-and-more h=abcdefgh12345678 t=trace-id-0001") == (
         f"k={REDACTED} h={REDACTED} t=trace-id-0001"
     )
+
+
+def test_the_start_of_a_key_left_by_a_clipped_message_is_replaced_too() -> None:
+    """Messages clip long values before the run's results are redacted: 'got ...sk-proj-O6LOK…' holds
+    only the key's start, which the whole key no longer matches."""
+    key = "sk-proj-" + "O6LOKq2w3e4r5t6y7u8i9o0p" * 7
+    redactor = Redactor.for_models([model()], environ={"OPENAI_API_KEY": key})
+    clipped = f"unit: expected 'Celsius', got 'Paris, with the secret {key[:47]}…'"
+    assert redactor.text(clipped) == f"unit: expected 'Celsius', got 'Paris, with the secret {REDACTED}…'"
+    echoed = f"HTTP 401: Incorrect API key provided: {key[:105]}… and again {key}."
+    assert key[:12] not in redactor.text(echoed) and redactor.text(echoed).count(REDACTED) == 2
+    assert redactor.text("sk-proj-O6L is not 12 characters of it") == "sk-proj-O6L is not 12 characters of it"
