@@ -409,7 +409,7 @@ def _body_difference(recorded: Any, sent: Any) -> str:
     except ValueError:
         return "the request body differs"
     if isinstance(old, dict) and isinstance(new, dict):
-        keys = sorted(k for k in old.keys() | new.keys() if old.get(k, _ABSENT) != new.get(k, _ABSENT))
+        keys = sorted(k for k in old.keys() | new.keys() if _differ(old.get(k, _ABSENT), new.get(k, _ABSENT)))
         if keys:
             shown = "; ".join(_where_differ(k, old.get(k, _ABSENT), new.get(k, _ABSENT)) for k in keys[:3])
             more = f" (and {len(keys) - 3} more)" if len(keys) > 3 else ""
@@ -420,13 +420,21 @@ def _body_difference(recorded: Any, sent: Any) -> str:
 _ABSENT = object()
 
 
+def _differ(old: Any, new: Any) -> bool:
+    """As the body matcher sees JSON values (canonical text), where Python's == is not: `0` and `0.0`,
+    `1` and `true` differ."""
+    if old is _ABSENT or new is _ABSENT:
+        return old is not new
+    return json.dumps(old, sort_keys=True) != json.dumps(new, sort_keys=True)
+
+
 def _where_differ(path: str, old: Any, new: Any) -> str:
     """The first place two JSON values differ, as ``path: recorded … vs sent …``, e.g.
     ``messages[1].content: recorded "…for 2 people." vs sent "…for two people."``: a long prompt
     or tool list is walked down to the part that changed, so the change shows."""
     while True:
         if isinstance(old, dict) and isinstance(new, dict):
-            key = next(k for k in sorted(old.keys() | new.keys()) if old.get(k, _ABSENT) != new.get(k, _ABSENT))
+            key = next(k for k in sorted(old.keys() | new.keys()) if _differ(old.get(k, _ABSENT), new.get(k, _ABSENT)))
             path, old, new = f"{path}.{key}", old.get(key, _ABSENT), new.get(key, _ABSENT)
         elif isinstance(old, list) and isinstance(new, list):
             index = _first_unequal(old, new)
@@ -444,7 +452,9 @@ def _where_differ(path: str, old: Any, new: Any) -> str:
 def _first_unequal(old: Sequence[Any], new: Sequence[Any]) -> int:
     """The first index where two sequences differ; the shorter one's length when it is the other's start."""
     shorter = min(len(old), len(new))
-    return next((i for i in range(shorter) if old[i] != new[i]), shorter)
+    if isinstance(old, str):  # characters: plain comparison
+        return next((i for i in range(shorter) if old[i] != new[i]), shorter)
+    return next((i for i in range(shorter) if _differ(old[i], new[i])), shorter)
 
 
 def _show_item(old: list[Any], new: list[Any], index: int) -> str:
@@ -455,7 +465,8 @@ def _around(text: str, start: int, before: int = 20, limit: int = 60) -> str:
     """``text`` as JSON, from a little before ``start`` (where it first differs), clipped."""
     begin = max(0, start - before)
     part = text[begin : begin + limit]
-    shown = json.dumps(part, ensure_ascii=False)
+    # readable text, but a lone surrogate (UTF-8 has none) as its escape: the message is written to files
+    shown = json.dumps(part, ensure_ascii=False).encode("utf-8", "backslashreplace").decode("utf-8")
     return ("…" if begin else "") + shown + ("…" if begin + limit < len(text) else "")
 
 

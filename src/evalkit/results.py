@@ -111,8 +111,15 @@ def job_record(result: CaseResult) -> dict[str, Any]:
 
 
 def job_line(result: CaseResult) -> str:
-    """One job as one line of JSON."""
-    return json.dumps(job_record(result), ensure_ascii=False, separators=(",", ":"))
+    """One job as one line of JSON (UTF-8 text; a lone surrogate, which UTF-8 cannot hold, is
+    written as its ``\\ud800`` escape, and reads back the same)."""
+    record = job_record(result)
+    line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:  # a request body or a reply held one: the run must still write its job
+        line = json.dumps(record, separators=(",", ":"))
+    return line
 
 
 def case_result(raw: Mapping[str, Any]) -> CaseResult:

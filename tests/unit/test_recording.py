@@ -187,6 +187,12 @@ SYSTEM = {"role": "system", "content": "You are a travel assistant. " * 5}
             'messages: recorded 1 items vs sent 2 (item [1] only sent: {"content": "more", "role": "user"})',
         ),
         (BODY, {**BODY, "tools": None}, "tools: recorded (absent) vs sent null"),
+        ({**BODY, "temperature": 0}, {**BODY, "temperature": 0.0}, "temperature: recorded 0 vs sent 0.0"),  # not ==
+        (  # UTF-8 has no lone surrogate: shown as its escape, so the message can be written anywhere
+            {**BODY, "messages": [{"role": "user", "content": "ab\ud800"}]},
+            {**BODY, "messages": [{"role": "user", "content": "abc"}]},
+            'messages[0].content: recorded "ab\\ud800" vs sent "abc"',
+        ),
         (  # a long text that changed at its end: shown from a little before the change
             {**BODY, "messages": [{"role": "user", "content": "x" * 100 + "A"}]},
             {**BODY, "messages": [{"role": "user", "content": "x" * 100 + "B"}]},

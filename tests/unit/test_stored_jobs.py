@@ -255,3 +255,14 @@ def test_a_number_too_large_for_a_float_still_reads(tmp_path: Path) -> None:
     frame = to_frame(run)
     assert frame["prompt_tokens"].isna().all() and frame["cost"].isna().all()
     assert "m" in render_run(run) and write_html(run, tmp_path).is_file()
+
+
+def test_a_job_holding_a_lone_surrogate_is_written_and_read_back(tmp_path: Path) -> None:
+    """UTF-8 cannot hold a lone surrogate (a request body or a reply may carry one, as JSON's
+    "\\ud800"): the job is written as its escape and reads back the same, and the run goes on."""
+    writer = RunWriter(tmp_path / "r", run_id="r", created="2026-11-30T00:00:00+00:00", config={}, toolsets={})
+    odd = 'recorded "ab\ud800" vs sent "abc"'
+    writer.add(CaseResult(model="m", suite="s", case_id="a", status="error", failures=[("cassette_miss", odd)]))
+    writer.add(CaseResult(model="m", suite="s", case_id="b", status="passed"))
+    jobs = list(read_results(writer.finish(seconds=1.0)).jobs)
+    assert [(j.case_id, [tuple(f) for f in j.failures]) for j in jobs] == [("a", [("cassette_miss", odd)]), ("b", [])]
