@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from .cli_options import config_option, failures_option
-from .cli_output import note, print_run, report_run
+from .cli_output import echo, note, print_run, report_run
 from .errors import CaseFileErrors, EvalkitError, os_error
 
 
@@ -36,13 +36,13 @@ class _Group(click.Group):
         except click.UsageError as exc:
             # "evalkit run", whatever name the program was started by (a test runner calls it "cli")
             where = " ".join(["evalkit", *(exc.ctx.command_path.split()[1:] if exc.ctx is not None else [])])
-            click.echo(f"evalkit: error: {exc.format_message()} (see `{where} --help`)", err=True)
+            echo(f"evalkit: error: {exc.format_message()} (see `{where} --help`)", err=True)
             sys.exit(exc.exit_code)
         except click.ClickException as exc:
             exc.show()
             sys.exit(exc.exit_code)
         except click.Abort:
-            click.echo("Aborted!", err=True)
+            echo("Aborted!", err=True)
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
 
@@ -54,14 +54,14 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except EvalkitError as exc:
             for line in exc.errors if isinstance(exc, CaseFileErrors) else [exc]:  # every broken case, a line each
-                click.echo(f"evalkit: error: {line}", err=True)
+                echo(f"evalkit: error: {line}", err=True)
             ctx.exit(2)
         except BrokenPipeError:
             raise  # the reader of stdout went away (`| head`): main() ends quietly
         except OSError as exc:
             # A path the user named cannot be written or read (a folder on it is a file, no permission,
             # a full disk): the path and the reason in one line, not a traceback.
-            click.echo(f"evalkit: error: {os_error(exc)}", err=True)
+            echo(f"evalkit: error: {os_error(exc)}", err=True)
             ctx.exit(2)
 
 
@@ -220,14 +220,14 @@ def run(
         result = run_suites(
             config,
             suites,
-            progress=progress and sys.stderr.isatty(),
+            progress=progress and sys.stderr is not None and sys.stderr.isatty(),  # `2>&-`: None
             run_id=run_id,
             reports=config.reports,
             resume=resume is not None,
             meanwhile=lambda: import_libraries(html=html),  # while worker processes run the jobs
         )
     except BrokenProcessPool:
-        click.echo(
+        echo(
             "evalkit: error: a worker process died (killed, or out of memory); the jobs that finished are "
             "kept: `evalkit run --resume` runs the rest (--workers 1: in one process)",
             err=True,
@@ -343,19 +343,19 @@ def report(results: str, fmt: str, failure_limit: int) -> None:
 
     run_result = read_results(results)
     if fmt == "md":
-        click.echo(render_markdown(run_result), nl=False)
+        echo(render_markdown(run_result), nl=False)
     elif fmt == "html":
         from .reporting.html import write_html
 
-        click.echo(write_html(run_result, resolve_results_path(results).parent))
+        echo(str(write_html(run_result, resolve_results_path(results).parent)))
     elif fmt == "csv":
-        click.echo(to_frame(run_result).to_csv(index=False), nl=False)
+        echo(to_frame(run_result).to_csv(index=False), nl=False)
     elif fmt == "json":
         import json
 
         # pandas writes NaN as null (json.dumps would write NaN) but escapes every "/" as "\/": re-dumped
         records = json.loads(to_frame(run_result).to_json(orient="records"))
-        click.echo(json.dumps(records, indent=1, ensure_ascii=False))
+        echo(json.dumps(records, indent=1, ensure_ascii=False))
     else:
         print_run(run_result, failure_limit)
 
@@ -371,7 +371,7 @@ def validate(cases: tuple[Path, ...], config_path: Path | None) -> None:
 
     config = load_config(config_path)
     suites = load_all(cases or [config.cases], skip=(config.cassettes, config.reports))
-    click.echo(f"ok: {plural(sum(len(s.cases) for s in suites), 'case')} in {plural(len(suites), 'suite')}")
+    echo(f"ok: {plural(sum(len(s.cases) for s in suites), 'case')} in {plural(len(suites), 'suite')}")
 
 
 @cli.command()
@@ -396,15 +396,15 @@ def scan(paths: tuple[Path, ...], config_path: Path | None) -> None:
     if not scanned:  # a CI step that scans nothing must not pass as if it had looked
         raise ConfigError(f"no cassette or report file to scan in {', '.join(map(str, paths))}")
     for finding in findings:
-        click.echo(str(finding))
+        echo(str(finding))
     if findings:
-        click.echo(
+        echo(
             f"evalkit scan: {len(findings)} possible credential(s) in {plural(scanned, 'file')}; "
             "remove them before committing",
             err=True,
         )
         sys.exit(1)
-    click.echo(f"evalkit scan: no credentials found in {plural(scanned, 'file')}", err=True)
+    echo(f"evalkit scan: no credentials found in {plural(scanned, 'file')}", err=True)
 
 
 def _register_commands() -> None:
@@ -437,7 +437,7 @@ def main() -> None:
         discard_output()
         code = 1
     if code is not None and not isinstance(code, int):
-        click.echo(str(code), err=True)  # what the interpreter does with sys.exit("message")
+        echo(str(code), err=True)  # what the interpreter does with sys.exit("message")
         code = 1
     _exit_now(code or 0)
 

@@ -4,6 +4,7 @@ neither stops the reports nor changes the exit code."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -117,3 +118,37 @@ def test_a_closed_stream_that_is_no_file_is_replaced(monkeypatch: pytest.MonkeyP
     assert sys.stdout is not closed and sys.stdout.name == os.devnull
     echo("also lost")
     sys.stdout.close()
+
+
+def test_a_gate_whose_reader_goes_away_still_writes_its_files_and_passes(project: Path) -> None:
+    """`evalkit gate … | true` in CI: the verdict's exit code, and the JUnit and markdown files, do
+    not depend on whether anyone read stdout (a closed pipe exited 1, a regression's code)."""
+    out = project / "gate-out"
+    args = ["gate", "reports/latest", "--baseline", "reports/latest/results.json"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evalkit.cli", *args, "--junit", str(out / "j.xml"), "--markdown", str(out / "m.md")],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, err
+    assert (out / "j.xml").is_file() and (out / "m.md").is_file()
+
+
+def test_a_run_with_stderr_closed_runs(project: Path) -> None:
+    """`evalkit run 2>&-`: no progress bar and no notes, but the run (it did nothing and exited 1)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "evalkit.cli", "run", "cases/", "-m", MODEL, "--out", str(project / "closed")],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        close_fds=True,
+        preexec_fn=lambda: os.close(2),
+        check=False,
+    )
+    assert done.returncode == 0 and b"Per model" in done.stdout
+    assert any((project / "closed").glob("*/results.json"))

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..cli_options import config_option
+from ..cli_output import echo
 from ..errors import ConfigError, ResultsFileError
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ def _write_markdown(markdown: str, path: Path | None) -> None:
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(markdown, encoding="utf-8")
-        click.echo(f"evalkit: gate markdown written to {path}", err=True)
+        echo(f"evalkit: gate markdown written to {path}", err=True)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:  # GitHub Actions renders this file on the run's page; other steps append to it too
         with open(summary, "a", encoding="utf-8") as handle:
@@ -180,7 +181,7 @@ def gate_command(
     current = read_results(results)
     baseline = _read_baseline(baseline_path)
     verdict = gate(current, baseline, options)
-    click.echo(render_verdict_text(verdict), nl=False)
+    echo(render_verdict_text(verdict), nl=False)
     _write_markdown(render_verdict_markdown(verdict), markdown_path)
     if junit_path is not None:
         from .junit import write_junit
@@ -188,12 +189,12 @@ def gate_command(
         written = write_junit(
             current, junit_path, verdict, baseline=baseline, known="fail" if known == "fail" else "skip"
         )
-        click.echo(f"evalkit: JUnit XML written to {written}", err=True)
+        echo(f"evalkit: JUnit XML written to {written}", err=True)
     if html_path is not None:
         from ..reporting.baseline import write_baseline_html
 
         page = write_baseline_html(verdict, current, baseline, html_path)
-        click.echo(f"evalkit: gate HTML written to {page}", err=True)
+        echo(f"evalkit: gate HTML written to {page}", err=True)
     ctx.exit(verdict.exit_code)
 
 
@@ -246,13 +247,13 @@ def save_command(results: str, name: str, target: Path | None) -> None:
         f"saved baseline {target}{replaced}: run {run.run_id}, {len(run.jobs)} jobs, models {', '.join(run.models) or '(none)'}"
     )
     for line in describe_run(run):
-        click.echo(line)
+        echo(line)
     if any(j.status == "error" for j in run.jobs):
-        click.echo(
+        echo(
             "evalkit: warning: the baseline has errored jobs; their cases are compared once it is refreshed",
             err=True,
         )
-    click.echo(f"Commit it: git add {target}")
+    echo(f"Commit it: git add {target}")
 
 
 def _replacing(target: Path) -> str:
@@ -279,9 +280,9 @@ def show_command(path: str) -> None:
         f"baseline {path}: run {run.run_id} of {run.created}, {len(run.jobs)} jobs, models {', '.join(run.models) or '(none)'}"
     )
     for line in describe_run(run):
-        click.echo(line)
+        echo(line)
     if run.jobs:  # the report `evalkit run` prints, without the failures
-        click.echo("\n" + render_run(run, failure_limit=0), nl=False)
+        echo("\n" + render_run(run, failure_limit=0), nl=False)
 
 
 def _echo_folded(text: str) -> None:
@@ -290,7 +291,7 @@ def _echo_folded(text: str) -> None:
 
     from ..reporting.terminal import terminal_width
 
-    click.echo("\n".join(textwrap.wrap(text, terminal_width(), subsequent_indent="  ")))
+    echo("\n".join(textwrap.wrap(text, terminal_width(), subsequent_indent="  ")))
 
 
 COMMANDS: tuple[Any, ...] = (gate_command, baseline_group)  # what cli.py registers

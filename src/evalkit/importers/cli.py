@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from ..cli_output import echo
+
 
 @click.command("extract")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -33,18 +35,18 @@ def extract_command(paths: tuple[Path, ...], as_json: bool, cases_dir: Path | No
     if as_json:
         import json
 
-        click.echo(json.dumps(json_data(found), indent=1, ensure_ascii=False))
+        echo(json.dumps(json_data(found), indent=1, ensure_ascii=False))
     else:
-        click.echo(render_table(found))
+        echo(render_table(found))
     if cases_dir is None:
         return
     from .to_cases import to_cases
 
     written = to_cases(found, cases_dir)
     for note in written.notes:
-        click.echo(f"evalkit: note: {note}", err=True)
+        echo(f"evalkit: note: {note}", err=True)
     skipped = sum(n.skipped_case for n in written.notes)
-    click.echo(  # beside --json, stdout holds the JSON alone
+    echo(  # beside --json, stdout holds the JSON alone
         f"Wrote {plural(written.cases, 'case')} in {plural(len(written.suites), 'file')} to {cases_dir}"
         + (f"; {plural(skipped, 'model reply', 'model replies')} skipped (see the notes)" if skipped else "")
         + f". Check them with `evalkit validate {cases_dir}`.",
@@ -94,14 +96,12 @@ def bfcl_command(categories: str | None, out: Path, source: Path | None, per_cat
         categories=chosen,
         per_category=per_category,
         seed=seed,
-        say=lambda text: click.echo(f"evalkit: {text}", err=True),
+        say=lambda text: echo(f"evalkit: {text}", err=True),
     )
     write_suites(src, parts, out, seed=seed, per_category=per_category)
     for part in parts:
         left = f", {len(part.left_out)} left out" if part.left_out else ""
-        click.echo(f"{out / (part.category + '.yaml')}: {len(part.cases)} cases of {part.total}{left}")
+        echo(f"{out / (part.category + '.yaml')}: {len(part.cases)} cases of {part.total}{left}")
         for entry_id, why in part.left_out:
-            click.echo(f"  left out {entry_id}: {why}")
-    click.echo(
-        f"bfcl-eval {src.version} from {src.where}; notice: {out / 'NOTICE.md'}. Run: evalkit run {out} -m MODEL"
-    )
+            echo(f"  left out {entry_id}: {why}")
+    echo(f"bfcl-eval {src.version} from {src.where}; notice: {out / 'NOTICE.md'}. Run: evalkit run {out} -m MODEL")
