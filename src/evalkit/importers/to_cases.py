@@ -87,9 +87,9 @@ def to_cases(extracted: Sequence[CassetteCalls], out_dir: str | Path) -> CasesWr
             notes.append(Note(cassette.name, None, f"no case file written: {why}", False))
             continue
         suite = _unique(_suite_name(cassette.name), taken)
-        taken.add(suite)
+        taken.add(suite.casefold())
         path = out / f"{suite}.yaml"
-        if (kept := edited.get(_suite_name(cassette.name))) is not None:
+        if (kept := edited.get(_suite_name(cassette.name).casefold())) is not None:
             message = f"{kept} was edited since it was written, so it is kept; the new cases are in {path.name}"
             notes.append(Note(cassette.name, None, message, False))
         _write(path, {"version": 1, "suite": suite, **document}, cassette)
@@ -228,7 +228,7 @@ def _suite_name(file_name: str) -> str:
 def _unique(name: str, taken: set[str]) -> str:
     number = 2
     candidate = name
-    while candidate in taken:
+    while candidate.casefold() in taken:  # `Rain` and `rain`: one path on macOS and Windows, refused by the loader
         candidate = f"{name}-{number}"
         number += 1
     if not re.fullmatch(ID_PATTERN, candidate):  # cannot happen: _suite_name keeps to the pattern
@@ -237,9 +237,9 @@ def _unique(name: str, taken: set[str]) -> str:
 
 
 def _names_in_use(out: Path) -> tuple[set[str], dict[str, str]]:
-    """Suite names and file stems in ``out`` that must not be reused: those of every file but the
-    ones this command wrote and nobody edited since (such a file is overwritten when its cassette
-    comes back); and, of those taken, the edited files this command wrote, by stem (for a note)."""
+    """Suite names and file stems in ``out`` that must not be reused, casefolded: those of every
+    file but the ones this command wrote and nobody edited since (such a file is overwritten when
+    its cassette comes back); and, of those taken, the edited files this command wrote, by stem."""
     taken: set[str] = set()
     edited: dict[str, str] = {}
     for file in out.rglob("*.y*ml"):
@@ -252,14 +252,14 @@ def _names_in_use(out: Path) -> tuple[set[str], dict[str, str]]:
         if text.startswith(GENERATED):
             if not _edited(text):
                 continue
-            edited[file.stem] = file.name
-        taken.add(file.stem)
+            edited[file.stem.casefold()] = file.name
+        taken.add(file.stem.casefold())
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError:
             continue
         if isinstance(data, dict) and isinstance(data.get("suite"), str):
-            taken.add(data["suite"])
+            taken.add(data["suite"].casefold())
     return taken, edited
 
 

@@ -294,6 +294,17 @@ def test_a_rerun_keeps_a_file_edited_since_it_was_written(kit: SimpleNamespace, 
     assert len(load_cases(out)) == 2
 
 
+def test_cassettes_named_alike_but_for_letter_case_make_suites_that_load_together(
+    kit: SimpleNamespace, tmp_path: Path
+) -> None:
+    exchange = kit.exchange(kit.chat_request(), kit.completion({"calls": [kit.call("get_weather", {"city": "Oslo"})]}))
+    kit.write(tmp_path / "cassettes" / "a" / "Rain.yaml", exchange)
+    kit.write(tmp_path / "cassettes" / "b" / "rain.yaml", exchange)
+    written = to_cases(extract([tmp_path / "cassettes"]), tmp_path / "cases")
+    assert [s.suite for s in written.suites] == ["Rain", "rain-2"]
+    assert len(load_cases(tmp_path / "cases")) == 2  # one path each on macOS and Windows too
+
+
 def test_a_cassette_without_a_usable_reply_writes_no_file(kit: SimpleNamespace, tmp_path: Path) -> None:
     written, documents = convert(
         kit, tmp_path, kit.exchange(kit.chat_request(), {"error": {"message": "no"}}, status=401)
