@@ -40,6 +40,12 @@ def write_reports(result: Any, folder: Path, *, html: bool) -> tuple[list[str], 
         try:
             write(result, folder)
             written.append(name)
+        except OSError as exc:  # a full disk, a read-only folder: the machine's doing, not a bug
+            from .errors import os_error
+
+            (folder / name).unlink(missing_ok=True)  # a report cut short would read as a whole one
+            echo(f"evalkit: could not write {name}: {os_error(exc)}; results.json is intact", err=True)
+            failed.append(name)
         except Exception as exc:
             import logging  # here, not at the top: `evalkit --help` must not pay for it
 

@@ -12,16 +12,18 @@ on each line after its header, so :class:`StoredJobs` reads a run of any size on
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from .errors import ResultsFileError
+from .errors import ResultsFileError, os_error
 
 RESULTS_VERSION = 2  # 2: malformed/truncated replies are errors; retries, requests; one job a line
 READABLE_VERSIONS = (1, 2)
@@ -196,16 +198,20 @@ class RunWriter:
         }
         path = self.folder / "results.json"
         journal = self.folder / JOURNAL
-        temporary = path.with_name(f".results.json.{os.getpid()}.tmp")
         lines = _journal_lines(journal, order)
-        with temporary.open("w", encoding="utf-8") as out:
-            out.write(json.dumps(header, ensure_ascii=False)[:-1] + ', "jobs": [\n')
-            for number, line in enumerate(lines):
-                out.write(("" if number == 0 else ",\n") + line)
-            out.write("\n]}\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
+        try:
+            with replacing(path) as temporary, temporary.open("w", encoding="utf-8") as out:
+                out.write(json.dumps(header, ensure_ascii=False)[:-1] + ', "jobs": [\n')
+                for number, line in enumerate(lines):
+                    out.write(("" if number == 0 else ",\n") + line)
+                out.write("\n]}\n")
+                out.flush()
+                os.fsync(out.fileno())
+        except OSError as exc:  # a full disk: every finished job is still in the journal
+            raise ResultsFileError(
+                f"{os_error(exc)}; every finished job is kept in {journal}: "
+                f"`evalkit run --resume {self.run_id}` writes results.json once it can"
+            ) from None
         journal.unlink(missing_ok=True)
         (self.folder / RUN_HEADER).unlink(missing_ok=True)
         point_latest(self.folder.parent, self.run_id)
@@ -344,9 +350,27 @@ def point_latest(reports_dir: Path, run_id: str) -> None:
 
 
 def _write_atomic(path: Path, text: str) -> None:
+    with replacing(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")
+
+
+@contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` to write; once the block ends, it replaces ``path`` whole (a
+    reader never sees half a file). On an error the temporary is removed, and an OSError names
+    ``path`` (a full disk's error names no file). Refuses a ``path`` that exists and is not a
+    regular file (``--to /dev/full`` would have replaced the device)."""
+    if path.exists() and not path.is_file():
+        raise OSError(errno.EEXIST, "not a regular file, so it is not replaced", str(path))
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    except BaseException as exc:
+        temporary.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+        raise
 
 
 # --- reading --------------------------------------------------------------------------------------

@@ -152,3 +152,30 @@ def test_a_run_with_stderr_closed_runs(project: Path) -> None:
     )
     assert done.returncode == 0 and b"Per model" in done.stdout
     assert any((project / "closed").glob("*/results.json"))
+
+
+def test_a_report_the_disk_cannot_hold_is_one_line_and_no_half_file(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import errno
+
+    import evalkit.reporting.tables as tables
+    from evalkit.cli_output import write_reports
+    from evalkit.results import read_results
+
+    run = read_results(project / "reports" / "latest" / "results.json")
+    folder = project / "full-disk"
+    folder.mkdir()
+
+    def full(result: object, where: Path) -> None:
+        (where / "summary.md").write_text("# half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tables, "write_summary", full)
+    written, failed = write_reports(run, folder, html=False)
+    err = capsys.readouterr().err
+    assert (written, failed) == ([], ["summary.md"]) and not (folder / "summary.md").exists()
+    assert (
+        err
+        == "evalkit: could not write summary.md: No space left on device (the disk is full); results.json is intact\n"
+    )

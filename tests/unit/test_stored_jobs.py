@@ -266,3 +266,40 @@ def test_a_job_holding_a_lone_surrogate_is_written_and_read_back(tmp_path: Path)
     writer.add(CaseResult(model="m", suite="s", case_id="b", status="passed"))
     jobs = list(read_results(writer.finish(seconds=1.0)).jobs)
     assert [(j.case_id, [tuple(f) for f in j.failures]) for j in jobs] == [("a", [("cassette_miss", odd)]), ("b", [])]
+
+
+def test_a_file_that_cannot_be_written_is_named_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    import errno
+    import os
+
+    from evalkit.results import replacing
+
+    target = tmp_path / "baseline.json"
+    target.write_text("old")
+    with pytest.raises(OSError) as info, replacing(target) as temporary:
+        temporary.write_text("half")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # a full disk names no file
+    assert info.value.filename == str(target) and info.value.errno == errno.ENOSPC
+    assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["baseline.json"]
+    with pytest.raises(OSError, match="not a regular file"), replacing(tmp_path):
+        pass  # a folder (or /dev/full) is never replaced
+
+
+def test_results_that_cannot_be_written_say_how_to_finish_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import evalkit.results as results
+
+    writer = RunWriter(tmp_path / "r", run_id="r", created="2026-11-30T00:00:00+00:00", config={}, toolsets={})
+    writer.add(CaseResult(model="m", suite="s", case_id="a", status="passed"))
+    monkeypatch.setattr(
+        results.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device"))
+    )
+    with pytest.raises(ResultsFileError) as info:
+        writer.finish(seconds=1.0)
+    message = str(info.value)
+    assert message.startswith(f"{tmp_path / 'r' / 'results.json'}: No space left on device")
+    assert "`evalkit run --resume r` writes results.json" in message
+    assert (tmp_path / "r" / "jobs.jsonl").is_file() and not list((tmp_path / "r").glob(".*.tmp"))

@@ -237,12 +237,12 @@ def save_command(results: str, name: str, target: Path | None) -> None:
     target = target or Path("baselines") / f"{name}.json"
     replaced = _replacing(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    import os  # imported here: `evalkit --help` loads only what it shows
-    import shutil
+    import shutil  # imported here: `evalkit --help` loads only what it shows
 
-    partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")  # a copy cut short never replaces it
-    shutil.copyfile(resolve_results_path(results), partial)
-    os.replace(partial, target)
+    from ..results import replacing
+
+    with replacing(target) as partial:  # a copy cut short never replaces it
+        shutil.copyfile(resolve_results_path(results), partial)
     _echo_folded(
         f"saved baseline {target}{replaced}: run {run.run_id}, {len(run.jobs)} jobs, models {', '.join(run.models) or '(none)'}"
     )
