@@ -167,7 +167,7 @@ def run(
     Exit codes: 0 every job was scored (failing cases included); 1 a job errored (HTTP error, cassette
     miss) or a report could not be written; 2 a usage or configuration error."""
     from .cases import load_all
-    from .cases.select import select_cases
+    from .cases.select import select_cases, unmatched
     from .config import AUTO_WORKERS, load_config
     from .recording import check_record_mode
     from .reporting import import_libraries
@@ -198,6 +198,8 @@ def run(
     # every file validated before the first model call; recordings and reports are not case files
     suites = load_all(cases or (config.cases,), skip=(config.cassettes, config.reports))
     loaded = sum(len(s.cases) for s in suites)
+    for pattern in unmatched(suites, case_patterns):
+        note(f"--case {pattern} matches no case")
     suites = select_cases(suites, patterns=case_patterns, tags=tags)
     selected = sum(len(s.cases) for s in suites)
     counts = f" × tool counts {','.join(map(str, config.tool_counts))}" if config.tool_counts else ""

@@ -192,7 +192,20 @@ def test_run_selects_cases_by_pattern_and_tag(project: Path, monkeypatch: pytest
     assert code == 0 and jobs and all(j["suite"] == "weather" and "parallel" in j["tags"] for j in jobs)
     assert f"{len(jobs)} cases (of 70, selected) in 1 suite × 1 model" in err
     code, _, err = run_cli(project, "run", "cases/", "--case", "nope", monkeypatch=monkeypatch)
-    assert code == 2 and err.startswith("evalkit: error: --case nope selects none of the 70 cases loaded")
+    assert code == 2 and "evalkit: error: --case nope selects none of the 70 cases loaded" in err
+    code, _, err = run_cli(
+        project,
+        "run",
+        "cases/weather.yaml",
+        "-m",
+        model,
+        "--case",
+        "boston-rain",
+        "--case",
+        "bostn-rain",
+        monkeypatch=monkeypatch,
+    )
+    assert code == 0 and "evalkit: --case bostn-rain matches no case" in err  # a typo beside a match
 
 
 def test_validate_the_repository_root_as_a_user_would(repo_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -36,3 +36,10 @@ def select_cases(suites: Sequence[Suite], *, patterns: Sequence[str] = (), tags:
             f"tags: {', '.join(known) or 'none'}); --case matches suite/case-id or the case id, with * and ?"
         )
     return kept
+
+
+def unmatched(suites: Sequence[Suite], patterns: Sequence[str]) -> list[str]:
+    """The ``patterns`` that match no case of ``suites`` (a typo beside a pattern that matched)."""
+    return [
+        p for p in patterns if not any(fnmatchcase(c.key, p) or fnmatchcase(c.id, p) for s in suites for c in s.cases)
+    ]
