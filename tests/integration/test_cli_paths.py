@@ -65,36 +65,30 @@ def test_a_path_that_cannot_be_written_is_one_line(
     assert "Not a directory" in errors[0] or "File exists" in errors[0], errors[0]
 
 
+def with_stdout_closed(project: Path, *args: str) -> tuple[int, str]:
+    """``evalkit ARGS`` with stdout's reader gone before evalkit writes a byte: (exit code, stderr)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evalkit.cli", *args], cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # every write to stdout now fails with EPIPE
+    err = proc.stderr.read().decode()
+    return proc.wait(timeout=120), err
+
+
 def test_a_reader_that_goes_away_stops_neither_the_reports_nor_the_exit_code(project: Path) -> None:
     """`evalkit run | head`: stdout closed before evalkit writes a byte of the terminal report."""
     out = project / "piped"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "evalkit.cli", "run", "cases/", "-m", MODEL, "--no-progress", "--out", str(out)],
-        cwd=project,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert proc.stdout is not None and proc.stderr is not None
-    proc.stdout.close()  # the reader is gone: every write to stdout fails with EPIPE
-    err = proc.stderr.read().decode()
-    assert proc.wait(timeout=120) == 0, err
+    code, err = with_stdout_closed(project, "run", "cases/", "-m", MODEL, "--no-progress", "--out", str(out))
+    assert code == 0, err
     assert "Traceback" not in err and "BrokenPipe" not in err, err
     run = next(p for p in out.iterdir() if p.name != "latest")
     assert {"results.json", "summary.md", "report.html"} <= {p.name for p in run.iterdir()}
 
 
 def test_a_report_piped_to_a_reader_that_goes_away_ends_quietly(project: Path) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "evalkit.cli", "report", "reports/latest", "--format", "md"],
-        cwd=project,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert proc.stdout is not None and proc.stderr is not None
-    proc.stdout.close()
-    err = proc.stderr.read().decode()
-    assert proc.wait(timeout=120) in (0, 1)
-    assert err == "", err
+    code, err = with_stdout_closed(project, "report", "reports/latest", "--format", "md")
+    assert code in (0, 1) and err == "", err
 
 
 def test_a_closed_stream_that_is_no_file_is_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -125,16 +119,8 @@ def test_a_gate_whose_reader_goes_away_still_writes_its_files_and_passes(project
     not depend on whether anyone read stdout (a closed pipe exited 1, a regression's code)."""
     out = project / "gate-out"
     args = ["gate", "reports/latest", "--baseline", "reports/latest/results.json"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "evalkit.cli", *args, "--junit", str(out / "j.xml"), "--markdown", str(out / "m.md")],
-        cwd=project,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert proc.stdout is not None and proc.stderr is not None
-    proc.stdout.close()
-    err = proc.stderr.read().decode()
-    assert proc.wait(timeout=120) == 0, err
+    code, err = with_stdout_closed(project, *args, "--junit", str(out / "j.xml"), "--markdown", str(out / "m.md"))
+    assert code == 0, err
     assert (out / "j.xml").is_file() and (out / "m.md").is_file()
 
 
