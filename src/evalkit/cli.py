@@ -177,11 +177,12 @@ def run(
     if run_id is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", run_id):
         raise click.BadParameter(f"{run_id!r}: use letters, digits, '.', '_' or '-'", param_hint="--run-id")
     config = load_config(config_path)
-    if models and not _split(models):  # `-m "$MODEL"` with the variable unset: not "every model"
+    names = _split(models)
+    if models and not names:  # `-m "$MODEL"` with the variable unset: not "every model"
         raise click.BadParameter(
             "empty; name a model from the config, or leave --model out for all", param_hint="--model"
         )
-    config = _choose_models(config, _split(models), base_url=base_url, api_key_env=api_key_env, stream=stream)
+    config = _choose_models(config, names, base_url=base_url, api_key_env=api_key_env, stream=stream)
     config = config.with_options(
         record_mode=check_record_mode(record_mode) if record_mode else None,
         concurrency=concurrency,

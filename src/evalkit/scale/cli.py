@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from ..cli_options import failures_option
+
 
 @click.command("merge")
 @click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -17,9 +19,7 @@ import click
     help="Reports folder for the merged run (it goes to OUT/<run-id>/; OUT/latest points at it).",
 )
 @click.option("--run-id", default=None, help="Name of the merged run's folder (default: a UTC timestamp).")
-@click.option(
-    "--failures", "failure_limit", type=int, default=30, show_default=True, help="Failures to print (0: none, -1: all)."
-)
+@failures_option
 @click.option("--html/--no-html", default=True, help="Write report.html beside results.json.")
 def merge_command(runs: tuple[Path, ...], out: Path, run_id: str | None, failure_limit: int, html: bool) -> None:
     """Join the results of every shard of a run (`evalkit run --shard K/N`) into one run.
