@@ -12,7 +12,6 @@ on each line after its header, so :class:`StoredJobs` reads a run of any size on
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 from collections.abc import Collection, Iterator, Mapping
@@ -113,15 +112,8 @@ def job_record(result: CaseResult) -> dict[str, Any]:
 
 
 def job_line(result: CaseResult) -> str:
-    """One job as one line of JSON (UTF-8 text; a lone surrogate, which UTF-8 cannot hold, is
-    written as its ``\\ud800`` escape, and reads back the same)."""
-    record = job_record(result)
-    line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
-    try:
-        line.encode("utf-8")
-    except UnicodeEncodeError:  # a request body or a reply held one: the run must still write its job
-        line = json.dumps(record, separators=(",", ":"))
-    return line
+    """One job as one line of JSON."""
+    return json.dumps(job_record(result), ensure_ascii=False, separators=(",", ":"))
 
 
 def case_result(raw: Mapping[str, Any]) -> CaseResult:
@@ -178,7 +170,9 @@ class RunWriter:
         header = {"version": RESULTS_VERSION, "run_id": run_id, "created": created, "config": self.config}
         _write_atomic(folder / RUN_HEADER, json.dumps(header, ensure_ascii=False, indent=1) + "\n")
         _cut_torn_tail(folder / JOURNAL)
-        self._journal = (folder / JOURNAL).open("a", encoding="utf-8")
+        # A lone surrogate (a request body or a reply may hold one) has no UTF-8 form: it is written
+        # as its JSON escape `\ud800`, which reads back the same; the job is never lost over it.
+        self._journal = (folder / JOURNAL).open("a", encoding="utf-8", errors="backslashreplace")
 
     def add(self, result: CaseResult) -> None:
         self._journal.write(job_line(result) + "\n")
@@ -361,7 +355,7 @@ def replacing(path: Path) -> Iterator[Path]:
     ``path`` (a full disk's error names no file). Refuses a ``path`` that exists and is not a
     regular file (``--to /dev/full`` would have replaced the device)."""
     if path.exists() and not path.is_file():
-        raise OSError(errno.EEXIST, "not a regular file, so it is not replaced", str(path))
+        raise OSError(None, "not a regular file, so it is not replaced", str(path))
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         yield temporary
