@@ -22,7 +22,7 @@ def select_cases(suites: Sequence[Suite], *, patterns: Sequence[str] = (), tags:
         return list(suites)
 
     def chosen(case: Case) -> bool:
-        named = not patterns or any(fnmatchcase(case.key, p) or fnmatchcase(case.id, p) for p in patterns)
+        named = not patterns or any(_matches(case, p) for p in patterns)
         return named and (not tags or any(tag in case.tags for tag in tags))
 
     kept = [replace(s, cases=tuple(c for c in s.cases if chosen(c))) for s in suites]
@@ -40,6 +40,8 @@ def select_cases(suites: Sequence[Suite], *, patterns: Sequence[str] = (), tags:
 
 def unmatched(suites: Sequence[Suite], patterns: Sequence[str]) -> list[str]:
     """The ``patterns`` that match no case of ``suites`` (a typo beside a pattern that matched)."""
-    return [
-        p for p in patterns if not any(fnmatchcase(c.key, p) or fnmatchcase(c.id, p) for s in suites for c in s.cases)
-    ]
+    return [p for p in patterns if not any(_matches(c, p) for s in suites for c in s.cases)]
+
+
+def _matches(case: Case, pattern: str) -> bool:
+    return fnmatchcase(case.key, pattern) or fnmatchcase(case.id, pattern)
