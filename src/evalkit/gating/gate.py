@@ -306,7 +306,7 @@ def gate(current: RunResult, baseline: RunResult, options: GateOptions | None = 
     flips = [f for k in paired if (f := _flip(k, base[k], cur[k]))]
     return Verdict(
         passed=not failing,
-        reasons=tuple(failing or [_pass_reason(s, options, trials) for s in stats]),
+        reasons=tuple([reason for _, reason in failing] or [_pass_reason(s, options, trials) for s in stats]),
         models=tuple(stats),
         flips=tuple(sorted(flips, key=lambda f: not f.worse)),  # stable: worse first, run order within
         only_in_current=only_cur,
@@ -316,28 +316,8 @@ def gate(current: RunResult, baseline: RunResult, options: GateOptions | None = 
         trials=trials,
         current_run=current.run_id,
         baseline_run=baseline.run_id,
-        failed_checks=_failed_checks(current, baseline, stats, floors, bool(only_cur or only_base), options)
-        if failing
-        else (),
+        failed_checks=tuple(dict.fromkeys(check for check, _ in failing)),  # for the headline, each once
     )
-
-
-def _failed_checks(
-    current: RunResult,
-    baseline: RunResult,
-    stats: list[ModelStats],
-    floors: dict[str, list[str]],
-    missing: bool,
-    options: GateOptions,
-) -> tuple[str, ...]:
-    """The kinds of failure among the gate's reasons (:func:`_failing_reasons`), for its headline."""
-    checks = {
-        "regression": any(_significant(s, options) or _too_big_a_drop(s, options) for s in stats),
-        "below an accuracy floor": any(floors.values()),
-        "nothing compared": bool(_nothing_compared(current, baseline, stats)),
-        "different cases": options.require_same_cases and missing,
-    }
-    return tuple(name for name, failed in checks.items() if failed)
 
 
 def _failing_reasons(
@@ -348,24 +328,28 @@ def _failing_reasons(
     missing: tuple[tuple[CaseRef, ...], tuple[CaseRef, ...]],
     options: GateOptions,
     trials: bool,
-) -> list[str]:
-    reasons: list[str] = []
+) -> list[tuple[str, str]]:
+    """Why the gate fails, a line each, with the check that failed (``regression``, ``below an
+    accuracy floor``, ``nothing compared``, ``different cases``); empty when it passes."""
+    reasons: list[tuple[str, str]] = []
     for s in stats:
         if _significant(s, options):
-            reasons.append(_significance_reason(s, options, trials))
+            reasons.append(("regression", _significance_reason(s, options, trials)))
         if _too_big_a_drop(s, options):
-            reasons.append(
+            drop = (
                 f"{s.model}: accuracy fell from {format_pct(s.baseline_accuracy)} to {format_pct(s.current_accuracy)} on "
                 f"{s.n_paired} paired cases, a drop of {format_points(-s.delta)} > max_drop {format_points(options.max_drop)}"
             )
-        reasons += floors.get(s.model, [])
-    reasons += _nothing_compared(current, baseline, stats)
+            reasons.append(("regression", drop))
+        reasons += [("below an accuracy floor", floor) for floor in floors.get(s.model, [])]
+    reasons += [("nothing compared", r) for r in _nothing_compared(current, baseline, stats)]
     only_cur, only_base = missing
     if options.require_same_cases and (only_cur or only_base):
-        reasons.append(
+        different = (
             f"the runs hold different cases ({len(only_cur)} only in current, {len(only_base)} only in baseline) "
             "and require_same_cases is set"
         )
+        reasons.append(("different cases", different))
     return reasons
 
 
