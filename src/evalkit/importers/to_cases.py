@@ -86,10 +86,11 @@ def to_cases(extracted: Sequence[CassetteCalls], out_dir: str | Path) -> CasesWr
             why = "no model reply made a usable case" if replies else "it holds no model reply"
             notes.append(Note(cassette.name, None, f"no case file written: {why}", False))
             continue
-        suite = _unique(_suite_name(cassette.name), taken)
+        natural = _suite_name(cassette.name)
+        suite = _unique(natural, taken)
         taken.add(suite.casefold())
         path = out / f"{suite}.yaml"
-        if (kept := edited.get(_suite_name(cassette.name).casefold())) is not None:
+        if (kept := edited.get(natural.casefold())) is not None:
             message = f"{kept} was edited since it was written, so it is kept; the new cases are in {path.name}"
             notes.append(Note(cassette.name, None, message, False))
         _write(path, {"version": 1, "suite": suite, **document}, cassette)
